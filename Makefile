@@ -1,0 +1,202 @@
+# subgate - top-level Makefile (a small Kbuild: Kconfig decides what is built).
+#
+#   make                 build/subgate, static musl (dependencies fetched and built first)
+#   make run             demo: build, then check the demo configuration
+#   make test            unit tests (musl and ASan/UBSan), config matrix, integration tests
+#   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
+#                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
+#   make format | lint   clang-format; cppcheck and clang-tidy
+#
+# Variables: B (output dir, default build), KCONFIG_CONFIG (default .config),
+# FLAVOR=musl|asan (asan: glibc + sanitizers with Debian's -dev packages, tests only).
+
+B ?= build
+FLAVOR ?= musl
+KCONFIG_CONFIG ?= .config
+SYSROOT ?= build/sysroot
+PYTHON := /usr/bin/python3
+SHELL := /bin/bash
+export KCONFIG_CONFIG
+
+# Tools the build itself needs on a bare Debian machine (installed on demand).
+HOST_TOOLS := make gcc musl-tools python3-kconfiglib kconfig-frontends-nox file
+TEST_TOOLS := python3-pytest openssl libbearssl-dev libcdb-dev libseccomp-dev
+LINT_TOOLS := clang-format cppcheck clang-tidy
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# --- configuration -----------------------------------------------------------
+KCONFIG_FILES := Kconfig $(wildcard gateway/Kconfig.*)
+-include $(KCONFIG_CONFIG)
+
+CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefconfig \
+	allnoconfig allyesconfig
+DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
+
+# --- sources (obj-y style) -------------------------------------------------------
+srcs-y := $(filter-out gateway/main.c gateway/user_cmd.c gateway/password_read.c, \
+	$(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
+srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
+test-srcs := $(wildcard tests/unit/*.c)
+
+OBJDIR := $(B)/obj
+objs := $(srcs-y:%.c=$(OBJDIR)/%.o)
+main-obj := $(OBJDIR)/gateway/main.o
+test-objs := $(test-srcs:%.c=$(OBJDIR)/%.o)
+
+# --- flags -------------------------------------------------------------------
+WARN := -std=c11 -Wall -Wextra -Werror -Werror=undef -Wvla -Wformat=2 -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+CPPFLAGS := -D_GNU_SOURCE -I$(B)/include -Igateway -Igateway/lib
+ifeq ($(FLAVOR),asan)
+CC := gcc
+CFLAGS := $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDFLAGS := -fsanitize=address,undefined
+LIBS := -lseccomp -lcdb -lbearssl
+LINK = $(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+DEPS_STAMP :=
+BUILD_INFO := gcc/glibc with ASan+UBSan, Debian -dev packages (test build)
+else
+CC := musl-gcc
+MUSL_LIB := /usr/lib/x86_64-linux-musl
+# _FORTIFY_SOURCE: musl has no __*_chk functions, so it has no effect with this
+# libc; it stays for toolchains that add fortify headers to musl.
+CFLAGS := $(WARN) -Os -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+	-ffunction-sections -fdata-sections -isystem $(SYSROOT)/include
+LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcdb.a $(SYSROOT)/lib/libbearssl.a
+# Debian's musl-gcc specs ignore -static-pie, so the static PIE is linked by hand:
+# musl's rcrt1.o self-relocates; no interpreter, full RELRO, stripped.
+LDFLAGS := -fPIE -pie -nostartfiles -Wl,-static -Wl,--no-dynamic-linker -Wl,-z,text \
+	-Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--gc-sections -s
+LINK = $(CC) $(LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
+	$$($(CC) -print-file-name=crtbeginS.o) $^ $(LIBS) \
+	$$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+DEPS_STAMP := $(SYSROOT)/.stamp-bearssl
+BUILD_INFO = musl-gcc static-pie; $(shell head -qn1 $(SYSROOT)/.stamp-bearssl \
+	$(SYSROOT)/.stamp-tinycdb $(SYSROOT)/.stamp-libseccomp 2>/dev/null | paste -sd, | sed 's/,/, /g')
+endif
+
+VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+g/')
+BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
+
+# --- top-level targets -------------------------------------------------------------
+.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration \
+	format format-check lint clean distclean $(CONFIG_TARGETS)
+all: $(B)/subgate
+
+host-tools:
+	$(Q)scripts/apt-need.sh $(HOST_TOOLS)
+
+deps: host-tools
+	$(Q)scripts/deps.sh --sysroot $(SYSROOT)
+
+$(SYSROOT)/.stamp-bearssl:
+	$(Q)$(MAKE) --no-print-directory deps
+
+$(KCONFIG_CONFIG): $(KCONFIG_FILES)
+	$(Q)scripts/apt-need.sh $(HOST_TOOLS)
+	$(Q)if [ -f $@ ]; then kconfig-conf -s --olddefconfig Kconfig; \
+	else echo "  CONFIG  $@ from conf/defconfig"; kconfig-conf -s --defconfig=conf/defconfig Kconfig; fi
+
+$(B)/include/config.h: $(KCONFIG_CONFIG) scripts/genconfig.py
+	$(Q)$(PYTHON) scripts/genconfig.py --config $(KCONFIG_CONFIG) --outdir $(B)/include
+	$(Q)touch $@.stamp
+
+$(B)/include/build_info.h: FORCE | $(B)/include/config.h
+	$(Q)printf '#define SUBGATE_VERSION "%s"\n#define SUBGATE_BUILD_INFO "%s"\n#define SUBGATE_BUILD_EPOCH %sLL\n' \
+		'$(VERSION)' '$(BUILD_INFO)' '$(BUILD_EPOCH)' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+FORCE:
+
+$(OBJDIR)/%.o: %.c $(B)/include/config.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJDIR)/gateway/cmd_version.o: $(B)/include/build_info.h
+
+$(B)/subgate: $(objs) $(main-obj)
+	@echo "  LINK    $@"
+	$(Q)$(LINK)
+	@echo "  SIZE    $@: $$(stat -c %s $@) bytes"
+
+$(B)/unit-tests: $(objs) $(test-objs)
+	@echo "  LINK    $@"
+	$(Q)$(LINK)
+
+-include $(objs:.o=.d) $(main-obj:.o=.d) $(test-objs:.o=.d)
+
+# --- tests -----------------------------------------------------------------------
+test-unit: $(B)/unit-tests
+	$(Q)$(B)/unit-tests
+
+test-asan:
+	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
+	$(Q)$(MAKE) --no-print-directory FLAVOR=asan B=build/asan KCONFIG_CONFIG=$(KCONFIG_CONFIG) test-unit
+
+# Every shipped configuration must build (BusyBox configs/TEST_* habit).
+test-configs: all
+	$(Q)scripts/test-configs.sh
+
+test-integration: all
+	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
+	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test: all
+	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
+	$(Q)$(MAKE) --no-print-directory test-unit
+	$(Q)$(MAKE) --no-print-directory test-asan
+	$(Q)$(MAKE) --no-print-directory test-configs
+	$(Q)$(MAKE) --no-print-directory test-integration
+
+# --- demo --------------------------------------------------------------------------
+run: all
+	$(Q)scripts/apt-need.sh openssl
+	$(Q)scripts/demo.sh $(B)/subgate $(B)/demo
+
+# --- Kconfig front ends ----------------------------------------------------------------
+menuconfig: host-tools
+	$(Q)kconfig-mconf Kconfig
+nconfig: host-tools
+	$(Q)kconfig-nconf Kconfig
+oldconfig: host-tools
+	$(Q)kconfig-conf --oldconfig Kconfig
+olddefconfig: host-tools
+	$(Q)kconfig-conf --olddefconfig Kconfig
+defconfig: host-tools
+	$(Q)kconfig-conf --defconfig=conf/defconfig Kconfig
+savedefconfig: host-tools
+	$(Q)kconfig-conf --savedefconfig=defconfig Kconfig
+	@echo "minimal configuration written to ./defconfig"
+allnoconfig allyesconfig: host-tools
+	$(Q)kconfig-conf --$@ Kconfig
+%_defconfig: host-tools
+	$(Q)src='$(call DEFCONFIG_SRC,$*)'; [ -n "$$src" ] || { echo "no conf/$@ or board/$*/defconfig" >&2; exit 2; }; \
+		kconfig-conf --defconfig=$$src Kconfig
+
+# --- style -------------------------------------------------------------------------------
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find gateway tests -name '*.[ch]')
+format:
+	$(Q)scripts/apt-need.sh clang-format
+	$(Q)clang-format -i $(C_FILES)
+format-check:
+	$(Q)scripts/apt-need.sh clang-format
+	$(Q)clang-format --dry-run --Werror $(C_FILES)
+lint: $(B)/include/config.h
+	$(Q)scripts/apt-need.sh $(LINT_TOOLS) $(TEST_TOOLS)
+	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(B)/include -Igateway -Igateway/lib \
+		--suppress=missingIncludeSystem gateway tests/unit
+	$(Q)clang-tidy --quiet $(filter %.c,$(C_FILES)) -- $(CPPFLAGS) -std=c11 2>&1 \
+		| grep -v 'warnings generated' ; exit $${PIPESTATUS[0]}
+
+clean:
+	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo
+distclean:
+	rm -rf build .config .config.old defconfig

@@ -1,0 +1,93 @@
+/*
+ * conf.h - the runtime configuration (subgate.conf): one table of keys with
+ * parser, printer, default and bounds (Postfix mail_params.h style). The
+ * master parses the file once before the jail; children receive the struct.
+ * Errors name the file and line; unknown keys and bad values are errors.
+ */
+#ifndef SUBGATE_CONF_H
+#define SUBGATE_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "config.h"
+
+#define CONF_PATH_MAX CONFIG_PATH_MAX_LEN
+#define CONF_LINE_MAX 1024
+#define CONF_FILE_MAX (64 * 1024)
+#define CONF_ALIAS_TARGETS 256
+#define CONF_USER_MAX 32
+
+enum conf_listen_mode {
+	CONF_LISTEN_STARTTLS,
+	CONF_LISTEN_TLS,
+};
+
+struct conf_listen {
+	char addr[48]; /* numeric IPv4 or IPv6 address, without brackets */
+	uint16_t port;
+	int ipv6;
+	enum conf_listen_mode mode;
+};
+
+enum conf_smarthost_tls {
+	CONF_SMARTHOST_STARTTLS,
+	CONF_SMARTHOST_TLS,
+	CONF_SMARTHOST_NONE,
+};
+
+struct conf_alias {
+	char name[ADDR_LOCAL_MAX + 1];
+	char targets[CONF_ALIAS_TARGETS]; /* validated mailboxes, ", " separated */
+};
+
+struct conf {
+	char file[CONF_PATH_MAX];
+	char hostname[ADDR_DOMAIN_MAX + 1];
+	char helo_name[ADDR_DOMAIN_MAX + 1];
+	struct conf_listen listen[CONFIG_MAX_LISTENERS];
+	unsigned nlisten;
+	char tls_cert[CONF_PATH_MAX];
+	char tls_key[CONF_PATH_MAX];
+	char users[CONF_PATH_MAX];
+	char spool[CONF_PATH_MAX];
+	char run_as[CONF_USER_MAX + 1];
+	uint64_t max_message_size;
+	uint64_t spool_max_messages;
+	uint64_t spool_max_size;
+	uint64_t spool_min_free;
+	uint64_t queue_lifetime;
+	char smarthost_host[ADDR_DOMAIN_MAX + 1];
+	uint16_t smarthost_port;
+	int smarthost_bracketed;
+	enum conf_smarthost_tls smarthost_tls;
+	char smarthost_ca[CONF_PATH_MAX];
+	unsigned char smarthost_pin[32];
+	int smarthost_has_pin;
+	char smarthost_auth[CONF_PATH_MAX];
+	struct conf_alias alias[CONFIG_MAX_ALIASES];
+	unsigned nalias;
+	/* Bookkeeping: line each key was set on (0 = default), error count and first error. */
+	unsigned key_line[32];
+	unsigned nerrors;
+	int unreadable; /* the file itself could not be read */
+	char first_error[256];
+};
+
+/* Reads and validates a configuration file. Returns 0, or -1 (errors logged, first kept). */
+int conf_load(struct conf *c, const char *path);
+
+/* The same over a buffer; `name` is used in messages and to resolve relative paths. */
+int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t len);
+
+/* Writes the effective settings as a valid configuration file. */
+void conf_print(const struct conf *c, FILE *out);
+
+/* Records an error "FILE:LINE: message" (line 0: no line). Used by the parsers. */
+void conf_error(struct conf *c, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Line on which a key was set, 0 when it has its default. */
+unsigned conf_key_line(const struct conf *c, const char *key);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * fsutil.c - the small durable-write steps every writer of the spool and of
+ * users.cdb shares (qmail INTERNALS: a file is visible only once complete).
+ */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_dirname(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+
+	if (slash == NULL) {
+		if (cap < 2) {
+			return -1;
+		}
+		memcpy(dir, ".", 2);
+		return 0;
+	}
+	len = slash == path ? 1 : (size_t)(slash - path);
+	if (len + 1 > cap) {
+		return -1;
+	}
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	return 0;
+}
+
+int fs_sync_parent_dir(const char *path)
+{
+	char dir[4096];
+	int fd;
+	int rc;
+
+	if (fs_dirname(path, dir, sizeof(dir)) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}

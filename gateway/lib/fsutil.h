@@ -1,0 +1,19 @@
+/*
+ * fsutil.h - durable file-system steps: write everything, fsync a directory,
+ * and the tmp + fsync + rename + fsync(dir) replacement of a file.
+ */
+#ifndef SUBGATE_FSUTIL_H
+#define SUBGATE_FSUTIL_H
+
+#include <stddef.h>
+
+/* Writes all len bytes, retrying on EINTR. Returns 0 or -1 with errno. */
+int fs_write_all(int fd, const void *buf, size_t len);
+
+/* fsyncs the directory that contains path. Returns 0 or -1 with errno. */
+int fs_sync_parent_dir(const char *path);
+
+/* Copies the directory part of path ("." if none) into dir. Returns 0, or -1 if too long. */
+int fs_dirname(const char *path, char *dir, size_t cap);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * main.c - the multi-call entry point (dropbear/BusyBox style): dispatches on
+ * the first argument (`subgate check`) or on the name it was invoked by.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "config_check.h"
+#include "log.h"
+#include "user_cmd.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"version", cmd_version, "print version and build configuration"},
+	{"check", cmd_check, "validate the configuration and the files it names"},
+	{"config", cmd_config, "print the effective configuration"},
+	{"user", cmd_user, "manage the user database (add, del, passwd, list)"},
+};
+
+static int usage(void)
+{
+	fputs("usage: subgate COMMAND [-c FILE] [ARGS]\ncommands:\n", stderr);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		fprintf(stderr, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	}
+	return EX_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("subgate", LOG_TO_STDERR);
+	if (argc < 2) {
+		return usage();
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int rc = commands[i].run(argc - 1, argv + 1);
+
+			if (fflush(stdout) != 0 && rc == 0) {
+				log_err("cannot write output");
+				rc = EX_IOERR;
+			}
+			return rc;
+		}
+	}
+	if (strcmp(argv[1], "help") != 0 && strcmp(argv[1], "--help") != 0) {
+		log_err("unknown command '%s'", argv[1]);
+	}
+	return usage();
+}

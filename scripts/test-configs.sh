@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# scripts/test-configs.sh - builds subgate in every shipped configuration
+# (conf/*_defconfig, conf/defconfig, board/*/defconfig, allnoconfig,
+# allyesconfig), each in build/cfg/NAME, and runs `subgate version` on each.
+# A configuration that does not build fails the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+configs=("defconfig=--defconfig=conf/defconfig" "allnoconfig=--allnoconfig" "allyesconfig=--allyesconfig")
+for f in conf/*_defconfig board/*/defconfig; do
+	[ -f "$f" ] || continue
+	case "$f" in
+	board/*) name="board-$(basename "$(dirname "$f")")" ;;
+	*) name="$(basename "$f")" ;;
+	esac
+	configs+=("$name=--defconfig=$f")
+done
+
+failed=0
+for entry in "${configs[@]}"; do
+	name="${entry%%=*}"
+	arg="${entry#*=}"
+	dir="build/cfg/$name"
+	mkdir -p "$dir"
+	if ! KCONFIG_CONFIG="$dir/.config" kconfig-conf -s "$arg" Kconfig >"$dir/build.log" 2>&1 ||
+		! make --no-print-directory B="$dir" KCONFIG_CONFIG="$dir/.config" "$dir/subgate" >>"$dir/build.log" 2>&1 ||
+		! "$dir/subgate" version >/dev/null 2>>"$dir/build.log"; then
+		tail -n 30 "$dir/build.log"
+		echo "config $name: FAILED (log: $dir/build.log)"
+		failed=$((failed + 1))
+		continue
+	fi
+	printf '  CONFIG  %-22s ok, %7d bytes\n' "$name" "$(stat -c %s "$dir/subgate")"
+done
+exit $((failed > 0))
