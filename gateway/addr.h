@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
-#define ADDR_LOCAL_MAX 64
+#define ADDR_LOCAL_MAX  64
 #define ADDR_DOMAIN_MAX 255
-#define ADDR_MAX 254 /* 256-octet path minus the angle brackets */
+#define ADDR_MAX        254 /* 256-octet path minus the angle brackets */
 
 /* 1 if s is a syntactically valid host or domain name (LDH labels, dots between). */
 int addr_valid_domain(const char *s, size_t len);

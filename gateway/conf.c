@@ -17,7 +17,7 @@
 #include "log.h"
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)  STR_(x)
 
 #define CONF_REPEAT 1u
 
@@ -29,8 +29,11 @@ struct conf_key {
 	unsigned flags;
 };
 
-#define FIELD_PARSER(fn, call) \
-	static int fn(struct conf *c, const char *v, char *err, size_t errcap) { return call; }
+#define FIELD_PARSER(fn, call)                                                 \
+	static int fn(struct conf *c, const char *v, char *err, size_t errcap) \
+	{                                                                      \
+		return call;                                                   \
+	}
 
 FIELD_PARSER(parse_hostname, conf_value_hostname(v, c->hostname, sizeof(c->hostname), err, errcap))
 FIELD_PARSER(parse_helo_name, conf_value_hostname(v, c->helo_name, sizeof(c->helo_name), err, errcap))
@@ -45,11 +48,10 @@ FIELD_PARSER(parse_spool_max_messages, conf_value_size(v, 1, 10000000, &c->spool
 FIELD_PARSER(parse_spool_max_size, conf_value_size(v, 65536, UINT64_MAX / 2, &c->spool_max_size, err, errcap))
 FIELD_PARSER(parse_spool_min_free, conf_value_size(v, 0, UINT64_MAX / 2, &c->spool_min_free, err, errcap))
 FIELD_PARSER(parse_queue_lifetime, conf_value_size(v, 1, 2400, &c->queue_lifetime, err, errcap))
-FIELD_PARSER(parse_smarthost, conf_value_smarthost(v, c->smarthost_host, sizeof(c->smarthost_host),
-						   &c->smarthost_port, &c->smarthost_bracketed, err, errcap))
+FIELD_PARSER(parse_smarthost, conf_value_smarthost(v, c->smarthost_host, sizeof(c->smarthost_host), &c->smarthost_port,
+						   &c->smarthost_bracketed, err, errcap))
 FIELD_PARSER(parse_smarthost_tls, conf_value_smarthost_tls(v, &c->smarthost_tls, err, errcap))
-FIELD_PARSER(parse_smarthost_ca,
-	     conf_value_path(v, c->file, c->smarthost_ca, sizeof(c->smarthost_ca), err, errcap))
+FIELD_PARSER(parse_smarthost_ca, conf_value_path(v, c->file, c->smarthost_ca, sizeof(c->smarthost_ca), err, errcap))
 FIELD_PARSER(parse_smarthost_auth,
 	     conf_value_path(v, c->file, c->smarthost_auth, sizeof(c->smarthost_auth), err, errcap))
 
@@ -89,8 +91,11 @@ static int parse_alias(struct conf *c, const char *v, char *err, size_t errcap)
 	return 0;
 }
 
-#define FIELD_PRINTER(fn, fmt, expr) \
-	static void fn(const struct conf *c, const char *k, FILE *o) { fprintf(o, "%-16s = " fmt "\n", k, expr); }
+#define FIELD_PRINTER(fn, fmt, expr)                                 \
+	static void fn(const struct conf *c, const char *k, FILE *o) \
+	{                                                            \
+		fprintf(o, "%-16s = " fmt "\n", k, expr);            \
+	}
 
 FIELD_PRINTER(print_hostname, "%s", c->hostname)
 FIELD_PRINTER(print_helo_name, "%s", c->helo_name)
@@ -133,7 +138,7 @@ static void print_smarthost(const struct conf *c, const char *k, FILE *o)
 
 static void print_smarthost_tls(const struct conf *c, const char *k, FILE *o)
 {
-	static const char *const names[] = {"starttls", "tls", "none"};
+	static const char *const names[] = { "starttls", "tls", "none" };
 
 	fprintf(o, "%-16s = %s\n", k, names[c->smarthost_tls]);
 }
@@ -168,26 +173,25 @@ static void print_alias(const struct conf *c, const char *k, FILE *o)
 }
 
 static const struct conf_key conf_keys[] = {
-	{"hostname", parse_hostname, print_hostname, NULL, 0},
-	{"helo_name", parse_helo_name, print_helo_name, NULL, 0},
-	{"listen", parse_listen, print_listen, NULL, CONF_REPEAT},
-	{"tls_cert", parse_tls_cert, print_tls_cert, "/etc/subgate/cert.pem", 0},
-	{"tls_key", parse_tls_key, print_tls_key, "/etc/subgate/key.pem", 0},
-	{"users", parse_users, print_users, "/etc/subgate/users.cdb", 0},
-	{"spool", parse_spool, print_spool, CONFIG_SPOOL_DIR, 0},
-	{"run_as", parse_run_as, print_run_as, CONFIG_RUN_AS_USER, 0},
-	{"max_message_size", parse_max_message_size, print_max_message_size, STR(CONFIG_MESSAGE_SIZE_DEFAULT), 0},
-	{"spool_max_messages", parse_spool_max_messages, print_spool_max_messages, STR(CONFIG_SPOOL_MAX_MESSAGES),
-	 0},
-	{"spool_max_size", parse_spool_max_size, print_spool_max_size, STR(CONFIG_SPOOL_MAX_KBYTES) "k", 0},
-	{"spool_min_free", parse_spool_min_free, print_spool_min_free, STR(CONFIG_SPOOL_MIN_FREE_KBYTES) "k", 0},
-	{"queue_lifetime", parse_queue_lifetime, print_queue_lifetime, STR(CONFIG_QUEUE_LIFETIME_HOURS), 0},
-	{"smarthost", parse_smarthost, print_smarthost, NULL, 0},
-	{"smarthost_tls", parse_smarthost_tls, print_smarthost_tls, "starttls", 0},
-	{"smarthost_ca", parse_smarthost_ca, print_smarthost_ca, NULL, 0},
-	{"smarthost_pin", parse_smarthost_pin, print_smarthost_pin, NULL, 0},
-	{"smarthost_auth", parse_smarthost_auth, print_smarthost_auth, NULL, 0},
-	{"alias", parse_alias, print_alias, NULL, CONF_REPEAT},
+	{ "hostname", parse_hostname, print_hostname, NULL, 0 },
+	{ "helo_name", parse_helo_name, print_helo_name, NULL, 0 },
+	{ "listen", parse_listen, print_listen, NULL, CONF_REPEAT },
+	{ "tls_cert", parse_tls_cert, print_tls_cert, "/etc/subgate/cert.pem", 0 },
+	{ "tls_key", parse_tls_key, print_tls_key, "/etc/subgate/key.pem", 0 },
+	{ "users", parse_users, print_users, "/etc/subgate/users.cdb", 0 },
+	{ "spool", parse_spool, print_spool, CONFIG_SPOOL_DIR, 0 },
+	{ "run_as", parse_run_as, print_run_as, CONFIG_RUN_AS_USER, 0 },
+	{ "max_message_size", parse_max_message_size, print_max_message_size, STR(CONFIG_MESSAGE_SIZE_DEFAULT), 0 },
+	{ "spool_max_messages", parse_spool_max_messages, print_spool_max_messages, STR(CONFIG_SPOOL_MAX_MESSAGES), 0 },
+	{ "spool_max_size", parse_spool_max_size, print_spool_max_size, STR(CONFIG_SPOOL_MAX_KBYTES) "k", 0 },
+	{ "spool_min_free", parse_spool_min_free, print_spool_min_free, STR(CONFIG_SPOOL_MIN_FREE_KBYTES) "k", 0 },
+	{ "queue_lifetime", parse_queue_lifetime, print_queue_lifetime, STR(CONFIG_QUEUE_LIFETIME_HOURS), 0 },
+	{ "smarthost", parse_smarthost, print_smarthost, NULL, 0 },
+	{ "smarthost_tls", parse_smarthost_tls, print_smarthost_tls, "starttls", 0 },
+	{ "smarthost_ca", parse_smarthost_ca, print_smarthost_ca, NULL, 0 },
+	{ "smarthost_pin", parse_smarthost_pin, print_smarthost_pin, NULL, 0 },
+	{ "smarthost_auth", parse_smarthost_auth, print_smarthost_auth, NULL, 0 },
+	{ "alias", parse_alias, print_alias, NULL, CONF_REPEAT },
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -302,7 +306,8 @@ static void conf_apply_defaults(struct conf *c)
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 
-		if (c->key_line[i] == 0 && k->default_value != NULL && k->parse(c, k->default_value, err, sizeof(err)) < 0) {
+		if (c->key_line[i] == 0 && k->default_value != NULL &&
+		    k->parse(c, k->default_value, err, sizeof(err)) < 0) {
 			conf_error(c, 0, "built-in default of %s: %s", k->name, err);
 		}
 	}

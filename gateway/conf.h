@@ -13,11 +13,11 @@
 #include "addr.h"
 #include "config.h"
 
-#define CONF_PATH_MAX CONFIG_PATH_MAX_LEN
-#define CONF_LINE_MAX 1024
-#define CONF_FILE_MAX (64 * 1024)
+#define CONF_PATH_MAX      CONFIG_PATH_MAX_LEN
+#define CONF_LINE_MAX      1024
+#define CONF_FILE_MAX      (64 * 1024)
 #define CONF_ALIAS_TARGETS 256
-#define CONF_USER_MAX 32
+#define CONF_USER_MAX      32
 
 enum conf_listen_mode {
 	CONF_LISTEN_STARTTLS,

@@ -49,7 +49,8 @@ static void conf_check_listeners(struct conf *c)
 {
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		for (unsigned j = 0; j < i; j++) {
-			if (c->listen[i].port == c->listen[j].port && strcmp(c->listen[i].addr, c->listen[j].addr) == 0) {
+			if (c->listen[i].port == c->listen[j].port &&
+			    strcmp(c->listen[i].addr, c->listen[j].addr) == 0) {
 				conf_error(c, conf_key_line(c, "listen"), "listen: %s port %u is listed twice",
 					   c->listen[i].addr, (unsigned)c->listen[i].port);
 			}

@@ -53,7 +53,10 @@ int conf_value_size(const char *v, uint64_t min, uint64_t max, uint64_t *out, ch
 	if (*end != '\0') {
 		char suffix = (char)tolower((unsigned char)end[0]);
 
-		mult = suffix == 'k' ? 1024ULL : suffix == 'm' ? 1024ULL * 1024 : suffix == 'g' ? 1024ULL * 1024 * 1024 : 0;
+		mult = suffix == 'k'   ? 1024ULL
+		       : suffix == 'm' ? 1024ULL * 1024
+		       : suffix == 'g' ? 1024ULL * 1024 * 1024
+				       : 0;
 		if (mult == 0 || end[1] != '\0') {
 			return conf_fail(err, errcap, "'%s' is not a number (suffixes: k, m, g)", v);
 		}

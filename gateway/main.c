@@ -18,10 +18,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"version", cmd_version, "print version and build configuration"},
-	{"check", cmd_check, "validate the configuration and the files it names"},
-	{"config", cmd_config, "print the effective configuration"},
-	{"user", cmd_user, "manage the user database (add, del, passwd, list)"},
+	{ "version", cmd_version, "print version and build configuration" },
+	{ "check", cmd_check, "validate the configuration and the files it names" },
+	{ "config", cmd_config, "print the effective configuration" },
+	{ "user", cmd_user, "manage the user database (add, del, passwd, list)" },
 };
 
 static int usage(void)

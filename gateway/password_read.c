@@ -66,7 +66,7 @@ static int password_prompt(int fd, const char *prompt, char *buf, size_t cap, si
 		return -1;
 	}
 	quiet = saved;
-	quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
 	fs_write_all(fd, prompt, strlen(prompt));
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {

@@ -12,14 +12,16 @@
 
 enum { SHA256_LEN = 32 };
 
-static void pbkdf2_block(const br_hmac_key_context *key, const void *salt, size_t salt_len,
-			 uint32_t block_index, uint32_t iterations, unsigned char t[SHA256_LEN])
+static void pbkdf2_block(const br_hmac_key_context *key, const void *salt, size_t salt_len, uint32_t block_index,
+			 uint32_t iterations, unsigned char t[SHA256_LEN])
 {
 	br_hmac_context hc;
 	unsigned char u[SHA256_LEN];
 	unsigned char be_index[4] = {
-		(unsigned char)(block_index >> 24), (unsigned char)(block_index >> 16),
-		(unsigned char)(block_index >> 8), (unsigned char)block_index,
+		(unsigned char)(block_index >> 24),
+		(unsigned char)(block_index >> 16),
+		(unsigned char)(block_index >> 8),
+		(unsigned char)block_index,
 	};
 
 	br_hmac_init(&hc, key, 0);
@@ -39,8 +41,8 @@ static void pbkdf2_block(const br_hmac_key_context *key, const void *salt, size_
 	secret_wipe(&hc, sizeof(hc));
 }
 
-void pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
-		   uint32_t iterations, void *out, size_t out_len)
+void pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len, uint32_t iterations,
+		   void *out, size_t out_len)
 {
 	br_hmac_key_context key;
 	unsigned char *dst = out;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Derives out_len bytes into out. iterations must be >= 1. */
-void pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
-		   uint32_t iterations, void *out, size_t out_len);
+void pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len, uint32_t iterations,
+		   void *out, size_t out_len);
 
 #endif

@@ -36,8 +36,8 @@ static void sha256(const void *msg, size_t len, unsigned char out[SCRAM_KEY_LEN]
 	br_sha256_out(&c, out);
 }
 
-void scram_derive(const void *password, size_t password_len, const void *salt, size_t salt_len,
-		  uint32_t iterations, struct scram_credential *cred)
+void scram_derive(const void *password, size_t password_len, const void *salt, size_t salt_len, uint32_t iterations,
+		  struct scram_credential *cred)
 {
 	unsigned char salted[SCRAM_KEY_LEN];
 	unsigned char client_key[SCRAM_KEY_LEN];
@@ -154,8 +154,8 @@ int scram_server_client_first(struct scram_server *s, const char *msg, size_t le
 	return 0;
 }
 
-long scram_server_first(struct scram_server *s, const struct scram_credential *cred,
-			const char *server_nonce, char *out, size_t cap)
+long scram_server_first(struct scram_server *s, const struct scram_credential *cred, const char *server_nonce,
+			char *out, size_t cap)
 {
 	char salt_b64[BASE64_ENCODED_SIZE(SCRAM_SALT_MAX)];
 	size_t cn = strlen(s->nonce), sn = strlen(server_nonce);
@@ -178,8 +178,7 @@ long scram_server_first(struct scram_server *s, const struct scram_credential *c
 }
 
 /* Builds AuthMessage = client-first-bare "," server-first "," client-final-without-proof. */
-static long scram_auth_message(const struct scram_server *s, const char *final, size_t final_len, char *out,
-			       size_t cap)
+static long scram_auth_message(const struct scram_server *s, const char *final, size_t final_len, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s,%s,%.*s", s->client_first_bare, s->server_first, (int)final_len, final);
 

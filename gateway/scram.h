@@ -12,10 +12,10 @@
 
 #include "config.h"
 
-#define SCRAM_KEY_LEN 32
-#define SCRAM_SALT_MAX 64
+#define SCRAM_KEY_LEN   32
+#define SCRAM_SALT_MAX  64
 #define SCRAM_NONCE_MAX 128
-#define SCRAM_MSG_MAX 512
+#define SCRAM_MSG_MAX   512
 
 /* What the database keeps for one password (never the password itself). */
 struct scram_credential {
@@ -27,8 +27,8 @@ struct scram_credential {
 };
 
 /* Derives StoredKey and ServerKey from a password, salt and iteration count. */
-void scram_derive(const void *password, size_t password_len, const void *salt, size_t salt_len,
-		  uint32_t iterations, struct scram_credential *cred);
+void scram_derive(const void *password, size_t password_len, const void *salt, size_t salt_len, uint32_t iterations,
+		  struct scram_credential *cred);
 
 /* Checks a plaintext password (AUTH PLAIN/LOGIN) against a credential: 1 match, 0 not. */
 int scram_check_password(const struct scram_credential *cred, const void *password, size_t password_len);
@@ -60,8 +60,8 @@ int scram_server_client_first(struct scram_server *s, const char *msg, size_t le
  * Builds server-first-message from the credential and a printable server
  * nonce. Returns its length, or -1 if it does not fit.
  */
-long scram_server_first(struct scram_server *s, const struct scram_credential *cred,
-			const char *server_nonce, char *out, size_t cap);
+long scram_server_first(struct scram_server *s, const struct scram_credential *cred, const char *server_nonce,
+			char *out, size_t cap);
 
 /*
  * Verifies client-final-message. Returns the length of server-final-message

@@ -56,7 +56,7 @@ static int tls_pem_event(br_pem_decoder_context *pc, struct tls_pem_der *d, char
 int tls_pem_decode(const char *text, size_t len, tls_pem_object_fn fn, void *ctx)
 {
 	br_pem_decoder_context pc;
-	struct tls_pem_der d = {.cap = len};
+	struct tls_pem_der d = { .cap = len };
 	char label[128];
 	int count = 0;
 
@@ -130,7 +130,7 @@ static int tls_pem_count_cert(const char *label, const unsigned char *der, size_
 
 int tls_pem_check_certs(const char *path, char *err, size_t errcap)
 {
-	struct tls_pem_cert_count count = {0, 0};
+	struct tls_pem_cert_count count = { 0, 0 };
 	size_t len;
 	char *text = tls_pem_read_file(path, TLS_PEM_FILE_MAX, &len);
 	int rc;
@@ -143,7 +143,9 @@ int tls_pem_check_certs(const char *path, char *err, size_t errcap)
 	free(text);
 	if (rc < 0 || count.bad > 0 || count.certs == 0) {
 		snprintf(err, errcap, "%s: %s", path,
-			 rc < 0 ? "not valid PEM" : count.bad ? "a certificate does not decode" : "no certificate found");
+			 rc < 0      ? "not valid PEM"
+			 : count.bad ? "a certificate does not decode"
+				     : "no certificate found");
 		return -1;
 	}
 	return count.certs;
@@ -174,7 +176,7 @@ static int tls_pem_probe_key(const char *label, const unsigned char *der, size_t
 
 enum tls_pem_key_type tls_pem_check_key(const char *path, char *err, size_t errcap)
 {
-	struct tls_pem_key_probe probe = {TLS_PEM_KEY_NONE, 0};
+	struct tls_pem_key_probe probe = { TLS_PEM_KEY_NONE, 0 };
 	size_t len;
 	char *text = tls_pem_read_file(path, 64 * 1024, &len);
 	int rc;
@@ -188,7 +190,7 @@ enum tls_pem_key_type tls_pem_check_key(const char *path, char *err, size_t errc
 	free(text);
 	if (rc < 0 || probe.objects != 1 || probe.type == TLS_PEM_KEY_NONE) {
 		snprintf(err, errcap, "%s: %s", path,
-			 rc < 0		     ? "not valid PEM"
+			 rc < 0              ? "not valid PEM"
 			 : probe.objects > 1 ? "more than one private key"
 			 : probe.objects < 1 ? "no private key found"
 					     : "private key does not decode (RSA or EC expected)");

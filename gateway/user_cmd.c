@@ -16,10 +16,10 @@
 #include "userdb.h"
 #include "userdb_edit.h"
 
-#define USER_USAGE                                                                              \
+#define USER_USAGE                                                                                  \
 	"usage: subgate user add NAME [--sender ADDR|@DOMAIN]... [--stdin] [-c FILE | --db FILE]\n" \
-	"       subgate user passwd NAME [--stdin] [-c FILE | --db FILE]\n"                        \
-	"       subgate user del NAME [-c FILE | --db FILE]\n"                                     \
+	"       subgate user passwd NAME [--stdin] [-c FILE | --db FILE]\n"                         \
+	"       subgate user del NAME [-c FILE | --db FILE]\n"                                      \
 	"       subgate user list [-c FILE | --db FILE]"
 
 struct user_args {

@@ -169,8 +169,8 @@ static int userdb_commit(struct userdb_rebuild *r)
 
 int userdb_edit(const char *path, enum userdb_edit_op op, const char *name, const struct userdb_entry *e)
 {
-	struct userdb_rebuild r = {.path = path, .tmp_fd = -1, .old_fd = -1};
-	struct stat st = {0};
+	struct userdb_rebuild r = { .path = path, .tmp_fd = -1, .old_fd = -1 };
+	struct stat st = { 0 };
 	int rc, lock_fd = userdb_lock_dir(path);
 
 	if (lock_fd < 0) {

@@ -6,8 +6,7 @@
 
 #include <stdint.h>
 
-static const char base64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 long base64_encode(const void *src, size_t len, char *dst, size_t cap)
 {

@@ -19,8 +19,7 @@ void log_init(const char *progname, enum log_dest dest)
 	log_progname = progname;
 	log_dest = CONFIG_LOG_SYSLOG ? dest : LOG_TO_STDERR;
 	if (log_dest == LOG_TO_SYSLOG) {
-		openlog(progname, LOG_PID | LOG_NDELAY,
-			CONFIG_LOG_FACILITY_MAIL ? LOG_MAIL : LOG_DAEMON);
+		openlog(progname, LOG_PID | LOG_NDELAY, CONFIG_LOG_FACILITY_MAIL ? LOG_MAIL : LOG_DAEMON);
 	}
 }
 

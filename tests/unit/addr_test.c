@@ -7,7 +7,7 @@
 #include "harness.h"
 
 #define VALID_MAILBOX(s) addr_valid_mailbox((s), strlen(s))
-#define VALID_DOMAIN(s) addr_valid_domain((s), strlen(s))
+#define VALID_DOMAIN(s)  addr_valid_domain((s), strlen(s))
 
 TEST(addr_mailboxes)
 {

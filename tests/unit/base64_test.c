@@ -8,8 +8,8 @@
 
 TEST(base64_rfc4648_vectors)
 {
-	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
 	char enc[16];
 	unsigned char dec[16];
 
@@ -25,7 +25,8 @@ TEST(base64_rfc4648_vectors)
 
 TEST(base64_rejects_malformed)
 {
-	static const char *const bad[] = {"Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm 9", "Zm9v\n", "=Zm9", "Zg==Zg==", "Zm-v"};
+	static const char *const bad[] = { "Zg=",  "Zg",     "Z===", "Zh==",     "Zm9=",
+					   "Zm 9", "Zm9v\n", "=Zm9", "Zg==Zg==", "Zm-v" };
 	unsigned char dec[16];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -53,8 +53,8 @@ TEST(pbkdf2_short_output_is_prefix)
 }
 
 #define RFC_CLIENT_FIRST "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
-#define RFC_SNONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
-#define RFC_NONCE "rOprNGfwEbeRWgbNEkqO" RFC_SNONCE
+#define RFC_SNONCE       "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+#define RFC_NONCE        "rOprNGfwEbeRWgbNEkqO" RFC_SNONCE
 #define RFC_SERVER_FIRST "r=" RFC_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
 #define RFC_CLIENT_FINAL "c=biws,r=" RFC_NONCE ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 #define RFC_SERVER_FINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
@@ -101,7 +101,7 @@ TEST(scram_wrong_proof_is_refused)
 TEST(scram_wrong_password_is_refused)
 {
 	struct scram_credential cred;
-	unsigned char salt[16] = {0};
+	unsigned char salt[16] = { 0 };
 	char out[SCRAM_MSG_MAX];
 	struct scram_server *s = &rfc_server;
 
@@ -120,10 +120,10 @@ TEST(scram_malformed_messages)
 	static const char *const bad_first[] = {
 		"p=tls-unique,,n=user,r=abc", /* channel binding */
 		"n,a=admin,n=user,r=abc",     /* authzid */
-		"n,,n=,r=abc",		      /* empty name */
-		"n,,n=us=er,r=abc",	      /* bad escape */
-		"n,,n=user",		      /* no nonce */
-		"n,,n=user,r=",		      /* empty nonce */
+		"n,,n=,r=abc",                /* empty name */
+		"n,,n=us=er,r=abc",           /* bad escape */
+		"n,,n=user",                  /* no nonce */
+		"n,,n=user,r=",               /* empty nonce */
 		"n,,m=ext,n=user,r=abc",      /* reserved extension */
 		"",
 	};
@@ -135,7 +135,8 @@ TEST(scram_malformed_messages)
 	CHECK(scram_server_client_first(s, RFC_CLIENT_FIRST, strlen(RFC_CLIENT_FIRST)) == 0);
 	CHECK(scram_server_first(s, &cred, RFC_SNONCE, out, sizeof(out)) > 0);
 	/* nonce not echoed in full */
-	static const char wrong_nonce[] = "c=biws,r=rOprNGfwEbeRWgbNEkqO,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
+	static const char wrong_nonce[] =
+	    "c=biws,r=rOprNGfwEbeRWgbNEkqO,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
 	CHECK(scram_server_client_final(s, wrong_nonce, strlen(wrong_nonce), out, sizeof(out)) < 0);
 }
 

@@ -35,8 +35,7 @@ void harness_fail(const char *file, int line, const char *expr)
 	harness_failures_in_test++;
 }
 
-void harness_fail_bytes(const char *file, int line, const char *what, const void *got, const void *want,
-			size_t len)
+void harness_fail_bytes(const char *file, int line, const char *what, const void *got, const void *want, size_t len)
 {
 	const unsigned char *g = got, *w = want;
 

@@ -10,36 +10,35 @@
 
 void harness_register(const char *name, void (*fn)(void));
 void harness_fail(const char *file, int line, const char *expr);
-void harness_fail_bytes(const char *file, int line, const char *what, const void *got, const void *want,
-			size_t len);
+void harness_fail_bytes(const char *file, int line, const char *what, const void *got, const void *want, size_t len);
 
-#define TEST(name)                                                  \
-	static void name(void);                                     \
+#define TEST(name)                                                     \
+	static void name(void);                                        \
 	__attribute__((constructor)) static void name##_register(void) \
-	{                                                           \
-		harness_register(#name, name);                      \
-	}                                                           \
+	{                                                              \
+		harness_register(#name, name);                         \
+	}                                                              \
 	static void name(void)
 
-#define CHECK(expr)                                         \
-	do {                                                \
-		if (!(expr)) {                              \
+#define CHECK(expr)                                              \
+	do {                                                     \
+		if (!(expr)) {                                   \
 			harness_fail(__FILE__, __LINE__, #expr); \
-		}                                           \
+		}                                                \
 	} while (0)
 
-#define CHECK_BYTES(got, want, len)                                                   \
-	do {                                                                          \
-		if (memcmp((got), (want), (len)) != 0) {                              \
+#define CHECK_BYTES(got, want, len)                                                         \
+	do {                                                                                \
+		if (memcmp((got), (want), (len)) != 0) {                                    \
 			harness_fail_bytes(__FILE__, __LINE__, #got, (got), (want), (len)); \
-		}                                                                     \
+		}                                                                           \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                  \
-	do {                                                                  \
-		if (strcmp((got), (want)) != 0) {                             \
+#define CHECK_STR(got, want)                                                 \
+	do {                                                                 \
+		if (strcmp((got), (want)) != 0) {                            \
 			harness_fail(__FILE__, __LINE__, #got " == " #want); \
-		}                                                             \
+		}                                                            \
 	} while (0)
 
 #endif
