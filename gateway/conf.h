@@ -15,7 +15,7 @@
 
 #define CONF_PATH_MAX      CONFIG_PATH_MAX_LEN
 #define CONF_LINE_MAX      1024
-#define CONF_FILE_MAX      (64 * 1024)
+#define CONF_FILE_MAX      65536
 #define CONF_ALIAS_TARGETS 256
 #define CONF_USER_MAX      32
 

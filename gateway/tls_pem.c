@@ -14,7 +14,8 @@
 
 #include "secret.h"
 
-#define TLS_PEM_FILE_MAX (4 * 1024 * 1024)
+#define TLS_PEM_FILE_MAX ((size_t)4 * 1024 * 1024)
+#define TLS_PEM_KEY_MAX  ((size_t)64 * 1024)
 
 struct tls_pem_der {
 	unsigned char *buf;
@@ -178,7 +179,7 @@ enum tls_pem_key_type tls_pem_check_key(const char *path, char *err, size_t errc
 {
 	struct tls_pem_key_probe probe = { TLS_PEM_KEY_NONE, 0 };
 	size_t len;
-	char *text = tls_pem_read_file(path, 64 * 1024, &len);
+	char *text = tls_pem_read_file(path, TLS_PEM_KEY_MAX, &len);
 	int rc;
 
 	if (text == NULL) {

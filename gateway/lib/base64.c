@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* Index 64 is the pad character. */
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
 
 long base64_encode(const void *src, size_t len, char *dst, size_t cap)
 {
@@ -28,8 +29,8 @@ long base64_encode(const void *src, size_t len, char *dst, size_t cap)
 		}
 		dst[out++] = base64_alphabet[(v >> 18) & 63];
 		dst[out++] = base64_alphabet[(v >> 12) & 63];
-		dst[out++] = n > 1 ? base64_alphabet[(v >> 6) & 63] : '=';
-		dst[out++] = n > 2 ? base64_alphabet[v & 63] : '=';
+		dst[out++] = base64_alphabet[n > 1 ? (v >> 6) & 63 : 64];
+		dst[out++] = base64_alphabet[n > 2 ? v & 63 : 64];
 	}
 	dst[out] = '\0';
 	return (long)out;

@@ -45,7 +45,7 @@ TEST(addr_length_limits)
 	memset(mailbox, 'c', 64);
 	mailbox[64] = '@';
 	for (int i = 0; i < 4; i++) {
-		memset(mailbox + 65 + i * 50, 'd', 49);
+		memset(mailbox + 65 + (size_t)i * 50, 'd', 49);
 		mailbox[65 + i * 50 + 49] = '.';
 	}
 	memcpy(mailbox + 265, "com", 4);

@@ -1,6 +1,7 @@
 /*
  * harness.c - runs every registered unit test; exit status 1 if any failed.
- * A test fails when any of its CHECKs fails.
+ * A test fails when any of its CHECKs fails. Failures go to stdout; module
+ * log lines (stderr) are hidden unless UNIT_VERBOSE is set.
  */
 #include "harness.h"
 
@@ -31,7 +32,7 @@ void harness_register(const char *name, void (*fn)(void))
 
 void harness_fail(const char *file, int line, const char *expr)
 {
-	fprintf(stderr, "  FAIL %s:%d: %s\n", file, line, expr);
+	printf("  FAIL %s:%d: %s\n", file, line, expr);
 	harness_failures_in_test++;
 }
 
@@ -39,15 +40,15 @@ void harness_fail_bytes(const char *file, int line, const char *what, const void
 {
 	const unsigned char *g = got, *w = want;
 
-	fprintf(stderr, "  FAIL %s:%d: %s\n    got  ", file, line, what);
+	printf("  FAIL %s:%d: %s\n    got  ", file, line, what);
 	for (size_t i = 0; i < len; i++) {
-		fprintf(stderr, "%02x", g[i]);
+		printf("%02x", g[i]);
 	}
-	fprintf(stderr, "\n    want ");
+	printf("\n    want ");
 	for (size_t i = 0; i < len; i++) {
-		fprintf(stderr, "%02x", w[i]);
+		printf("%02x", w[i]);
 	}
-	fprintf(stderr, "\n");
+	printf("\n");
 	harness_failures_in_test++;
 }
 
@@ -56,7 +57,12 @@ int main(int argc, char **argv)
 	unsigned passed = 0, failed = 0;
 	const char *only = argc > 1 ? argv[1] : NULL;
 
+	/* Modules log expected errors; show them only with UNIT_VERBOSE=1. */
 	log_init("unit", LOG_TO_STDERR);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("UNIT_VERBOSE") == NULL && freopen("/dev/null", "w", stderr) == NULL) {
+		return 2;
+	}
 	for (unsigned i = 0; i < harness_ntests; i++) {
 		if (only != NULL && strstr(harness_tests[i].name, only) == NULL) {
 			continue;
@@ -66,7 +72,7 @@ int main(int argc, char **argv)
 		if (harness_failures_in_test == 0) {
 			passed++;
 		} else {
-			fprintf(stderr, "FAILED %s\n", harness_tests[i].name);
+			printf("FAILED %s\n", harness_tests[i].name);
 			failed++;
 		}
 	}
