@@ -14,6 +14,7 @@
 #include "base64.h"
 #include "conf_rules.h"
 #include "conf_value.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define STR_(x) #x
@@ -37,10 +38,10 @@ struct conf_key {
 
 FIELD_PARSER(parse_hostname, conf_value_hostname(v, c->hostname, sizeof(c->hostname), err, errcap))
 FIELD_PARSER(parse_helo_name, conf_value_hostname(v, c->helo_name, sizeof(c->helo_name), err, errcap))
-FIELD_PARSER(parse_tls_cert, conf_value_path(v, c->file, c->tls_cert, sizeof(c->tls_cert), err, errcap))
-FIELD_PARSER(parse_tls_key, conf_value_path(v, c->file, c->tls_key, sizeof(c->tls_key), err, errcap))
-FIELD_PARSER(parse_users, conf_value_path(v, c->file, c->users, sizeof(c->users), err, errcap))
-FIELD_PARSER(parse_spool, conf_value_path(v, c->file, c->spool, sizeof(c->spool), err, errcap))
+FIELD_PARSER(parse_tls_cert, conf_value_path(v, c->dir, c->tls_cert, sizeof(c->tls_cert), err, errcap))
+FIELD_PARSER(parse_tls_key, conf_value_path(v, c->dir, c->tls_key, sizeof(c->tls_key), err, errcap))
+FIELD_PARSER(parse_users, conf_value_path(v, c->dir, c->users, sizeof(c->users), err, errcap))
+FIELD_PARSER(parse_spool, conf_value_path(v, c->dir, c->spool, sizeof(c->spool), err, errcap))
 FIELD_PARSER(parse_run_as, conf_value_account(v, c->run_as, sizeof(c->run_as), err, errcap))
 FIELD_PARSER(parse_max_message_size,
 	     conf_value_size(v, 1024, CONFIG_MESSAGE_SIZE_MAX, &c->max_message_size, err, errcap))
@@ -51,9 +52,9 @@ FIELD_PARSER(parse_queue_lifetime, conf_value_size(v, 1, 2400, &c->queue_lifetim
 FIELD_PARSER(parse_smarthost, conf_value_smarthost(v, c->smarthost_host, sizeof(c->smarthost_host), &c->smarthost_port,
 						   &c->smarthost_bracketed, err, errcap))
 FIELD_PARSER(parse_smarthost_tls, conf_value_smarthost_tls(v, &c->smarthost_tls, err, errcap))
-FIELD_PARSER(parse_smarthost_ca, conf_value_path(v, c->file, c->smarthost_ca, sizeof(c->smarthost_ca), err, errcap))
+FIELD_PARSER(parse_smarthost_ca, conf_value_path(v, c->dir, c->smarthost_ca, sizeof(c->smarthost_ca), err, errcap))
 FIELD_PARSER(parse_smarthost_auth,
-	     conf_value_path(v, c->file, c->smarthost_auth, sizeof(c->smarthost_auth), err, errcap))
+	     conf_value_path(v, c->dir, c->smarthost_auth, sizeof(c->smarthost_auth), err, errcap))
 
 static int parse_smarthost_pin(struct conf *c, const char *v, char *err, size_t errcap)
 {
@@ -314,6 +315,27 @@ static void conf_apply_defaults(struct conf *c)
 	conf_rules_defaults(c);
 }
 
+/* The absolute directory of a file name, without "./" noise. */
+static int conf_absolute_dir(const char *name, char *dir, size_t cap)
+{
+	char rel[CONF_PATH_MAX], cwd[CONF_PATH_MAX];
+	int n;
+
+	if (fs_dirname(name, rel, sizeof(rel)) < 0) {
+		return -1;
+	}
+	if (rel[0] == '/') {
+		n = snprintf(dir, cap, "%s", rel);
+	} else if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		return -1;
+	} else if (strcmp(rel, ".") == 0) {
+		n = snprintf(dir, cap, "%s", cwd);
+	} else {
+		n = snprintf(dir, cap, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, rel);
+	}
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t len)
 {
 	char line[CONF_LINE_MAX + 1];
@@ -322,6 +344,9 @@ int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->file, sizeof(c->file), "%s", name);
+	if (conf_absolute_dir(name, c->dir, sizeof(c->dir)) < 0) {
+		conf_error(c, 0, "cannot resolve the directory of the configuration file");
+	}
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - text - pos) : len - pos;

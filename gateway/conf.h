@@ -44,6 +44,7 @@ struct conf_alias {
 
 struct conf {
 	char file[CONF_PATH_MAX];
+	char dir[CONF_PATH_MAX]; /* absolute directory of `file`: base of relative paths */
 	char hostname[ADDR_DOMAIN_MAX + 1];
 	char helo_name[ADDR_DOMAIN_MAX + 1];
 	struct conf_listen listen[CONFIG_MAX_LISTENERS];

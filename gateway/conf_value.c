@@ -14,7 +14,6 @@
 
 #include "addr.h"
 #include "base64.h"
-#include "fsutil.h"
 
 static int conf_fail(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -77,10 +76,9 @@ int conf_value_hostname(const char *v, char *out, size_t cap, char *err, size_t 
 	return 0;
 }
 
-/* Absolute paths as given; relative ones are taken from the config file's directory. */
-int conf_value_path(const char *v, const char *conf_file, char *out, size_t cap, char *err, size_t errcap)
+/* Absolute paths as given; relative ones are taken from base_dir (the config file's directory). */
+int conf_value_path(const char *v, const char *base_dir, char *out, size_t cap, char *err, size_t errcap)
 {
-	char dir[CONF_PATH_MAX];
 	int n;
 
 	for (const char *p = v; *p; p++) {
@@ -90,10 +88,8 @@ int conf_value_path(const char *v, const char *conf_file, char *out, size_t cap,
 	}
 	if (v[0] == '/') {
 		n = snprintf(out, cap, "%s", v);
-	} else if (fs_dirname(conf_file, dir, sizeof(dir)) < 0) {
-		n = -1;
 	} else {
-		n = snprintf(out, cap, "%s/%s", dir, v);
+		n = snprintf(out, cap, "%s/%s", strcmp(base_dir, "/") == 0 ? "" : base_dir, v);
 	}
 	if (n < 0 || (size_t)n >= cap) {
 		return conf_fail(err, errcap, "path is longer than %zu bytes", cap - 1);

@@ -12,7 +12,7 @@
 
 int conf_value_size(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *err, size_t errcap);
 int conf_value_hostname(const char *v, char *out, size_t cap, char *err, size_t errcap);
-int conf_value_path(const char *v, const char *conf_file, char *out, size_t cap, char *err, size_t errcap);
+int conf_value_path(const char *v, const char *base_dir, char *out, size_t cap, char *err, size_t errcap);
 int conf_value_account(const char *v, char *out, size_t cap, char *err, size_t errcap);
 int conf_value_listen(const char *v, struct conf_listen *out, char *err, size_t errcap);
 int conf_value_smarthost(const char *v, char *host, size_t cap, uint16_t *port, int *bracketed, char *err,

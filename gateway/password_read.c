@@ -15,13 +15,17 @@
 #include "log.h"
 #include "secret.h"
 
+#define PASSWORD_STR_(x)  #x
+#define PASSWORD_STR(x)   PASSWORD_STR_(x)
+#define PASSWORD_MAX_TEXT PASSWORD_STR(CONFIG_PASSWORD_MAX)
+
 const char *password_problem(const char *pw, size_t len)
 {
 	if (len == 0) {
 		return "empty password";
 	}
 	if (len > CONFIG_PASSWORD_MAX) {
-		return "password longer than CONFIG_PASSWORD_MAX bytes";
+		return "password longer than " PASSWORD_MAX_TEXT " bytes";
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f) {
@@ -68,10 +72,11 @@ static int password_prompt(int fd, const char *prompt, char *buf, size_t cap, si
 	quiet = saved;
 	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	fs_write_all(fd, prompt, strlen(prompt));
+	/* echo goes off before the prompt appears, so an answer typed at once is never shown */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
 		return -1;
 	}
+	fs_write_all(fd, prompt, strlen(prompt));
 	rc = password_read_line(fd, buf, cap, len);
 	tcsetattr(fd, TCSAFLUSH, &saved);
 	fs_write_all(fd, "\n", 1);
