@@ -187,7 +187,7 @@ format:
 format-check:
 	$(Q)scripts/apt-need.sh clang-format
 	$(Q)clang-format --dry-run --Werror $(C_FILES)
-lint: $(B)/include/config.h
+lint: $(B)/include/config.h $(B)/include/build_info.h
 	$(Q)scripts/apt-need.sh $(LINT_TOOLS) $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
