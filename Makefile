@@ -38,9 +38,10 @@ CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefcon
 DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
 
 # --- sources (obj-y style) -------------------------------------------------------
-srcs-y := $(filter-out gateway/main.c gateway/user_cmd.c gateway/password_read.c, \
-	$(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
+optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c
+srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
 srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
+srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 test-srcs := $(wildcard tests/unit/*.c)
 
 OBJDIR := $(B)/obj

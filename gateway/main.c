@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config_check.h"
 #include "log.h"
+#include "master.h"
 #include "user_cmd.h"
 
 struct command {
@@ -18,6 +19,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "serve", cmd_serve, "run the gateway (-f: foreground; --no-jail: development only)" },
 	{ "version", cmd_version, "print version and build configuration" },
 	{ "check", cmd_check, "validate the configuration and the files it names" },
 	{ "config", cmd_config, "print the effective configuration" },

@@ -1,0 +1,305 @@
+/*
+ * auth_proc.c - the `auth` process: request loop and credential checks.
+ * Sessions reach it only through the socket the master handed over for
+ * them; a session learns nothing but the verdict (and its senders).
+ */
+#include "auth_proc.h"
+
+#include <bearssl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth_cache.h"
+#include "auth_fail.h"
+#include "base64.h"
+#include "log.h"
+#include "proto.h"
+#include "secret.h"
+#include "userdb.h"
+
+struct auth_slot {
+	int fd;
+	char client[PROTO_ADDR_STR];
+	char sid[12];
+	struct scram_server scram;
+	int scram_known_user;
+};
+
+static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
+static struct userdb auth_db = {.fd = -1};
+static struct stat auth_db_stat;
+static const char *auth_db_path;
+static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
+static struct ipc_frame auth_in;
+static struct proto_auth_result auth_out;
+
+/* Reopens users.cdb when `subgate user` replaced it. Returns 0 or -1. */
+static int auth_db_refresh(void)
+{
+	struct stat st;
+
+	if (stat(auth_db_path, &st) < 0) {
+		log_err("auth: cannot stat %s: %s", auth_db_path, strerror(errno));
+		return auth_db.fd >= 0 ? 0 : -1;
+	}
+	if (auth_db.fd >= 0 && st.st_ino == auth_db_stat.st_ino && st.st_mtime == auth_db_stat.st_mtime &&
+	    st.st_size == auth_db_stat.st_size) {
+		return 0;
+	}
+	userdb_close(&auth_db);
+	if (userdb_open(&auth_db, auth_db_path) < 0) {
+		log_err("auth: cannot open %s: %s", auth_db_path, userdb_strerror(errno));
+		return -1;
+	}
+	auth_db_stat = st;
+	log_info("auth: user database %s loaded", auth_db_path);
+	return 0;
+}
+
+/* Looks a user up; 1 found, 0 unknown, -1 database trouble. */
+static int auth_lookup(const char *user, struct userdb_entry *e)
+{
+	if (auth_db_refresh() < 0) {
+		return -1;
+	}
+	int rc = userdb_lookup(&auth_db, user, e);
+	if (rc < 0) {
+		log_err("auth: corrupt record for user %s in %s", user, auth_db_path);
+	}
+	return rc;
+}
+
+static void auth_reply(struct auth_slot *s, enum proto_auth_status status)
+{
+	auth_out.status = status;
+	if (ipc_send(s->fd, PROTO_AUTH_RESULT, &auth_out, sizeof(auth_out), -1) < 0) {
+		log_warn("auth: session %s: cannot reply: %s", s->sid, strerror(errno));
+	}
+	secret_wipe(&auth_out, sizeof(auth_out));
+}
+
+static void auth_success(struct auth_slot *s, const char *user, const struct userdb_entry *e)
+{
+	auth_fail_clear(s->client);
+	snprintf(auth_out.user, sizeof(auth_out.user), "%s", user);
+	auth_out.nsenders = e->nsenders;
+	memcpy(auth_out.senders, e->senders, sizeof(auth_out.senders));
+	auth_reply(s, PROTO_AUTH_OK);
+}
+
+static void auth_failure(struct auth_slot *s, const char *user, const char *mech)
+{
+	unsigned n = auth_fail_record(s->client, time(NULL));
+
+	log_warn("%s: client=[%s], sasl_method=%s, sasl_username=%s: authentication failed (%u from this address)",
+		 s->sid, s->client, mech, user, n);
+	auth_reply(s, PROTO_AUTH_FAILED);
+}
+
+static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
+{
+	static struct userdb_entry e;
+	static const struct scram_credential dummy = {.iterations = CONFIG_AUTH_PBKDF2_ITERATIONS, .salt_len = 16};
+	size_t len;
+	int found;
+
+	proto_terminate(req->user);
+	proto_terminate(req->password);
+	len = strlen(req->password);
+	found = auth_lookup(req->user, &e);
+	if (found < 0) {
+		auth_reply(s, PROTO_AUTH_TEMPFAIL);
+	} else if (found == 0) {
+		scram_check_password(&dummy, req->password, len); /* same cost as a real check */
+		auth_failure(s, req->user, "PLAIN");
+	} else if (auth_cache_hit(req->user, &e.cred, req->password, len, time(NULL)) ||
+		   scram_check_password(&e.cred, req->password, len)) {
+		auth_cache_put(req->user, &e.cred, req->password, len, time(NULL));
+		auth_success(s, req->user, &e);
+	} else {
+		auth_failure(s, req->user, "PLAIN");
+	}
+	secret_wipe(req, sizeof(*req));
+	secret_wipe(&e, sizeof(e));
+}
+
+/* A credential for an unknown user: stable salt (HMAC of the name), random keys. */
+static void auth_fake_credential(const char *user, struct scram_credential *cred)
+{
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	unsigned char mac[32];
+
+	br_hmac_key_init(&kc, &br_sha256_vtable, auth_secret, sizeof(auth_secret));
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, user, strlen(user));
+	br_hmac_out(&hc, mac);
+	memset(cred, 0, sizeof(*cred));
+	cred->iterations = CONFIG_AUTH_PBKDF2_ITERATIONS;
+	cred->salt_len = CONFIG_AUTH_SALT_LEN;
+	memcpy(cred->salt, mac, CONFIG_AUTH_SALT_LEN < 32 ? CONFIG_AUTH_SALT_LEN : 32);
+	secret_random(cred->stored_key, sizeof(cred->stored_key));
+	secret_random(cred->server_key, sizeof(cred->server_key));
+}
+
+static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
+{
+	static struct userdb_entry e;
+	unsigned char raw[24];
+	char nonce[BASE64_ENCODED_SIZE(sizeof(raw))];
+	int found;
+
+	proto_terminate(req->message);
+	if (scram_server_client_first(&s->scram, req->message, strlen(req->message)) < 0) {
+		auth_reply(s, PROTO_AUTH_MALFORMED);
+		return;
+	}
+	found = auth_lookup(s->scram.username, &e);
+	if (found < 0) {
+		auth_reply(s, PROTO_AUTH_TEMPFAIL);
+		return;
+	}
+	s->scram_known_user = found;
+	if (!found) {
+		auth_fake_credential(s->scram.username, &e.cred);
+	}
+	secret_random(raw, sizeof(raw));
+	base64_encode(raw, sizeof(raw), nonce, sizeof(nonce));
+	if (scram_server_first(&s->scram, &e.cred, nonce, auth_out.server_message, sizeof(auth_out.server_message)) <
+	    0) {
+		auth_reply(s, PROTO_AUTH_MALFORMED);
+	} else {
+		auth_reply(s, PROTO_AUTH_CONTINUE);
+	}
+	secret_wipe(&e, sizeof(e));
+}
+
+static void auth_scram_final(struct auth_slot *s, struct proto_auth_scram *req)
+{
+	static struct userdb_entry e;
+	long rc;
+
+	proto_terminate(req->message);
+	rc = scram_server_client_final(&s->scram, req->message, strlen(req->message), auth_out.server_message,
+				       sizeof(auth_out.server_message));
+	if (rc < 0) {
+		auth_reply(s, PROTO_AUTH_MALFORMED);
+	} else if (rc == 0 || !s->scram_known_user || auth_lookup(s->scram.username, &e) != 1) {
+		auth_failure(s, s->scram.username, "SCRAM-SHA-256");
+	} else {
+		auth_success(s, s->scram.username, &e);
+	}
+	scram_server_reset(&s->scram);
+	secret_wipe(&e, sizeof(e));
+}
+
+static void auth_request(struct auth_slot *s)
+{
+	int rc = ipc_recv(s->fd, &auth_in, NULL);
+	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
+
+	if (rc <= 0) {
+		close(s->fd);
+		s->fd = -1;
+		scram_server_reset(&s->scram);
+		return;
+	}
+	memset(&auth_out, 0, sizeof(auth_out));
+	if (auth_fail_blocked(s->client, time(NULL))) {
+		auth_reply(s, PROTO_AUTH_THROTTLED); /* no password is checked for a blocked address */
+	} else if (type == PROTO_AUTH_PLAIN && len == sizeof(struct proto_auth_plain)) {
+		auth_plain(s, (struct proto_auth_plain *)auth_in.payload);
+	} else if (type == PROTO_AUTH_SCRAM_FIRST && len == sizeof(struct proto_auth_scram)) {
+		auth_scram_first(s, (struct proto_auth_scram *)auth_in.payload);
+	} else if (type == PROTO_AUTH_SCRAM_FINAL && len == sizeof(struct proto_auth_scram)) {
+		auth_scram_final(s, (struct proto_auth_scram *)auth_in.payload);
+	} else {
+		log_err("auth: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
+		close(s->fd);
+		s->fd = -1;
+	}
+	secret_wipe(&auth_in, sizeof(auth_in));
+}
+
+/* Adopts a new session's socket from the master. Returns 0, or -1 when the master is gone. */
+static int auth_master_message(int master_fd)
+{
+	int fd;
+	int rc = ipc_recv(master_fd, &auth_in, &fd);
+	const struct proto_new_session *ns = (const struct proto_new_session *)auth_in.payload;
+
+	if (rc <= 0) {
+		return -1;
+	}
+	if (auth_in.hdr.type != PROTO_NEW_SESSION || auth_in.hdr.len != sizeof(*ns) || fd < 0 ||
+	    ns->slot >= CONFIG_MAX_SESSIONS) {
+		log_err("auth: malformed frame from the master");
+		if (fd >= 0) {
+			close(fd);
+		}
+		return 0;
+	}
+	struct auth_slot *s = &auth_slots[ns->slot];
+	if (s->fd >= 0) {
+		close(s->fd); /* the previous session of this slot is gone */
+	}
+	s->fd = fd;
+	memcpy(s->client, ns->client, sizeof(s->client));
+	proto_terminate(s->client);
+	memcpy(s->sid, ns->session_id, sizeof(s->sid));
+	proto_terminate(s->sid);
+	scram_server_reset(&s->scram);
+	return 0;
+}
+
+static void auth_poll_once(int master_fd)
+{
+	struct pollfd pfd[CONFIG_MAX_SESSIONS + 1];
+	size_t map[CONFIG_MAX_SESSIONS + 1];
+	nfds_t n = 1;
+
+	pfd[0] = (struct pollfd){.fd = master_fd, .events = POLLIN};
+	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		if (auth_slots[i].fd >= 0) {
+			map[n] = i;
+			pfd[n++] = (struct pollfd){.fd = auth_slots[i].fd, .events = POLLIN};
+		}
+	}
+	if (poll(pfd, n, -1) < 0) {
+		if (errno != EINTR) {
+			fatal(71, "auth: poll: %s", strerror(errno));
+		}
+		return;
+	}
+	if (pfd[0].revents && auth_master_message(master_fd) < 0) {
+		log_info("auth: master gone, exiting");
+		exit(0);
+	}
+	for (nfds_t i = 1; i < n; i++) {
+		if (pfd[i].revents) {
+			auth_request(&auth_slots[map[i]]);
+		}
+	}
+}
+
+void auth_proc_main(const struct conf *c, int master_fd)
+{
+	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		auth_slots[i].fd = -1;
+	}
+	auth_db_path = c->users;
+	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
+		fatal(71, "auth: no random bytes: %s", strerror(errno));
+	}
+	if (auth_db_refresh() < 0) {
+		log_err("auth: starting without a user database; every login will fail temporarily");
+	}
+	for (;;) {
+		auth_poll_once(master_fd);
+	}
+}

@@ -1,0 +1,15 @@
+/*
+ * auth_proc.h - the `auth` process (DESIGN.md section 1): the only process
+ * that reads users.cdb. It checks passwords for sessions (PLAIN, LOGIN and
+ * SCRAM-SHA-256), counts failures per client address across connections,
+ * caches successful checks, and reopens the database when it changes.
+ */
+#ifndef SUBGATE_AUTH_PROC_H
+#define SUBGATE_AUTH_PROC_H
+
+#include "conf.h"
+
+/* Runs until the master's channel closes. Never returns. */
+void auth_proc_main(const struct conf *c, int master_fd) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * conn.c - buffered, deadline-bound I/O on one client connection, plain or
+ * TLS. The session's only way to talk to its client.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "tls_pump.h"
+
+#define CONN_DISCARD_MAX 65536 /* an over-long line is skipped up to this size, then the connection fails */
+
+void conn_init(struct conn *c, int fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static int64_t conn_deadline(int timeout_s)
+{
+	return tls_now_ms() + (int64_t)timeout_s * 1000;
+}
+
+int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
+{
+	c->eng = eng;
+	c->in_start = c->in_end = 0;
+	c->out_len = 0;
+	return tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(timeout_s));
+}
+
+size_t conn_buffered(const struct conn *c)
+{
+	size_t len = 0;
+
+	if (c->eng != NULL) {
+		br_ssl_engine_recvapp_buf(c->eng, &len);
+		return len;
+	}
+	return c->in_end - c->in_start;
+}
+
+static ssize_t conn_fill_plain(struct conn *c, int64_t deadline)
+{
+	for (;;) {
+		ssize_t n = read(c->fd, c->in, sizeof(c->in));
+
+		if (n >= 0) {
+			c->in_start = 0;
+			c->in_end = (size_t)n;
+			return n;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			return -1;
+		}
+		if (tls_wait_fd(c->fd, POLLIN, deadline) <= 0) {
+			return -1;
+		}
+	}
+}
+
+ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
+{
+	size_t len;
+
+	if (c->eng != NULL) {
+		*data = br_ssl_engine_recvapp_buf(c->eng, &len);
+		if (len == 0) {
+			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(timeout_s)) < 0) {
+				/* a clean close_notify or a socket EOF both read as end of input */
+				return errno == ETIMEDOUT ? -1 : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
+			}
+			*data = br_ssl_engine_recvapp_buf(c->eng, &len);
+		}
+		return (ssize_t)len;
+	}
+	if (c->in_start == c->in_end) {
+		ssize_t n = conn_fill_plain(c, conn_deadline(timeout_s));
+
+		if (n <= 0) {
+			return n;
+		}
+	}
+	*data = c->in + c->in_start;
+	return (ssize_t)(c->in_end - c->in_start);
+}
+
+void conn_consume(struct conn *c, size_t n)
+{
+	if (c->eng != NULL) {
+		br_ssl_engine_recvapp_ack(c->eng, n);
+	} else {
+		c->in_start += n;
+	}
+}
+
+struct conn_line_state {
+	size_t len;
+	size_t seen;
+	int cr;
+	int nul;
+	int too_long;
+};
+
+/* Scans buffered bytes; returns a final status, or -1 to keep reading. */
+static int conn_scan_line(struct conn_line_state *st, const unsigned char *p, size_t n, size_t *used, char *line,
+			  size_t cap)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = p[i];
+
+		*used = i + 1;
+		st->seen++;
+		if (b == '\n') {
+			return st->cr ? (st->too_long ? CONN_LINE_TOO_LONG : st->nul ? CONN_LINE_NUL : CONN_LINE_OK)
+				      : CONN_LINE_BARE_LF;
+		}
+		if (st->cr) {
+			return CONN_LINE_BARE_CR;
+		}
+		if (b == '\r') {
+			st->cr = 1;
+			continue;
+		}
+		st->nul |= b == '\0';
+		if (st->len + 1 < cap) {
+			line[st->len++] = (char)b;
+		} else {
+			st->too_long = 1;
+		}
+		if (st->seen > CONN_DISCARD_MAX) {
+			return CONN_LINE_ERROR;
+		}
+	}
+	return -1;
+}
+
+enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *len, int timeout_s)
+{
+	struct conn_line_state st = {0, 0, 0, 0, 0};
+	int64_t deadline = conn_deadline(timeout_s);
+
+	for (;;) {
+		const unsigned char *data;
+		int64_t left = deadline - tls_now_ms();
+		ssize_t n = conn_peek(c, &data, left > 0 ? (int)((left + 999) / 1000) : 0);
+		size_t used = 0;
+		int rc;
+
+		if (n <= 0) {
+			return n == 0 ? CONN_LINE_EOF : CONN_LINE_ERROR;
+		}
+		rc = conn_scan_line(&st, data, (size_t)n, &used, line, cap);
+		conn_consume(c, used);
+		if (rc >= 0) {
+			line[st.len] = '\0';
+			*len = st.len;
+			return (enum conn_line)rc;
+		}
+	}
+}
+
+static int conn_write_tls(struct conn *c, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		size_t room;
+		unsigned char *buf = br_ssl_engine_sendapp_buf(c->eng, &room);
+
+		if (room == 0) {
+			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(30)) < 0) {
+				return -1;
+			}
+			continue;
+		}
+		size_t n = len < room ? len : room;
+		memcpy(buf, p, n);
+		br_ssl_engine_sendapp_ack(c->eng, n);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int conn_write(struct conn *c, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	if (c->failed) {
+		return -1;
+	}
+	if (c->eng != NULL) {
+		c->failed = conn_write_tls(c, p, len) < 0;
+		return c->failed ? -1 : 0;
+	}
+	while (len > 0) {
+		size_t n = sizeof(c->out) - c->out_len;
+
+		if (n == 0 && conn_flush(c, 30) < 0) {
+			return -1;
+		}
+		n = n == 0 ? sizeof(c->out) : n;
+		n = len < n ? len : n;
+		memcpy(c->out + c->out_len, p, n);
+		c->out_len += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		return -1;
+	}
+	return conn_write(c, buf, (size_t)n);
+}
+
+static int conn_flush_plain(struct conn *c, int64_t deadline)
+{
+	size_t off = 0;
+
+	while (off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + off, c->out_len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (tls_wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+	}
+	c->out_len = 0;
+	return 0;
+}
+
+int conn_flush(struct conn *c, int timeout_s)
+{
+	int64_t deadline = conn_deadline(timeout_s);
+
+	if (c->failed) {
+		return -1;
+	}
+	if (c->eng != NULL) {
+		br_ssl_engine_flush(c->eng, 0);
+		c->failed = tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, deadline) < 0;
+	} else {
+		c->failed = conn_flush_plain(c, deadline) < 0;
+	}
+	return c->failed ? -1 : 0;
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->eng != NULL && !c->failed) {
+		br_ssl_engine_close(c->eng);
+		tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(2));
+	}
+	close(c->fd);
+	c->fd = -1;
+}

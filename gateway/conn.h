@@ -1,0 +1,65 @@
+/*
+ * conn.h - one client connection as the session sees it: plaintext until
+ * STARTTLS (or from the first byte on an implicit-TLS listener), then TLS
+ * through tls_pump. Reads are zero-copy views of buffered input (conn_peek
+ * / conn_consume); writes are buffered until conn_flush. Every wait has a
+ * deadline. Runs in the session process; buffers are fixed-size.
+ */
+#ifndef SUBGATE_CONN_H
+#define SUBGATE_CONN_H
+
+#include <bearssl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONN_PLAIN_IN 4096
+#define CONN_PLAIN_OUT 2048
+
+struct conn {
+	int fd;
+	br_ssl_engine_context *eng; /* NULL while plaintext */
+	unsigned char in[CONN_PLAIN_IN];
+	size_t in_start, in_end;
+	unsigned char out[CONN_PLAIN_OUT];
+	size_t out_len;
+	int failed; /* sticky: a write or flush failed */
+};
+
+enum conn_line {
+	CONN_LINE_OK,
+	CONN_LINE_EOF,
+	CONN_LINE_ERROR,    /* I/O error or timeout (errno ETIMEDOUT) */
+	CONN_LINE_TOO_LONG, /* discarded up to its LF */
+	CONN_LINE_BARE_CR,  /* CR not followed by LF */
+	CONN_LINE_BARE_LF,  /* LF not preceded by CR */
+	CONN_LINE_NUL,	    /* NUL byte in the line */
+};
+
+/* Takes over a connected socket (made non-blocking). */
+void conn_init(struct conn *c, int fd);
+
+/* Switches to TLS on an engine that is already reset; runs the handshake. Returns 0 or -1. */
+int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s);
+
+/*
+ * Makes input available: returns the number of buffered bytes (>0) with
+ * *data pointing at them, 0 on EOF, -1 on error or timeout (errno).
+ */
+ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s);
+void conn_consume(struct conn *c, size_t n);
+
+/* Bytes of input already buffered (no I/O). */
+size_t conn_buffered(const struct conn *c);
+
+/* Reads one CRLF-terminated line (without CRLF, NUL-terminated) of at most cap-1 bytes. */
+enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *len, int timeout_s);
+
+int conn_write(struct conn *c, const void *buf, size_t len);
+int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int conn_flush(struct conn *c, int timeout_s);
+
+/* Sends TLS close_notify (best effort) and closes the socket. */
+void conn_close(struct conn *c);
+
+#endif

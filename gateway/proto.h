@@ -1,0 +1,95 @@
+/*
+ * proto.h - the frames processes exchange (DESIGN.md section 1). Every
+ * payload is a fixed-size struct; the receiver checks type and exact size
+ * (ipc_recv_expect) before it looks inside, and every string field is
+ * NUL-terminated by the receiver before use (proto_terminate).
+ *
+ *   master  -> auth, queue   PROTO_NEW_SESSION + the session's socket (fd)
+ *   session -> auth          PROTO_AUTH_PLAIN | PROTO_AUTH_SCRAM_FIRST | PROTO_AUTH_SCRAM_FINAL
+ *   auth    -> session       PROTO_AUTH_RESULT
+ *   session -> queue         PROTO_Q_CHECK, PROTO_Q_BEGIN, PROTO_Q_DATA..., PROTO_Q_END | PROTO_Q_ABORT
+ *   queue   -> session       PROTO_Q_REPLY (after CHECK, BEGIN and END only)
+ */
+#ifndef SUBGATE_PROTO_H
+#define SUBGATE_PROTO_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "lib/ipc.h"
+#include "scram.h"
+#include "spool.h"
+
+#define PROTO_ADDR_STR 48 /* an IPv6 address in text, with room */
+
+enum proto_type {
+	PROTO_NEW_SESSION = 1,
+	PROTO_AUTH_PLAIN,
+	PROTO_AUTH_SCRAM_FIRST,
+	PROTO_AUTH_SCRAM_FINAL,
+	PROTO_AUTH_RESULT,
+	PROTO_Q_CHECK,
+	PROTO_Q_BEGIN,
+	PROTO_Q_DATA,
+	PROTO_Q_END,
+	PROTO_Q_ABORT,
+	PROTO_Q_REPLY,
+};
+
+struct proto_new_session {
+	uint32_t slot; /* 0..CONFIG_MAX_SESSIONS-1, unique among live sessions */
+	char client[PROTO_ADDR_STR];
+	char session_id[12];
+};
+
+struct proto_auth_plain {
+	char user[CONFIG_USERNAME_MAX + 1];
+	char password[CONFIG_PASSWORD_MAX + 1];
+};
+
+struct proto_auth_scram {
+	char message[SCRAM_MSG_MAX];
+};
+
+enum proto_auth_status {
+	PROTO_AUTH_OK,	      /* logged in; senders filled */
+	PROTO_AUTH_CONTINUE,  /* SCRAM: send server_message and wait for the client */
+	PROTO_AUTH_FAILED,    /* bad user or password: 535 5.7.8 */
+	PROTO_AUTH_MALFORMED, /* SCRAM syntax: 501 5.5.2 */
+	PROTO_AUTH_THROTTLED, /* too many failures from this address: 421 4.7.0 */
+	PROTO_AUTH_TEMPFAIL,  /* user database unusable: 454 4.7.0 */
+};
+
+struct proto_auth_result {
+	uint32_t status;
+	char user[CONFIG_USERNAME_MAX + 1];
+	char server_message[SCRAM_MSG_MAX];
+	uint32_t nsenders;
+	char senders[CONFIG_USER_MAX_SENDERS][ADDR_MAX + 1];
+};
+
+struct proto_q_check {
+	uint64_t size;
+};
+
+/*
+ * The envelope, packed: sender, user, client, then nrcpt recipients, each
+ * NUL-terminated, in `strings` (used bytes: `len`).
+ */
+struct proto_q_begin {
+	uint32_t nrcpt;
+	uint32_t len;
+	int64_t arrival;
+	char strings[IPC_PAYLOAD_MAX - 16];
+};
+
+struct proto_q_reply {
+	int32_t error; /* 0, or an errno: ENOSPC/EDQUOT -> 452 4.3.1, other -> 451 4.3.0 */
+	char id[SPOOL_ID_LEN + 1];
+};
+
+/* Terminates a received fixed-size string field in place. */
+#define proto_terminate(field) ((field)[sizeof(field) - 1] = '\0')
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * queue_proc.h - the `queue` process (DESIGN.md section 1): the only writer
+ * of the spool. Sessions stream envelopes and message bytes to it; it
+ * commits each message (tmp -> fsync -> rename -> fsync dir) before it
+ * answers, and enforces the quotas.
+ */
+#ifndef SUBGATE_QUEUE_PROC_H
+#define SUBGATE_QUEUE_PROC_H
+
+#include "conf.h"
+#include "spool.h"
+
+/* Runs until the master's channel closes. The spool must be open. Never returns. */
+void queue_proc_main(const struct conf *c, struct spool *sp, int master_fd) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * session.c - the session's main loop and its state machine: a const table
+ * {verb, allowed states, needs TLS, needs AUTH, handler} (OpenSMTPD
+ * commands[], Postfix smtpd_cmd_table) and one function that changes state.
+ * Runs in the per-connection session process.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define ANY_STATE (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
+#define NEEDS_TLS 1u
+#define NEEDS_AUTH 2u
+
+struct session_command {
+	enum smtp_verb verb;
+	unsigned states;
+	unsigned flags;
+	void (*handler)(struct session *s, const struct smtp_cmd *cmd);
+	const char *bad_sequence; /* reply when the state does not allow the verb */
+};
+
+static const struct session_command session_commands[] = {
+	{SMTP_VERB_EHLO, ANY_STATE, 0, session_cmd_ehlo, NULL},
+	{SMTP_VERB_HELO, ANY_STATE, 0, session_cmd_helo, NULL},
+	{SMTP_VERB_STARTTLS, SESSION_READY, 0, session_cmd_starttls, "503 5.5.1 Error: send EHLO first"},
+	{SMTP_VERB_AUTH, SESSION_READY, NEEDS_TLS, session_cmd_auth, "503 5.5.1 Error: send EHLO first"},
+	{SMTP_VERB_MAIL, SESSION_READY, NEEDS_TLS | NEEDS_AUTH, session_cmd_mail, "503 5.5.1 Error: send EHLO first"},
+	{SMTP_VERB_RCPT, SESSION_MAIL | SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_rcpt,
+	 "503 5.5.1 Error: need MAIL command"},
+	{SMTP_VERB_DATA, SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_data, "503 5.5.1 Error: need RCPT command"},
+	{SMTP_VERB_RSET, ANY_STATE, 0, session_cmd_rset, NULL},
+	{SMTP_VERB_NOOP, ANY_STATE, 0, session_cmd_noop, NULL},
+	{SMTP_VERB_QUIT, ANY_STATE, 0, session_cmd_quit, NULL},
+	{SMTP_VERB_HELP, ANY_STATE, NEEDS_TLS, session_cmd_help, NULL},
+	{SMTP_VERB_VRFY, ANY_STATE, NEEDS_TLS, session_cmd_vrfy, NULL},
+	{SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL},
+	{SMTP_VERB_BDAT, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL},
+};
+
+static const char *session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_CONNECTED:
+		return "CONNECTED";
+	case SESSION_READY:
+		return "READY";
+	case SESSION_MAIL:
+		return "MAIL";
+	default:
+		return "RCPT";
+	}
+}
+
+void session_enter_state(struct session *s, enum session_state next)
+{
+	if (s->state != next) {
+		log_debug("%s: state %s -> %s", s->id, session_state_name(s->state), session_state_name(next));
+	}
+	s->state = next;
+}
+
+static void session_vreply(struct session *s, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+
+	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+		n = snprintf(line, sizeof(line), "451 4.3.0 Error: reply too long");
+	}
+	memcpy(line + n, "\r\n", 2);
+	conn_write(&s->conn, line, (size_t)n + 2);
+}
+
+void session_reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+void session_error(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_vreply(s, fmt, ap);
+	va_end(ap);
+	if (++s->errors >= CONFIG_MAX_ERRORS) {
+		session_reply(s, "421 4.7.0 %s Error: too many errors", s->conf->hostname);
+		session_close(s, "too many errors");
+	}
+}
+
+void session_reset_transaction(struct session *s)
+{
+	memset(&s->env, 0, sizeof(s->env));
+	if (s->state & (SESSION_MAIL | SESSION_RCPT)) {
+		session_enter_state(s, SESSION_READY);
+	}
+}
+
+static void session_log_end(struct session *s, const char *why)
+{
+	char counts[256] = "";
+	size_t len = 0;
+
+	for (int v = 1; v < SMTP_VERB_COUNT; v++) {
+		if (s->counts[v] > 0 && len < sizeof(counts)) {
+			int n = snprintf(counts + len, sizeof(counts) - len, " %s=%u", smtp_verb_name((enum smtp_verb)v),
+					 s->counts[v]);
+			len += n > 0 ? (size_t)n : 0;
+		}
+	}
+	log_info("%s: disconnect from [%s]%s%s%s", s->id, s->client, counts, why ? ": " : "", why ? why : "");
+}
+
+void session_close(struct session *s, const char *why)
+{
+	conn_flush(&s->conn, 5);
+	conn_close(&s->conn);
+	session_log_end(s, why);
+	memset(&s->login, 0, sizeof(s->login));
+	exit(0);
+}
+
+static void session_parse_failed(struct session *s, enum smtp_parse_status st, enum smtp_verb verb)
+{
+	switch (st) {
+	case SMTP_PARSE_UNKNOWN_VERB:
+		session_error(s, "500 5.5.1 Error: command not recognized");
+		break;
+	case SMTP_PARSE_BAD_ADDRESS:
+		session_error(s, verb == SMTP_VERB_MAIL ? "501 5.1.7 Bad sender address syntax"
+							: "501 5.1.3 Bad recipient address syntax");
+		break;
+	case SMTP_PARSE_UNKNOWN_PARAM:
+		session_error(s, "555 5.5.4 Unsupported option");
+		break;
+	case SMTP_PARSE_BAD_CHARACTER:
+		session_error(s, "500 5.5.2 Error: invalid character in command");
+		break;
+	default:
+		session_error(s, "501 5.5.4 Syntax error in parameters or arguments");
+		break;
+	}
+}
+
+static void session_dispatch(struct session *s, const struct smtp_cmd *cmd)
+{
+	for (size_t i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]); i++) {
+		const struct session_command *c = &session_commands[i];
+
+		if (c->verb != cmd->verb) {
+			continue;
+		}
+		s->counts[cmd->verb]++;
+		if ((c->flags & NEEDS_TLS) && !s->tls) {
+			session_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+		} else if (!(c->states & s->state)) {
+			session_error(s, "%s", c->bad_sequence ? c->bad_sequence : "503 5.5.1 Error: bad sequence of commands");
+		} else if ((c->flags & NEEDS_AUTH) && !s->authed) {
+			session_error(s, "530 5.7.0 Authentication required");
+		} else {
+			c->handler(s, cmd);
+		}
+		return;
+	}
+	session_error(s, "500 5.5.1 Error: command not recognized");
+}
+
+static void session_bad_line(struct session *s, enum conn_line st)
+{
+	switch (st) {
+	case CONN_LINE_EOF:
+		session_close(s, "lost connection");
+	case CONN_LINE_ERROR:
+		if (errno == ETIMEDOUT) {
+			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
+			session_close(s, "timeout");
+		}
+		session_close(s, "connection error");
+	case CONN_LINE_TOO_LONG:
+		session_error(s, "500 5.5.2 Error: line too long");
+		return;
+	case CONN_LINE_NUL:
+		session_error(s, "500 5.5.2 Error: NUL character in command");
+		return;
+	default: /* bare CR or LF: the stream cannot be trusted any more (SMTP smuggling) */
+		session_reply(s, "521 5.5.2 %s Error: bare <CR> or <LF> received", s->conf->hostname);
+		session_close(s, "bare CR or LF in command");
+	}
+}
+
+static void session_loop(struct session *s)
+{
+	static struct smtp_cmd cmd;
+	char line[CONFIG_MAX_COMMAND_LINE + 1];
+	size_t len;
+
+	while (!s->quit) {
+		/* PIPELINING: replies go out when no further command is waiting */
+		if (conn_buffered(&s->conn) == 0 && conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0) {
+			session_close(s, "write error");
+		}
+		enum conn_line st = conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len,
+						   CONFIG_COMMAND_TIMEOUT);
+		if (st != CONN_LINE_OK) {
+			session_bad_line(s, st);
+			continue;
+		}
+		enum smtp_parse_status ps = smtp_parse_line(line, len, &cmd);
+		if (ps != SMTP_PARSE_OK) {
+			session_parse_failed(s, ps, cmd.verb);
+			continue;
+		}
+		session_dispatch(s, &cmd);
+	}
+}
+
+void session_main(const struct session_start *start)
+{
+	static struct session sess;
+	struct session *s = &sess;
+
+	memset(s, 0, sizeof(*s));
+	s->conf = start->conf;
+	s->creds = start->creds;
+	s->implicit_tls = start->implicit_tls;
+	s->auth_fd = start->auth_fd;
+	s->queue_fd = start->queue_fd;
+	memcpy(s->id, start->id, sizeof(s->id));
+	memcpy(s->client, start->client, sizeof(s->client));
+	s->state = SESSION_CONNECTED;
+	conn_init(&s->conn, start->fd);
+	log_info("%s: connect from [%s]%s", s->id, s->client, s->implicit_tls ? " (implicit TLS)" : "");
+	if (s->implicit_tls && session_start_tls(s) < 0) {
+		session_close(s, "TLS handshake failed");
+	}
+	session_reply(s, "220 %s ESMTP subgate", s->conf->hostname);
+	session_loop(s);
+	session_close(s, NULL);
+}

@@ -1,0 +1,85 @@
+/*
+ * session.h - one SMTP submission session (one process per connection):
+ * TLS server and SMTP server. It holds no user database and no spool
+ * access: it asks `auth` to check passwords and streams the message to
+ * `queue`, each over the socket the master handed it.
+ */
+#ifndef SUBGATE_SESSION_H
+#define SUBGATE_SESSION_H
+
+#include <bearssl.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "proto.h"
+#include "smtp_parse.h"
+#include "tls_server.h"
+
+enum session_state {
+	SESSION_CONNECTED = 1u << 0, /* greeting sent; EHLO/HELO expected */
+	SESSION_READY = 1u << 1,     /* EHLO/HELO done; no transaction */
+	SESSION_MAIL = 1u << 2,	     /* MAIL accepted */
+	SESSION_RCPT = 1u << 3,	     /* at least one RCPT accepted */
+};
+
+struct session_start {
+	const struct conf *conf;
+	const struct tls_creds *creds;
+	int fd;
+	int implicit_tls;
+	int auth_fd;
+	int queue_fd;
+	char client[PROTO_ADDR_STR];
+	char id[12];
+};
+
+struct session {
+	const struct conf *conf;
+	const struct tls_creds *creds;
+	struct conn conn;
+	enum session_state state;
+	int implicit_tls;
+	int tls;
+	int authed;
+	int quit;
+	int auth_fd;
+	int queue_fd;
+	unsigned errors;
+	char id[12];
+	char client[PROTO_ADDR_STR];
+	char helo[ADDR_DOMAIN_MAX + 1];
+	char tls_info[96];
+	struct proto_auth_result login; /* user and allowed senders after AUTH */
+	struct proto_q_begin env;	/* envelope being built: sender, user, client, rcpts */
+	unsigned counts[SMTP_VERB_COUNT];
+};
+
+/* Serves the connection to its end, then exits the process. */
+void session_main(const struct session_start *start) __attribute__((noreturn));
+
+/* Shared by the session_*.c files. */
+void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void session_enter_state(struct session *s, enum session_state next);
+void session_reset_transaction(struct session *s);
+void session_close(struct session *s, const char *why) __attribute__((noreturn));
+
+/* Command handlers (session_cmd.c, session_auth.c, session_data.c). */
+void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_helo(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_rcpt(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_rset(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_noop(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_quit(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_help(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_vrfy(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_unsupported(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_auth(struct session *s, const struct smtp_cmd *cmd);
+void session_cmd_data(struct session *s, const struct smtp_cmd *cmd);
+
+/* The session's TLS server context (session_cmd.c). */
+int session_start_tls(struct session *s);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * session_cmd.c - the session's command handlers except AUTH and DATA:
+ * greeting commands, STARTTLS, the envelope (MAIL, RCPT with aliases) and
+ * the small ones. Runs in the session process.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "session.h"
+#include "userdb_record.h"
+
+static unsigned char session_tls_buf[CONFIG_TLS_INBUF_SIZE + CONFIG_TLS_OUTBUF_SIZE];
+static br_ssl_server_context session_tls;
+
+int session_start_tls(struct session *s)
+{
+	br_ssl_engine_context *eng = &session_tls.eng;
+
+	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE,
+			     CONFIG_TLS_OUTBUF_SIZE) < 0 ||
+	    conn_start_tls(&s->conn, eng, CONFIG_COMMAND_TIMEOUT) < 0) {
+		log_warn("%s: TLS handshake with [%s] failed: %s", s->id, s->client,
+			 tls_error_name(br_ssl_engine_last_error(eng)));
+		return -1;
+	}
+	s->tls = 1;
+	snprintf(s->tls_info, sizeof(s->tls_info), "%s with cipher %s",
+		 tls_version_name(br_ssl_engine_get_version(eng)), tls_suite_name(eng->session.cipher_suite));
+	log_info("%s: TLS established with [%s]: %s", s->id, s->client, s->tls_info);
+	return 0;
+}
+
+static void session_set_helo(struct session *s, const char *arg)
+{
+	snprintf(s->helo, sizeof(s->helo), "%s", arg);
+	session_reset_transaction(s);
+	session_enter_state(s, SESSION_READY);
+}
+
+void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd)
+{
+	session_set_helo(s, cmd->arg);
+	session_reply(s, "250-%s", s->conf->hostname);
+	session_reply(s, "250-PIPELINING");
+	session_reply(s, "250-SIZE %llu", (unsigned long long)s->conf->max_message_size);
+	if (!s->tls) {
+		session_reply(s, "250-STARTTLS");
+	} else {
+		session_reply(s, "250-AUTH PLAIN%s%s", CONFIG_AUTH_LOGIN ? " LOGIN" : "",
+			      CONFIG_AUTH_SCRAM_SHA256 ? " SCRAM-SHA-256" : "");
+	}
+	session_reply(s, "250-ENHANCEDSTATUSCODES");
+	session_reply(s, "250 8BITMIME");
+}
+
+void session_cmd_helo(struct session *s, const struct smtp_cmd *cmd)
+{
+	session_set_helo(s, cmd->arg);
+	session_reply(s, "250 %s", s->conf->hostname);
+}
+
+void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (s->tls) {
+		session_error(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (conn_buffered(&s->conn) > 0) {
+		/* bytes pipelined after STARTTLS would be read as if they came over TLS (CVE-2011-0411) */
+		session_close(s, "commands pipelined after STARTTLS");
+	}
+	session_reply(s, "220 2.0.0 Ready to start TLS");
+	if (conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0 || session_start_tls(s) < 0) {
+		session_close(s, "TLS handshake failed");
+	}
+	/* RFC 3207 4.2: forget everything learned before TLS; the client must EHLO again */
+	s->helo[0] = '\0';
+	session_reset_transaction(s);
+	session_enter_state(s, SESSION_CONNECTED);
+}
+
+/* Appends a NUL-terminated string to the packed envelope. Returns 0 or -1 if full. */
+static int session_env_add(struct session *s, const char *str)
+{
+	size_t len = strlen(str) + 1;
+
+	if (s->env.len + len > sizeof(s->env.strings)) {
+		return -1;
+	}
+	memcpy(s->env.strings + s->env.len, str, len);
+	s->env.len += (uint32_t)len;
+	return 0;
+}
+
+/* Asks the queue whether a message of this size would fit. Returns 0 or an errno. */
+static int session_queue_check(struct session *s, uint64_t size)
+{
+	static struct ipc_frame f;
+	struct proto_q_check q = {.size = size};
+
+	if (ipc_send(s->queue_fd, PROTO_Q_CHECK, &q, sizeof(q), -1) < 0 ||
+	    ipc_recv_expect(s->queue_fd, &f, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) != 1) {
+		return EIO;
+	}
+	return ((const struct proto_q_reply *)f.payload)->error;
+}
+
+static int session_sender_allowed(const struct session *s, const char *addr)
+{
+	for (uint32_t i = 0; i < s->login.nsenders && i < CONFIG_USER_MAX_SENDERS; i++) {
+		if (addr_matches_spec(addr, s->login.senders[i])) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
+{
+	int err;
+
+	if (cmd->path[0] == '\0' || !session_sender_allowed(s, cmd->path)) {
+		log_warn("%s: reject: MAIL from [%s]: <%s> not owned by user %s", s->id, s->client, cmd->path,
+			 s->login.user);
+		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s", cmd->path,
+			      s->login.user);
+		return;
+	}
+	if (cmd->has_size && cmd->size > s->conf->max_message_size) {
+		session_error(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	err = session_queue_check(s, cmd->has_size ? cmd->size : 0);
+	if (err != 0) {
+		log_warn("%s: reject: MAIL from [%s]: spool: %s", s->id, s->client, strerror(err));
+		session_error(s, err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage"
+								: "451 4.3.0 Error: queue unavailable");
+		return;
+	}
+	memset(&s->env, 0, sizeof(s->env));
+	session_env_add(s, cmd->path);
+	session_env_add(s, s->login.user);
+	session_env_add(s, s->client);
+	session_enter_state(s, SESSION_MAIL);
+	session_reply(s, "250 2.1.0 Ok");
+}
+
+/* Adds one recipient address; 0, or -1 when the envelope is full (reply sent). */
+static int session_add_rcpt(struct session *s, const char *addr)
+{
+	if (s->env.nrcpt >= CONFIG_MAX_RECIPIENTS || session_env_add(s, addr) < 0) {
+		session_error(s, "452 4.5.3 Error: too many recipients");
+		return -1;
+	}
+	s->env.nrcpt++;
+	return 0;
+}
+
+/* A bare local name (root, postmaster): the targets of its alias line. */
+static const struct conf_alias *session_find_alias(const struct session *s, const char *name)
+{
+	for (unsigned i = 0; i < s->conf->nalias; i++) {
+		if (strcasecmp(s->conf->alias[i].name, name) == 0) {
+			return &s->conf->alias[i];
+		}
+	}
+	return NULL;
+}
+
+static void session_rcpt_alias(struct session *s, const char *name)
+{
+	const struct conf_alias *a = session_find_alias(s, name);
+	char target[ADDR_MAX + 1];
+
+	if (a == NULL) {
+		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: local name without an alias", name);
+		return;
+	}
+	for (const char *p = a->targets; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		snprintf(target, sizeof(target), "%.*s", (int)len, p);
+		if (session_add_rcpt(s, target) < 0) {
+			return;
+		}
+		p += len;
+		p += strspn(p, ", ");
+	}
+	session_enter_state(s, SESSION_RCPT);
+	session_reply(s, "250 2.1.5 Ok");
+}
+
+void session_cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
+{
+	if (strchr(cmd->path, '@') == NULL) {
+		session_rcpt_alias(s, cmd->path);
+		return;
+	}
+	if (session_add_rcpt(s, cmd->path) == 0) {
+		session_enter_state(s, SESSION_RCPT);
+		session_reply(s, "250 2.1.5 Ok");
+	}
+}
+
+void session_cmd_rset(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reset_transaction(s);
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+void session_cmd_noop(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+void session_cmd_quit(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, "221 2.0.0 Bye");
+	s->quit = 1;
+}
+
+void session_cmd_help(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, "214 2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
+}
+
+void session_cmd_vrfy(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery");
+}
+
+void session_cmd_unsupported(struct session *s, const struct smtp_cmd *cmd)
+{
+	session_error(s, "502 5.5.1 %s not supported", smtp_verb_name(cmd->verb));
+}

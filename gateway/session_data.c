@@ -1,0 +1,231 @@
+/*
+ * session_data.c - the DATA command: hands the envelope to `queue`, adds
+ * Received: (with TLS and the authenticated user), streams the message
+ * through the DATA filter (smtp_data.c) to `queue`, adds Message-ID: and
+ * Date: when missing (RFC 6409 section 8), and answers 250 only after the
+ * queue has committed the message to disk.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "session.h"
+#include "smtp_data.h"
+
+#define DATA_CHUNK 8192
+
+struct data_run {
+	struct smtp_data filter;
+	char out[DATA_CHUNK];
+	size_t out_len;
+	uint64_t size;	 /* bytes passed to the queue, headers we added included */
+	int queue_error; /* the queue refused a frame: stop sending */
+	int oversize;
+	char id[SPOOL_ID_LEN + 1];
+	time_t arrival;
+};
+
+static struct data_run run;
+static struct ipc_frame data_frame;
+
+static void data_flush(struct session *s)
+{
+	if (run.out_len == 0 || run.queue_error || run.oversize) {
+		run.out_len = 0;
+		return;
+	}
+	if (ipc_send(s->queue_fd, PROTO_Q_DATA, run.out, run.out_len, -1) < 0) {
+		run.queue_error = errno;
+	}
+	run.out_len = 0;
+}
+
+/* Appends bytes we generate (headers) to the outgoing buffer. */
+static void data_add(struct session *s, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (run.out_len + len > sizeof(run.out)) {
+		data_flush(s);
+	}
+	memcpy(run.out + run.out_len, text, len);
+	run.out_len += len;
+	run.size += len;
+}
+
+static void data_date(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+static void data_received(struct session *s)
+{
+	char hdr[1024], date[64];
+	const char *rcpt = s->env.strings;
+
+	for (int i = 0; i < 3; i++) {
+		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */
+	}
+	data_date(run.arrival, date, sizeof(date));
+	snprintf(hdr, sizeof(hdr),
+		 "Received: from %s ([%s])\r\n\t(using %s)\r\n\t(Authenticated sender: %s)\r\n"
+		 "\tby %s (subgate) with ESMTPSA id %s%s%s%s;\r\n\t%s\r\n",
+		 s->helo, s->client, s->tls_info, s->login.user, s->conf->hostname, run.id,
+		 s->env.nrcpt == 1 ? "\r\n\tfor <" : "", s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "",
+		 date);
+	data_add(s, hdr);
+}
+
+static void data_missing_headers(struct session *s)
+{
+	char line[ADDR_DOMAIN_MAX + 64], date[64];
+
+	if (!run.filter.has_message_id) {
+		snprintf(line, sizeof(line), "Message-ID: <%s@%s>\r\n", run.id, s->conf->hostname);
+		data_add(s, line);
+	}
+	if (!run.filter.has_date) {
+		data_date(run.arrival, date, sizeof(date));
+		snprintf(line, sizeof(line), "Date: %s\r\n", date);
+		data_add(s, line);
+	}
+}
+
+/* Opens the message at the queue. Returns 0, or -1 after replying. */
+static int data_begin(struct session *s)
+{
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	run.arrival = time(NULL);
+	s->env.arrival = run.arrival;
+	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, &s->env, sizeof(s->env), -1);
+	if (rc == 0) {
+		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0 : -1;
+	}
+	const struct proto_q_reply *r = (const struct proto_q_reply *)data_frame.payload;
+	if (rc < 0 || r->error != 0) {
+		int err = rc < 0 ? EIO : r->error;
+
+		log_warn("%s: reject: DATA from [%s]: spool: %s", s->id, s->client, strerror(err));
+		session_error(s, err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage"
+								: "451 4.3.0 Error: queue unavailable");
+		return -1;
+	}
+	memcpy(run.id, r->id, sizeof(run.id));
+	proto_terminate(run.id);
+	return 0;
+}
+
+/* Feeds one buffer of client input through the filter. Returns the filter event. */
+static enum smtp_data_event data_feed(struct session *s, const unsigned char *in, size_t len, size_t *consumed)
+{
+	enum smtp_data_event ev;
+	size_t used, produced;
+
+	*consumed = 0;
+	do {
+		ev = smtp_data_feed(&run.filter, (const char *)in + *consumed, len - *consumed, &used,
+				    run.out + run.out_len, sizeof(run.out) - run.out_len, &produced);
+		*consumed += used;
+		run.out_len += produced;
+		run.size += produced;
+		if (run.size > s->conf->max_message_size) {
+			run.oversize = 1;
+		}
+		if (run.out_len == sizeof(run.out) || ev != SMTP_DATA_MORE) {
+			if (ev == SMTP_DATA_HEADERS_END) {
+				data_missing_headers(s);
+			}
+			data_flush(s);
+		}
+	} while (ev == SMTP_DATA_MORE && *consumed < len);
+	return ev;
+}
+
+/* Reads the message until its end. Returns the final filter event. */
+static enum smtp_data_event data_receive(struct session *s)
+{
+	enum smtp_data_event ev = SMTP_DATA_MORE;
+
+	while (ev != SMTP_DATA_END && ev != SMTP_DATA_BARE_CR && ev != SMTP_DATA_BARE_LF) {
+		const unsigned char *in;
+		size_t consumed;
+		ssize_t n = conn_peek(&s->conn, &in, CONFIG_DATA_TIMEOUT);
+
+		if (n <= 0) {
+			ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
+			if (n < 0 && errno == ETIMEDOUT) {
+				session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
+			}
+			session_close(s, n < 0 ? "timeout or error during DATA" : "lost connection during DATA");
+		}
+		ev = data_feed(s, in, (size_t)n, &consumed);
+		conn_consume(&s->conn, consumed);
+	}
+	return ev;
+}
+
+/* Commits (or refuses) the complete message and replies. */
+static void data_finish(struct session *s)
+{
+	const struct proto_q_reply *r = (const struct proto_q_reply *)data_frame.payload;
+	int rc;
+
+	if (run.oversize || run.filter.errors || run.queue_error) {
+		ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
+		if (run.oversize) {
+			session_error(s, "552 5.3.4 Message size exceeds fixed limit");
+		} else if (run.filter.errors & SMTP_DATA_ERR_NUL) {
+			session_error(s, "554 5.6.0 Message contains NUL characters");
+		} else if (run.filter.errors & SMTP_DATA_ERR_LONG_LINE) {
+			session_error(s, "554 5.6.0 Message contains a line longer than %d characters",
+				      CONFIG_MAX_TEXT_LINE - 2);
+		} else {
+			session_error(s, "451 4.3.0 Error: queue unavailable");
+		}
+		return;
+	}
+	rc = ipc_send(s->queue_fd, PROTO_Q_END, NULL, 0, -1);
+	if (rc == 0) {
+		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0 : -1;
+	}
+	if (rc < 0 || r->error != 0) {
+		int err = rc < 0 ? EIO : r->error;
+
+		session_error(s, err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage"
+								: "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	session_reply(s, "250 2.0.0 Ok: queued as %s", run.id);
+}
+
+void session_cmd_data(struct session *s, const struct smtp_cmd *cmd)
+{
+	enum smtp_data_event ev;
+
+	(void)cmd;
+	if (data_begin(s) < 0) {
+		return;
+	}
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0) {
+		ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
+		session_close(s, "write error");
+	}
+	smtp_data_init(&run.filter, CONFIG_MAX_TEXT_LINE);
+	data_received(s);
+	ev = data_receive(s);
+	if (ev != SMTP_DATA_END) {
+		ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
+		session_reply(s, "521 5.5.2 %s Error: bare <CR> or <LF> received in message", s->conf->hostname);
+		session_close(s, "bare CR or LF in message");
+	}
+	data_finish(s);
+	session_reset_transaction(s);
+}

@@ -1,0 +1,431 @@
+/*
+ * spool.c - the on-flash spool: run by the `queue` process, which alone owns
+ * the spool directory and its tmp/ queue/ defer/ subdirectories. Creates,
+ * writes, commits and aborts incoming messages, sweeps tmp/ at start and
+ * keeps the usage counters that the quotas are checked against. Every step
+ * works on the directory fds (the *at() calls), so it runs after chroot.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+
+#define SPOOL_FILE_MODE      0600
+#define SPOOL_DIR_MODE       0700
+#define SPOOL_ID_TRIES       64 /* IDs tried before giving up with EEXIST */
+#define SPOOL_SEQ_BITS       12 /* 3 hex digits */
+#define SPOOL_USEC_BITS      20 /* 5 hex digits */
+#define SPOOL_ARRIVAL_MAX    32
+#define SPOOL_FORMAT_VERSION "1"
+
+unsigned spool_swept;
+
+/* Buffered writer for the envelope: a few write calls instead of one per field. */
+struct spool_out {
+	int fd;
+	size_t len;
+	char buf[512];
+};
+
+/*
+ * Quota for growth by size bytes: the byte limit and the free-space reserve.
+ * The message count is checked only when a message starts.
+ */
+static int spool_quota_bytes(struct spool *s, uint64_t size)
+{
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (s->nbytes > s->limits.max_bytes || size > s->limits.max_bytes - s->nbytes) {
+		errno = EDQUOT;
+		return -1;
+	}
+	if (fstatvfs(s->root_fd, &vfs) < 0) {
+		return -1;
+	}
+	avail = (uint64_t)vfs.f_bavail;
+	if (vfs.f_frsize != 0 && avail > UINT64_MAX / vfs.f_frsize) {
+		avail = UINT64_MAX;
+	} else {
+		avail *= vfs.f_frsize;
+	}
+	if (avail < size || avail - size < s->limits.min_free_bytes) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
+}
+
+int spool_quota_check(struct spool *s, uint64_t size)
+{
+	if (s->nmessages >= s->limits.max_messages) {
+		errno = EDQUOT;
+		return -1;
+	}
+	return spool_quota_bytes(s, size);
+}
+
+/* Removes a message from the usage counters. */
+static void spool_uncount(struct spool *s, uint64_t bytes)
+{
+	s->nmessages = s->nmessages > 0 ? s->nmessages - 1 : 0;
+	s->nbytes = s->nbytes >= bytes ? s->nbytes - bytes : 0;
+}
+
+/* Opens (creating it if missing) one subdirectory; refuses anything but a real directory. */
+static int spool_open_subdir(int root_fd, const char *name, int *created)
+{
+	struct stat st;
+
+	if (mkdirat(root_fd, name, SPOOL_DIR_MODE) == 0) {
+		*created = 1;
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	if (fstatat(root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * Walks the regular files of dir_fd. With sweep set it unlinks them (tmp/)
+ * and counts them in spool_swept; otherwise it adds them to the usage.
+ */
+static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		return -1;
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+			continue;
+		}
+		if (!sweep) {
+			s->nmessages++;
+			s->nbytes += (uint64_t)st.st_size;
+		} else if (unlinkat(dir_fd, de->d_name, 0) == 0) {
+			spool_swept++;
+			log_warn("removed incomplete message %s/%s", name, de->d_name);
+		} else {
+			log_warn("cannot remove incomplete message %s/%s: %s", name, de->d_name, strerror(errno));
+		}
+	}
+	if (errno != 0) {
+		int saved = errno;
+
+		closedir(d);
+		errno = saved;
+		return -1;
+	}
+	closedir(d);
+	return 0;
+}
+
+void spool_close(struct spool *s)
+{
+	int *fds[] = { &s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->root_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+		}
+		*fds[i] = -1;
+	}
+}
+
+/* Opens the three subdirectories and fsyncs the root if it had to create any. */
+static int spool_open_subdirs(struct spool *s)
+{
+	int created = 0;
+
+	s->tmp_fd = spool_open_subdir(s->root_fd, "tmp", &created);
+	if (s->tmp_fd < 0) {
+		return -1;
+	}
+	s->queue_fd = spool_open_subdir(s->root_fd, "queue", &created);
+	if (s->queue_fd < 0) {
+		return -1;
+	}
+	s->defer_fd = spool_open_subdir(s->root_fd, "defer", &created);
+	if (s->defer_fd < 0) {
+		return -1;
+	}
+	if (created && fsync(s->root_fd) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+int spool_open(struct spool *s, const char *path, const struct spool_limits *limits)
+{
+	int saved;
+
+	memset(s, 0, sizeof(*s));
+	s->tmp_fd = s->queue_fd = s->defer_fd = -1;
+	s->limits = *limits;
+	spool_swept = 0;
+	s->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->root_fd < 0) {
+		return -1;
+	}
+	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", 1) < 0 ||
+	    spool_scan(s, s->queue_fd, "queue", 0) < 0 || spool_scan(s, s->defer_fd, "defer", 0) < 0) {
+		saved = errno;
+		spool_close(s);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Issues the next ID: the current time, or one more than the last ID if the clock has not moved on. */
+static void spool_next_id(struct spool *s, char id[SPOOL_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct timespec ts;
+	uint64_t n = 0;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+		n = (uint64_t)(uint32_t)ts.tv_sec << (SPOOL_USEC_BITS + SPOOL_SEQ_BITS);
+		n |= (uint64_t)(ts.tv_nsec / 1000) << SPOOL_SEQ_BITS;
+	}
+	if (n <= s->last_id) {
+		n = s->last_id + 1;
+	}
+	s->last_id = n;
+	s->sequence = (unsigned)(n & ((1U << SPOOL_SEQ_BITS) - 1));
+	for (int i = SPOOL_ID_LEN - 1; i >= 0; i--) {
+		id[i] = hex[n & 0xf];
+		n >>= 4;
+	}
+	id[SPOOL_ID_LEN] = '\0';
+}
+
+/* 1 if name is a committed message already (a clock set back, e.g. a box without RTC). */
+static int spool_id_taken(struct spool *s, const char *id)
+{
+	struct stat st;
+
+	return fstatat(s->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(s->defer_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Creates tmp/ID with a fresh ID unused in tmp/, queue/ and defer/. Returns the fd or -1. */
+static int spool_create_file(struct spool *s, char id[SPOOL_ID_LEN + 1])
+{
+	for (int tries = 0; tries < SPOOL_ID_TRIES; tries++) {
+		int fd;
+
+		spool_next_id(s, id);
+		if (spool_id_taken(s, id)) {
+			continue;
+		}
+		fd = openat(s->tmp_fd, id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
+		if (fd >= 0 || errno != EEXIST) {
+			return fd;
+		}
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int spool_out_flush(struct spool_out *o)
+{
+	int rc = fs_write_all(o->fd, o->buf, o->len);
+
+	o->len = 0;
+	return rc;
+}
+
+static int spool_out_put(struct spool_out *o, const char *p, size_t n)
+{
+	if (n > sizeof(o->buf) - o->len && spool_out_flush(o) < 0) {
+		return -1;
+	}
+	if (n > sizeof(o->buf)) {
+		return fs_write_all(o->fd, p, n);
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	return 0;
+}
+
+/* Writes (o != NULL) or measures (o == NULL) one line "KEY VALUE\n"; adds its length to *size. */
+static int spool_line(struct spool_out *o, const char *key, const char *value, uint64_t *size)
+{
+	size_t klen = strlen(key), vlen = strlen(value);
+
+	*size += klen + vlen + 1;
+	if (o == NULL) {
+		return 0;
+	}
+	if (spool_out_put(o, key, klen) < 0 || spool_out_put(o, value, vlen) < 0) {
+		return -1;
+	}
+	return spool_out_put(o, "\n", 1);
+}
+
+/*
+ * Writes the envelope to o, or with o NULL only adds up its size; the
+ * arrival line is formatted by the caller. Returns 0 or -1 with errno.
+ */
+static int spool_envelope(struct spool_out *o, const struct spool_envelope *env, const char *arrival, uint64_t *size)
+{
+	*size = 0;
+	if (spool_line(o, "subgate-spool ", SPOOL_FORMAT_VERSION, size) < 0 ||
+	    spool_line(o, "arrival ", arrival, size) < 0 || spool_line(o, "sender ", env->sender, size) < 0 ||
+	    spool_line(o, "user ", env->user, size) < 0 || spool_line(o, "client ", env->client, size) < 0) {
+		return -1;
+	}
+	for (unsigned i = 0; i < env->nrcpt; i++) {
+		if (spool_line(o, "rcpt P ", env->rcpts[i], size) < 0) {
+			return -1;
+		}
+	}
+	if (spool_line(o, "", "", size) < 0) {
+		return -1;
+	}
+	return o == NULL ? 0 : spool_out_flush(o);
+}
+
+/* A field is one line of text: present, with no CR or LF (a C string cannot hold a NUL). */
+static int spool_field_ok(const char *v)
+{
+	return v != NULL && strpbrk(v, "\r\n") == NULL;
+}
+
+static int spool_envelope_ok(const struct spool_envelope *env)
+{
+	if (!spool_field_ok(env->sender) || !spool_field_ok(env->user) || !spool_field_ok(env->client) ||
+	    env->nrcpt == 0 || env->rcpts == NULL) {
+		return 0;
+	}
+	for (unsigned i = 0; i < env->nrcpt; i++) {
+		if (!spool_field_ok(env->rcpts[i]) || env->rcpts[i][0] == '\0') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_envelope *env)
+{
+	char arrival[SPOOL_ARRIVAL_MAX];
+	struct spool_out o;
+	uint64_t size;
+	int saved;
+
+	m->id[0] = '\0';
+	m->fd = -1;
+	m->bytes = 0;
+	if (!spool_envelope_ok(env)) {
+		errno = EINVAL;
+		return -1;
+	}
+	(void)snprintf(arrival, sizeof(arrival), "%lld", (long long)env->arrival);
+	(void)spool_envelope(NULL, env, arrival, &size);
+	if (spool_quota_check(s, size) < 0) {
+		return -1;
+	}
+	o.fd = spool_create_file(s, m->id);
+	if (o.fd < 0) {
+		return -1;
+	}
+	o.len = 0;
+	if (spool_envelope(&o, env, arrival, &size) < 0) {
+		saved = errno;
+		close(o.fd);
+		(void)unlinkat(s->tmp_fd, m->id, 0);
+		errno = saved;
+		return -1;
+	}
+	m->fd = o.fd;
+	m->bytes = size;
+	s->nmessages++;
+	s->nbytes += size;
+	return 0;
+}
+
+int spool_msg_write(struct spool *s, struct spool_msg *m, const void *buf, size_t len)
+{
+	if (m->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (spool_quota_bytes(s, len) < 0 || fs_write_all(m->fd, buf, len) < 0) {
+		return -1;
+	}
+	m->bytes += len;
+	s->nbytes += len;
+	return 0;
+}
+
+int spool_msg_commit(struct spool *s, struct spool_msg *m)
+{
+	int dir_fd = s->tmp_fd; /* where the file is when a step fails */
+	int rc = -1;
+	int saved;
+
+	if (m->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fsync(m->fd) == 0 && renameat(s->tmp_fd, m->id, s->queue_fd, m->id) == 0) {
+		/* Not durable in queue/ until this succeeds: on failure it is removed, never half-accepted. */
+		dir_fd = s->queue_fd;
+		rc = fsync(s->queue_fd);
+	}
+	saved = errno;
+	close(m->fd);
+	m->fd = -1;
+	if (rc == 0) {
+		return 0;
+	}
+	(void)unlinkat(dir_fd, m->id, 0);
+	spool_uncount(s, m->bytes);
+	m->bytes = 0;
+	log_warn("%s: commit failed, message removed: %s", m->id, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+void spool_msg_abort(struct spool *s, struct spool_msg *m)
+{
+	int saved = errno; /* the caller still reports the error that made it abort */
+
+	if (m->fd < 0) {
+		return;
+	}
+	close(m->fd);
+	m->fd = -1;
+	if (unlinkat(s->tmp_fd, m->id, 0) < 0 && errno != ENOENT) {
+		log_warn("%s: cannot remove aborted message tmp/%s: %s", m->id, m->id, strerror(errno));
+	}
+	spool_uncount(s, m->bytes);
+	m->bytes = 0;
+	errno = saved;
+}

@@ -1,0 +1,106 @@
+/*
+ * tls_pump.c - the one place where TLS records meet the socket.
+ */
+#include "tls_pump.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tls_wait_fd(int fd, short events, int64_t deadline_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	for (;;) {
+		int64_t left = deadline_ms - tls_now_ms();
+		int rc;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return 0;
+		}
+		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		if (rc > 0) {
+			return 1;
+		}
+		if (rc < 0 && errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/* Writes pending records. Returns 1 progress, 0 would block, -1 error. */
+static int tls_pump_send(br_ssl_engine_context *eng, int fd)
+{
+	size_t len;
+	unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+	ssize_t n = write(fd, buf, len);
+
+	if (n > 0) {
+		br_ssl_engine_sendrec_ack(eng, (size_t)n);
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return 0;
+	}
+	errno = ECONNRESET;
+	return -1;
+}
+
+/* Reads incoming records. Returns 1 progress, 0 would block, -1 EOF or error. */
+static int tls_pump_recv(br_ssl_engine_context *eng, int fd)
+{
+	size_t len;
+	unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len);
+	ssize_t n = read(fd, buf, len);
+
+	if (n > 0) {
+		br_ssl_engine_recvrec_ack(eng, (size_t)n);
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return 0;
+	}
+	errno = ECONNRESET;
+	return -1;
+}
+
+int tls_pump(br_ssl_engine_context *eng, int fd, unsigned want, int64_t deadline_ms)
+{
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		int rc;
+
+		if (st & BR_SSL_CLOSED) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (st & BR_SSL_SENDREC) {
+			rc = tls_pump_send(eng, fd);
+			if (rc < 0 || (rc == 0 && tls_wait_fd(fd, POLLOUT, deadline_ms) <= 0)) {
+				return -1;
+			}
+			continue;
+		}
+		if (st & want) {
+			return 0;
+		}
+		if (!(st & BR_SSL_RECVREC)) {
+			errno = EPIPE; /* the engine can make no progress */
+			return -1;
+		}
+		rc = tls_pump_recv(eng, fd);
+		if (rc < 0 || (rc == 0 && tls_wait_fd(fd, POLLIN, deadline_ms) <= 0)) {
+			return -1;
+		}
+	}
+}

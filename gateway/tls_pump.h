@@ -1,0 +1,31 @@
+/*
+ * tls_pump.h - drives a BearSSL engine over a non-blocking socket with
+ * poll() (BearSSL tools/sslio.c run_engine is the model): moves records
+ * between the engine and the socket until the wanted application channel is
+ * ready. Shared by the server sessions and the relay client.
+ */
+#ifndef SUBGATE_TLS_PUMP_H
+#define SUBGATE_TLS_PUMP_H
+
+#include <bearssl.h>
+#include <stdint.h>
+
+/* Milliseconds on a monotonic clock. */
+int64_t tls_now_ms(void);
+
+/*
+ * Waits until fd is ready for events or the deadline passes.
+ * Returns 1 ready, 0 timeout (errno ETIMEDOUT), -1 error.
+ */
+int tls_wait_fd(int fd, short events, int64_t deadline_ms);
+
+/*
+ * Runs the engine until `want` (BR_SSL_SENDAPP or BR_SSL_RECVAPP) is
+ * available. Pending outgoing records are always written first, so a flush
+ * followed by a pump for SENDAPP sends everything. Returns 0, or -1 with
+ * errno ETIMEDOUT (deadline), EPIPE (engine closed; see
+ * br_ssl_engine_last_error) or ECONNRESET (peer closed the socket).
+ */
+int tls_pump(br_ssl_engine_context *eng, int fd, unsigned want, int64_t deadline_ms);
+
+#endif
