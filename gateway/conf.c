@@ -49,6 +49,11 @@ FIELD_PARSER(parse_spool_max_messages, conf_value_size(v, 1, 10000000, &c->spool
 FIELD_PARSER(parse_spool_max_size, conf_value_size(v, 65536, UINT64_MAX / 2, &c->spool_max_size, err, errcap))
 FIELD_PARSER(parse_spool_min_free, conf_value_size(v, 0, UINT64_MAX / 2, &c->spool_min_free, err, errcap))
 FIELD_PARSER(parse_queue_lifetime, conf_value_size(v, 1, 2400, &c->queue_lifetime, err, errcap))
+FIELD_PARSER(parse_command_timeout, conf_value_size(v, 1, 3600, &c->command_timeout, err, errcap))
+FIELD_PARSER(parse_data_timeout, conf_value_size(v, 1, 3600, &c->data_timeout, err, errcap))
+FIELD_PARSER(parse_max_sessions, conf_value_size(v, 1, CONFIG_MAX_SESSIONS, &c->max_sessions, err, errcap))
+FIELD_PARSER(parse_max_sessions_per_addr,
+	     conf_value_size(v, 1, CONFIG_MAX_SESSIONS, &c->max_sessions_per_addr, err, errcap))
 FIELD_PARSER(parse_smarthost, conf_value_smarthost(v, c->smarthost_host, sizeof(c->smarthost_host), &c->smarthost_port,
 						   &c->smarthost_bracketed, err, errcap))
 FIELD_PARSER(parse_smarthost_tls, conf_value_smarthost_tls(v, &c->smarthost_tls, err, errcap))
@@ -110,6 +115,10 @@ FIELD_PRINTER(print_spool_max_messages, "%llu", (unsigned long long)c->spool_max
 FIELD_PRINTER(print_spool_max_size, "%llu", (unsigned long long)c->spool_max_size)
 FIELD_PRINTER(print_spool_min_free, "%llu", (unsigned long long)c->spool_min_free)
 FIELD_PRINTER(print_queue_lifetime, "%llu", (unsigned long long)c->queue_lifetime)
+FIELD_PRINTER(print_command_timeout, "%llu", (unsigned long long)c->command_timeout)
+FIELD_PRINTER(print_data_timeout, "%llu", (unsigned long long)c->data_timeout)
+FIELD_PRINTER(print_max_sessions, "%llu", (unsigned long long)c->max_sessions)
+FIELD_PRINTER(print_max_sessions_per_addr, "%llu", (unsigned long long)c->max_sessions_per_addr)
 
 static void print_optional_path(const char *k, const char *path, FILE *o)
 {
@@ -187,6 +196,11 @@ static const struct conf_key conf_keys[] = {
 	{ "spool_max_size", parse_spool_max_size, print_spool_max_size, STR(CONFIG_SPOOL_MAX_KBYTES) "k", 0 },
 	{ "spool_min_free", parse_spool_min_free, print_spool_min_free, STR(CONFIG_SPOOL_MIN_FREE_KBYTES) "k", 0 },
 	{ "queue_lifetime", parse_queue_lifetime, print_queue_lifetime, STR(CONFIG_QUEUE_LIFETIME_HOURS), 0 },
+	{ "command_timeout", parse_command_timeout, print_command_timeout, STR(CONFIG_COMMAND_TIMEOUT), 0 },
+	{ "data_timeout", parse_data_timeout, print_data_timeout, STR(CONFIG_DATA_TIMEOUT), 0 },
+	{ "max_sessions", parse_max_sessions, print_max_sessions, STR(CONFIG_MAX_SESSIONS), 0 },
+	{ "max_sessions_per_addr", parse_max_sessions_per_addr, print_max_sessions_per_addr,
+	  STR(CONFIG_MAX_SESSIONS_PER_ADDR), 0 },
 	{ "smarthost", parse_smarthost, print_smarthost, NULL, 0 },
 	{ "smarthost_tls", parse_smarthost_tls, print_smarthost_tls, "starttls", 0 },
 	{ "smarthost_ca", parse_smarthost_ca, print_smarthost_ca, NULL, 0 },

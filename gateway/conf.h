@@ -59,6 +59,10 @@ struct conf {
 	uint64_t spool_max_size;
 	uint64_t spool_min_free;
 	uint64_t queue_lifetime;
+	uint64_t command_timeout;
+	uint64_t data_timeout;
+	uint64_t max_sessions;
+	uint64_t max_sessions_per_addr;
 	char smarthost_host[ADDR_DOMAIN_MAX + 1];
 	uint16_t smarthost_port;
 	int smarthost_bracketed;

@@ -104,6 +104,16 @@ static unsigned master_count_client(const char *client, int *free_slot)
 	return same;
 }
 
+static unsigned master_live_sessions(void)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		n += master_sessions[i].pid > 0;
+	}
+	return n;
+}
+
 static void master_refuse(int fd, const struct listener *l, const char *client, const char *why)
 {
 	static const char busy[] = "421 4.7.0 Error: too many connections; try again later\r\n";
@@ -177,11 +187,11 @@ static void master_accept(const struct listener *l)
 	}
 	memset(&c, 0, sizeof(c));
 	listener_peer_name(&ss, c.client, sizeof(c.client));
-	if (master_count_client(c.client, &slot) >= CONFIG_MAX_SESSIONS_PER_ADDR) {
+	if (master_count_client(c.client, &slot) >= master_conf.max_sessions_per_addr) {
 		master_refuse(fd, l, c.client, "too many connections from this address");
 		return;
 	}
-	if (slot < 0) {
+	if (slot < 0 || master_live_sessions() >= master_conf.max_sessions) {
 		master_refuse(fd, l, c.client, "too many connections");
 		return;
 	}
@@ -369,7 +379,7 @@ int cmd_serve(int argc, char **argv)
 	master_signals();
 	master_auth_pid = master_spawn_service("auth", &master_auth_fd, 1);
 	master_queue_pid = master_spawn_service("queue", &master_queue_fd, 0);
-	log_info("subgate ready: %u listener%s, up to %d sessions", master_nlisteners, n == 1 ? "" : "s",
-		 CONFIG_MAX_SESSIONS);
+	log_info("subgate ready: %u listener%s, up to %llu sessions", master_nlisteners, n == 1 ? "" : "s",
+		 (unsigned long long)master_conf.max_sessions);
 	master_loop();
 }

@@ -209,11 +209,11 @@ static void session_loop(struct session *s)
 
 	while (!s->quit) {
 		/* PIPELINING: replies go out when no further command is waiting */
-		if (conn_buffered(&s->conn) == 0 && conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0) {
+		if (conn_buffered(&s->conn) == 0 && conn_flush(&s->conn, (int)s->conf->command_timeout) < 0) {
 			session_close(s, "write error");
 		}
 		enum conn_line st = conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len,
-						   CONFIG_COMMAND_TIMEOUT);
+						   (int)s->conf->command_timeout);
 		if (st != CONN_LINE_OK) {
 			session_bad_line(s, st);
 			continue;

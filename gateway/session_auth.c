@@ -28,10 +28,10 @@ static long session_sasl_read(struct session *s, const char *challenge_b64, int 
 
 	*aborted = 0;
 	session_reply(s, "334 %s", challenge_b64);
-	if (conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0) {
+	if (conn_flush(&s->conn, (int)s->conf->command_timeout) < 0) {
 		session_close(s, "write error");
 	}
-	st = conn_read_line(&s->conn, sasl_line, sizeof(sasl_line), &len, CONFIG_COMMAND_TIMEOUT);
+	st = conn_read_line(&s->conn, sasl_line, sizeof(sasl_line), &len, (int)s->conf->command_timeout);
 	if (st == CONN_LINE_EOF || st == CONN_LINE_ERROR || st == CONN_LINE_BARE_CR || st == CONN_LINE_BARE_LF) {
 		session_close(s, "lost connection during AUTH");
 	}

@@ -21,7 +21,7 @@ int session_start_tls(struct session *s)
 
 	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE,
 			     CONFIG_TLS_OUTBUF_SIZE) < 0 ||
-	    conn_start_tls(&s->conn, eng, CONFIG_COMMAND_TIMEOUT) < 0) {
+	    conn_start_tls(&s->conn, eng, (int)s->conf->command_timeout) < 0) {
 		log_warn("%s: TLS handshake with [%s] failed: %s", s->id, s->client,
 			 tls_error_name(br_ssl_engine_last_error(eng)));
 		return -1;
@@ -74,7 +74,7 @@ void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd)
 		session_close(s, "commands pipelined after STARTTLS");
 	}
 	session_reply(s, "220 2.0.0 Ready to start TLS");
-	if (conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0 || session_start_tls(s) < 0) {
+	if (conn_flush(&s->conn, (int)s->conf->command_timeout) < 0 || session_start_tls(s) < 0) {
 		session_close(s, "TLS handshake failed");
 	}
 	/* RFC 3207 4.2: forget everything learned before TLS; the client must EHLO again */

@@ -156,7 +156,7 @@ static enum smtp_data_event data_receive(struct session *s)
 	while (ev != SMTP_DATA_END && ev != SMTP_DATA_BARE_CR && ev != SMTP_DATA_BARE_LF) {
 		const unsigned char *in;
 		size_t consumed;
-		ssize_t n = conn_peek(&s->conn, &in, CONFIG_DATA_TIMEOUT);
+		ssize_t n = conn_peek(&s->conn, &in, (int)s->conf->data_timeout);
 
 		if (n <= 0) {
 			ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
@@ -214,7 +214,7 @@ void session_cmd_data(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	if (conn_flush(&s->conn, CONFIG_COMMAND_TIMEOUT) < 0) {
+	if (conn_flush(&s->conn, (int)s->conf->command_timeout) < 0) {
 		ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
 		session_close(s, "write error");
 	}
