@@ -157,7 +157,7 @@ test: all
 
 # --- demo --------------------------------------------------------------------------
 run: all
-	$(Q)scripts/apt-need.sh openssl
+	$(Q)scripts/apt-need.sh openssl curl
 	$(Q)scripts/demo.sh $(B)/subgate $(B)/demo
 
 # --- Kconfig front ends ----------------------------------------------------------------

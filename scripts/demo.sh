@@ -2,7 +2,8 @@
 # scripts/demo.sh BINARY DIR - sets up the demo gateway in DIR (build/demo):
 # configuration from conf/demo.conf, a self-signed EC certificate, and a user
 # demo@example.com with the password "demo-password", then validates it all
-# with `subgate check`. Idempotent: existing demo files are kept.
+# with `subgate check` and starts the gateway in the foreground on 127.0.0.1.
+# Idempotent: existing demo files are kept.
 set -euo pipefail
 bin="$1"
 dir="$2"
@@ -26,11 +27,17 @@ fi
 echo
 "$bin" version | head -n 3
 echo
-echo "\$ subgate check -c $dir/subgate.conf"
 "$bin" check -c "$dir/subgate.conf"
-echo "\$ subgate user list -c $dir/subgate.conf"
-"$bin" user list -c "$dir/subgate.conf"
-echo
-echo "demo: configuration, certificate and user database are valid."
-echo "demo: the SMTP server itself arrives with the submission-server milestone;"
-echo "demo: until then \`make run\` stops here."
+cat <<EOT
+
+demo: starting the gateway in the foreground on 127.0.0.1:5587 (STARTTLS) and :5465 (TLS).
+demo: in another terminal, send a mail with (the demo certificate is self-signed, hence -k):
+
+  printf 'Subject: hello from subgate\r\n\r\nIt works.\r\n' | curl -sk --ssl-reqd smtp://127.0.0.1:5587 --mail-from $user --mail-rcpt you@example.org --user $user:$password -T -
+
+demo: or: swaks --server 127.0.0.1:5587 --tls --auth PLAIN --auth-user $user --auth-password $password --from $user --to you@example.org
+demo: accepted mail is committed to $dir/spool/queue/ (relaying to a smarthost comes next).
+demo: the demo runs unjailed (--no-jail) until the sandbox milestone. Ctrl-C stops it.
+
+EOT
+exec "$bin" serve -f --no-jail -c "$dir/subgate.conf"
