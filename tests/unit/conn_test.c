@@ -1,0 +1,125 @@
+/*
+ * conn_test.c - the plaintext side of the connection layer: CRLF line
+ * reading with bare CR/LF and NUL detection, over-long lines, pipelined
+ * input staying buffered, timeouts, buffered writes.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "harness.h"
+
+static struct conn test_conn;
+
+struct line_case {
+	const char *input;
+	size_t len;
+	enum conn_line want;
+	const char *line;
+};
+
+static const struct line_case line_cases[] = {
+	{"EHLO x\r\n", 8, CONN_LINE_OK, "EHLO x"},
+	{"\r\n", 2, CONN_LINE_OK, ""},
+	{"EHLO x\n", 7, CONN_LINE_BARE_LF, NULL},
+	{"EHLO\rx\r\n", 8, CONN_LINE_BARE_CR, NULL},
+	{"NO\0OP\r\n", 7, CONN_LINE_NUL, NULL},
+	{"QUIT", 4, CONN_LINE_EOF, NULL},
+};
+
+static enum conn_line read_one(const char *input, size_t len, char *line, size_t cap, size_t *n)
+{
+	int sv[2];
+	enum conn_line st;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(sv[1], input, len) == (ssize_t)len);
+	shutdown(sv[1], SHUT_WR);
+	conn_init(&test_conn, sv[0]);
+	st = conn_read_line(&test_conn, line, cap, n, 2);
+	close(sv[0]);
+	close(sv[1]);
+	return st;
+}
+
+TEST(conn_line_cases)
+{
+	char line[64];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(line_cases) / sizeof(line_cases[0]); i++) {
+		const struct line_case *c = &line_cases[i];
+		enum conn_line st = read_one(c->input, c->len, line, sizeof(line), &n);
+
+		CHECK(st == c->want);
+		if (c->line != NULL && st == CONN_LINE_OK) {
+			CHECK_STR(line, c->line);
+		}
+	}
+}
+
+TEST(conn_long_line_is_skipped_to_its_end)
+{
+	char big[300], line[16];
+	size_t n;
+	int sv[2];
+
+	memset(big, 'a', sizeof(big));
+	memcpy(big + sizeof(big) - 2, "\r\n", 2);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(sv[1], big, sizeof(big)) == (ssize_t)sizeof(big));
+	CHECK(write(sv[1], "NOOP\r\n", 6) == 6);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 2) == CONN_LINE_TOO_LONG);
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 2) == CONN_LINE_OK);
+	CHECK_STR(line, "NOOP");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_pipelined_input_stays_buffered)
+{
+	char line[32];
+	size_t n;
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(sv[1], "STARTTLS\r\nNOOP\r\n", 16) == 16);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 2) == CONN_LINE_OK);
+	CHECK_STR(line, "STARTTLS");
+	CHECK(conn_buffered(&test_conn) == 6); /* what the STARTTLS guard looks at */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_read_times_out)
+{
+	char line[32];
+	size_t n;
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 1) == CONN_LINE_ERROR);
+	CHECK(errno == ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_writes_are_buffered_until_flush)
+{
+	char buf[64];
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_printf(&test_conn, "250 %s\r\n", "ok") == 0);
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) < 0); /* nothing sent yet */
+	CHECK(conn_flush(&test_conn, 2) == 0);
+	CHECK(recv(sv[1], buf, sizeof(buf), 0) == 8 && memcmp(buf, "250 ok\r\n", 8) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}

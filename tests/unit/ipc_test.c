@@ -1,0 +1,71 @@
+/*
+ * ipc_test.c - frames over SOCK_SEQPACKET: payload round trip, descriptor
+ * passing, size limits, type/size checks, EOF.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "ipc.h"
+
+static struct ipc_frame frame;
+
+TEST(ipc_round_trip_with_fd)
+{
+	int sv[2], p[2], got_fd;
+	char c = 0;
+
+	CHECK(ipc_pair(sv) == 0);
+	CHECK(pipe(p) == 0);
+	CHECK(ipc_send(sv[0], 7, "hello", 5, p[1]) == 0);
+	CHECK(ipc_recv(sv[1], &frame, &got_fd) == 1);
+	CHECK(frame.hdr.type == 7 && frame.hdr.len == 5 && memcmp(frame.payload, "hello", 5) == 0);
+	CHECK(got_fd >= 0 && got_fd != p[1]);
+	CHECK(write(got_fd, "x", 1) == 1); /* the passed descriptor is the pipe's write end */
+	CHECK(read(p[0], &c, 1) == 1 && c == 'x');
+	CHECK((fcntl(got_fd, F_GETFD) & FD_CLOEXEC) != 0);
+	close(got_fd);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(ipc_checks_sizes_and_types)
+{
+	int sv[2];
+	static unsigned char big[IPC_PAYLOAD_MAX + 1];
+
+	CHECK(ipc_pair(sv) == 0);
+	CHECK(ipc_send(sv[0], 1, big, sizeof(big), -1) < 0 && errno == EMSGSIZE);
+	CHECK(ipc_send(sv[0], 1, big, IPC_PAYLOAD_MAX, -1) == 0);
+	CHECK(ipc_recv(sv[1], &frame, NULL) == 1 && frame.hdr.len == IPC_PAYLOAD_MAX);
+	CHECK(ipc_send(sv[0], 2, "abc", 3, -1) == 0);
+	CHECK(ipc_recv_expect(sv[1], &frame, 2, 4) < 0 && errno == EPROTO); /* wrong size */
+	CHECK(ipc_send(sv[0], 3, "abc", 3, -1) == 0);
+	CHECK(ipc_recv_expect(sv[1], &frame, 2, 3) < 0 && errno == EPROTO); /* wrong type */
+	CHECK(ipc_send(sv[0], 2, NULL, 0, -1) == 0);
+	CHECK(ipc_recv_expect(sv[1], &frame, 2, 0) == 1);
+	close(sv[0]);
+	CHECK(ipc_recv(sv[1], &frame, NULL) == 0); /* peer gone */
+	close(sv[1]);
+}
+
+TEST(ipc_rejects_forged_length)
+{
+	int sv[2];
+	struct ipc_header h = {.type = 1, .len = 100}; /* claims 100 bytes, carries 2 */
+	unsigned char raw[sizeof(h) + 2];
+
+	CHECK(ipc_pair(sv) == 0);
+	memcpy(raw, &h, sizeof(h));
+	memcpy(raw + sizeof(h), "hi", 2);
+	CHECK(write(sv[0], raw, sizeof(raw)) == (ssize_t)sizeof(raw));
+	CHECK(ipc_recv(sv[1], &frame, NULL) < 0 && errno == EPROTO);
+	CHECK(write(sv[0], "abc", 3) == 3); /* shorter than a header */
+	CHECK(ipc_recv(sv[1], &frame, NULL) < 0 && errno == EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+}
