@@ -86,7 +86,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration \
+.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration fuzz \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -144,6 +144,11 @@ test-asan:
 test-configs: all
 	$(Q)scripts/test-configs.sh
 
+# libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 10
+fuzz: $(B)/include/config.h
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 test-integration: all
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
@@ -153,6 +158,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-configs
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
 
 # --- demo --------------------------------------------------------------------------

@@ -19,8 +19,7 @@
 #if CONFIG_AUTH_CACHE
 int auth_cache_init(void);
 int auth_cache_hit(const char *user, const struct scram_credential *cred, const char *pw, size_t len, int64_t now_s);
-void auth_cache_put(const char *user, const struct scram_credential *cred, const char *pw, size_t len,
-		    int64_t now_s);
+void auth_cache_put(const char *user, const struct scram_credential *cred, const char *pw, size_t len, int64_t now_s);
 #else
 static inline int auth_cache_init(void)
 {

@@ -31,7 +31,7 @@ struct auth_slot {
 };
 
 static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
-static struct userdb auth_db = {.fd = -1};
+static struct userdb auth_db = { .fd = -1 };
 static struct stat auth_db_stat;
 static const char *auth_db_path;
 static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
@@ -104,7 +104,7 @@ static void auth_failure(struct auth_slot *s, const char *user, const char *mech
 static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 {
 	static struct userdb_entry e;
-	static const struct scram_credential dummy = {.iterations = CONFIG_AUTH_PBKDF2_ITERATIONS, .salt_len = 16};
+	static const struct scram_credential dummy = { .iterations = CONFIG_AUTH_PBKDF2_ITERATIONS, .salt_len = 16 };
 	size_t len;
 	int found;
 
@@ -263,11 +263,11 @@ static void auth_poll_once(int master_fd)
 	size_t map[CONFIG_MAX_SESSIONS + 1];
 	nfds_t n = 1;
 
-	pfd[0] = (struct pollfd){.fd = master_fd, .events = POLLIN};
+	pfd[0] = (struct pollfd){ .fd = master_fd, .events = POLLIN };
 	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (auth_slots[i].fd >= 0) {
 			map[n] = i;
-			pfd[n++] = (struct pollfd){.fd = auth_slots[i].fd, .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = auth_slots[i].fd, .events = POLLIN };
 		}
 	}
 	if (poll(pfd, n, -1) < 0) {

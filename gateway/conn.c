@@ -76,7 +76,8 @@ ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
 		if (len == 0) {
 			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(timeout_s)) < 0) {
 				/* a clean close_notify or a socket EOF both read as end of input */
-				return errno == ETIMEDOUT ? -1 : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
+				return errno == ETIMEDOUT ? -1
+							  : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
 			}
 			*data = br_ssl_engine_recvapp_buf(c->eng, &len);
 		}
@@ -120,7 +121,9 @@ static int conn_scan_line(struct conn_line_state *st, const unsigned char *p, si
 		*used = i + 1;
 		st->seen++;
 		if (b == '\n') {
-			return st->cr ? (st->too_long ? CONN_LINE_TOO_LONG : st->nul ? CONN_LINE_NUL : CONN_LINE_OK)
+			return st->cr ? (st->too_long ? CONN_LINE_TOO_LONG
+					 : st->nul    ? CONN_LINE_NUL
+						      : CONN_LINE_OK)
 				      : CONN_LINE_BARE_LF;
 		}
 		if (st->cr) {
@@ -145,7 +148,7 @@ static int conn_scan_line(struct conn_line_state *st, const unsigned char *p, si
 
 enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *len, int timeout_s)
 {
-	struct conn_line_state st = {0, 0, 0, 0, 0};
+	struct conn_line_state st = { 0, 0, 0, 0, 0 };
 	int64_t deadline = conn_deadline(timeout_s);
 
 	for (;;) {

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CONN_PLAIN_IN 4096
+#define CONN_PLAIN_IN  4096
 #define CONN_PLAIN_OUT 2048
 
 struct conn {
@@ -33,7 +33,7 @@ enum conn_line {
 	CONN_LINE_TOO_LONG, /* discarded up to its LF */
 	CONN_LINE_BARE_CR,  /* CR not followed by LF */
 	CONN_LINE_BARE_LF,  /* LF not preceded by CR */
-	CONN_LINE_NUL,	    /* NUL byte in the line */
+	CONN_LINE_NUL,      /* NUL byte in the line */
 };
 
 /* Takes over a connected socket (made non-blocking). */

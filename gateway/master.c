@@ -135,9 +135,9 @@ static int master_connect_services(int slot, const struct master_child *c, int a
 	snprintf(ns.client, sizeof(ns.client), "%s", c->client);
 	snprintf(ns.session_id, sizeof(ns.session_id), "%s", c->id);
 	return ipc_send(master_auth_fd, PROTO_NEW_SESSION, &ns, sizeof(ns), auth_end) < 0 ||
-			       ipc_send(master_queue_fd, PROTO_NEW_SESSION, &ns, sizeof(ns), queue_end) < 0
-		       ? -1
-		       : 0;
+		       ipc_send(master_queue_fd, PROTO_NEW_SESSION, &ns, sizeof(ns), queue_end) < 0
+		   ? -1
+		   : 0;
 }
 
 static void master_fork_session(int fd, const struct listener *l, int slot, struct master_child *c)
@@ -154,8 +154,12 @@ static void master_fork_session(int fd, const struct listener *l, int slot, stru
 	close(q[1]);
 	pid = fork();
 	if (pid == 0) {
-		struct session_start start = {.conf = &master_conf, .creds = &master_creds, .fd = fd,
-					      .implicit_tls = l->implicit_tls, .auth_fd = a[0], .queue_fd = q[0]};
+		struct session_start start = { .conf = &master_conf,
+					       .creds = &master_creds,
+					       .fd = fd,
+					       .implicit_tls = l->implicit_tls,
+					       .auth_fd = a[0],
+					       .queue_fd = q[0] };
 
 		master_child_setup();
 		memcpy(start.client, c->client, sizeof(start.client));
@@ -220,8 +224,8 @@ static void master_reaped(pid_t pid, int status)
 	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (master_sessions[i].pid == pid) {
 			if (WIFSIGNALED(status)) {
-				log_warn("%s: session process %d for [%s] killed by signal %d", master_sessions[i].id, (int)pid,
-					 master_sessions[i].client, WTERMSIG(status));
+				log_warn("%s: session process %d for [%s] killed by signal %d", master_sessions[i].id,
+					 (int)pid, master_sessions[i].client, WTERMSIG(status));
 			}
 			memset(&master_sessions[i], 0, sizeof(master_sessions[i]));
 			return;
@@ -266,9 +270,9 @@ static void __attribute__((noreturn)) master_loop(void)
 	struct pollfd pfd[CONFIG_MAX_LISTENERS + 1];
 
 	for (unsigned i = 0; i < master_nlisteners; i++) {
-		pfd[i] = (struct pollfd){.fd = master_listeners[i].fd, .events = POLLIN};
+		pfd[i] = (struct pollfd){ .fd = master_listeners[i].fd, .events = POLLIN };
 	}
-	pfd[master_nlisteners] = (struct pollfd){.fd = master_sigfd, .events = POLLIN};
+	pfd[master_nlisteners] = (struct pollfd){ .fd = master_sigfd, .events = POLLIN };
 	for (;;) {
 		if (poll(pfd, master_nlisteners + 1, -1) < 0) {
 			if (errno != EINTR) {
@@ -306,8 +310,8 @@ static void master_signals(void)
 
 static void master_open_spool(void)
 {
-	struct spool_limits limits = {master_conf.spool_max_messages, master_conf.spool_max_size,
-				      master_conf.spool_min_free};
+	struct spool_limits limits = { master_conf.spool_max_messages, master_conf.spool_max_size,
+				       master_conf.spool_min_free };
 
 	if (mkdir(master_conf.spool, 0755) < 0 && errno != EEXIST) {
 		fatal(EX_CANTCREAT, "cannot create spool %s: %s", master_conf.spool, strerror(errno));

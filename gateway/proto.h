@@ -53,7 +53,7 @@ struct proto_auth_scram {
 };
 
 enum proto_auth_status {
-	PROTO_AUTH_OK,	      /* logged in; senders filled */
+	PROTO_AUTH_OK,        /* logged in; senders filled */
 	PROTO_AUTH_CONTINUE,  /* SCRAM: send server_message and wait for the client */
 	PROTO_AUTH_FAILED,    /* bad user or password: 535 5.7.8 */
 	PROTO_AUTH_MALFORMED, /* SCRAM syntax: 501 5.5.2 */

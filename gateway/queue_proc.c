@@ -80,8 +80,12 @@ static void queue_begin(struct queue_slot *s, struct proto_q_begin *b)
 		queue_reply(s, EPROTO, NULL);
 		return;
 	}
-	env = (struct spool_envelope){.sender = fields[0], .user = fields[1], .client = fields[2],
-				      .nrcpt = b->nrcpt, .rcpts = fields + 3, .arrival = (time_t)b->arrival};
+	env = (struct spool_envelope){ .sender = fields[0],
+				       .user = fields[1],
+				       .client = fields[2],
+				       .nrcpt = b->nrcpt,
+				       .rcpts = fields + 3,
+				       .arrival = (time_t)b->arrival };
 	if (spool_msg_create(queue_spool, &s->msg, &env) < 0) {
 		int err = errno;
 
@@ -196,11 +200,11 @@ static void queue_poll_once(int master_fd)
 	size_t map[CONFIG_MAX_SESSIONS + 1];
 	nfds_t n = 1;
 
-	pfd[0] = (struct pollfd){.fd = master_fd, .events = POLLIN};
+	pfd[0] = (struct pollfd){ .fd = master_fd, .events = POLLIN };
 	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (queue_slots[i].fd >= 0) {
 			map[n] = i;
-			pfd[n++] = (struct pollfd){.fd = queue_slots[i].fd, .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = queue_slots[i].fd, .events = POLLIN };
 		}
 	}
 	if (poll(pfd, n, -1) < 0) {

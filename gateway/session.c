@@ -15,8 +15,8 @@
 
 #include "log.h"
 
-#define ANY_STATE (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
-#define NEEDS_TLS 1u
+#define ANY_STATE  (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
+#define NEEDS_TLS  1u
 #define NEEDS_AUTH 2u
 
 struct session_command {
@@ -28,21 +28,22 @@ struct session_command {
 };
 
 static const struct session_command session_commands[] = {
-	{SMTP_VERB_EHLO, ANY_STATE, 0, session_cmd_ehlo, NULL},
-	{SMTP_VERB_HELO, ANY_STATE, 0, session_cmd_helo, NULL},
-	{SMTP_VERB_STARTTLS, SESSION_READY, 0, session_cmd_starttls, "503 5.5.1 Error: send EHLO first"},
-	{SMTP_VERB_AUTH, SESSION_READY, NEEDS_TLS, session_cmd_auth, "503 5.5.1 Error: send EHLO first"},
-	{SMTP_VERB_MAIL, SESSION_READY, NEEDS_TLS | NEEDS_AUTH, session_cmd_mail, "503 5.5.1 Error: send EHLO first"},
-	{SMTP_VERB_RCPT, SESSION_MAIL | SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_rcpt,
-	 "503 5.5.1 Error: need MAIL command"},
-	{SMTP_VERB_DATA, SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_data, "503 5.5.1 Error: need RCPT command"},
-	{SMTP_VERB_RSET, ANY_STATE, 0, session_cmd_rset, NULL},
-	{SMTP_VERB_NOOP, ANY_STATE, 0, session_cmd_noop, NULL},
-	{SMTP_VERB_QUIT, ANY_STATE, 0, session_cmd_quit, NULL},
-	{SMTP_VERB_HELP, ANY_STATE, NEEDS_TLS, session_cmd_help, NULL},
-	{SMTP_VERB_VRFY, ANY_STATE, NEEDS_TLS, session_cmd_vrfy, NULL},
-	{SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL},
-	{SMTP_VERB_BDAT, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL},
+	{ SMTP_VERB_EHLO, ANY_STATE, 0, session_cmd_ehlo, NULL },
+	{ SMTP_VERB_HELO, ANY_STATE, 0, session_cmd_helo, NULL },
+	{ SMTP_VERB_STARTTLS, SESSION_READY, 0, session_cmd_starttls, "503 5.5.1 Error: send EHLO first" },
+	{ SMTP_VERB_AUTH, SESSION_READY, NEEDS_TLS, session_cmd_auth, "503 5.5.1 Error: send EHLO first" },
+	{ SMTP_VERB_MAIL, SESSION_READY, NEEDS_TLS | NEEDS_AUTH, session_cmd_mail, "503 5.5.1 Error: send EHLO first" },
+	{ SMTP_VERB_RCPT, SESSION_MAIL | SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_rcpt,
+	  "503 5.5.1 Error: need MAIL command" },
+	{ SMTP_VERB_DATA, SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_data,
+	  "503 5.5.1 Error: need RCPT command" },
+	{ SMTP_VERB_RSET, ANY_STATE, 0, session_cmd_rset, NULL },
+	{ SMTP_VERB_NOOP, ANY_STATE, 0, session_cmd_noop, NULL },
+	{ SMTP_VERB_QUIT, ANY_STATE, 0, session_cmd_quit, NULL },
+	{ SMTP_VERB_HELP, ANY_STATE, NEEDS_TLS, session_cmd_help, NULL },
+	{ SMTP_VERB_VRFY, ANY_STATE, NEEDS_TLS, session_cmd_vrfy, NULL },
+	{ SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
+	{ SMTP_VERB_BDAT, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
 };
 
 static const char *session_state_name(enum session_state st)
@@ -75,7 +76,8 @@ static void session_vreply(struct session *s, const char *fmt, va_list ap)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
 		n = snprintf(line, sizeof(line), "451 4.3.0 Error: reply too long");
 	}
-	memcpy(line + n, "\r\n", 2);
+	line[n] = '\r';
+	line[n + 1] = '\n';
 	conn_write(&s->conn, line, (size_t)n + 2);
 }
 
@@ -116,8 +118,8 @@ static void session_log_end(struct session *s, const char *why)
 
 	for (int v = 1; v < SMTP_VERB_COUNT; v++) {
 		if (s->counts[v] > 0 && len < sizeof(counts)) {
-			int n = snprintf(counts + len, sizeof(counts) - len, " %s=%u", smtp_verb_name((enum smtp_verb)v),
-					 s->counts[v]);
+			int n = snprintf(counts + len, sizeof(counts) - len, " %s=%u",
+					 smtp_verb_name((enum smtp_verb)v), s->counts[v]);
 			len += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -167,7 +169,8 @@ static void session_dispatch(struct session *s, const struct smtp_cmd *cmd)
 		if ((c->flags & NEEDS_TLS) && !s->tls) {
 			session_error(s, "530 5.7.0 Must issue a STARTTLS command first");
 		} else if (!(c->states & s->state)) {
-			session_error(s, "%s", c->bad_sequence ? c->bad_sequence : "503 5.5.1 Error: bad sequence of commands");
+			session_error(s, "%s",
+				      c->bad_sequence ? c->bad_sequence : "503 5.5.1 Error: bad sequence of commands");
 		} else if ((c->flags & NEEDS_AUTH) && !s->authed) {
 			session_error(s, "530 5.7.0 Authentication required");
 		} else {
@@ -212,8 +215,8 @@ static void session_loop(struct session *s)
 		if (conn_buffered(&s->conn) == 0 && conn_flush(&s->conn, (int)s->conf->command_timeout) < 0) {
 			session_close(s, "write error");
 		}
-		enum conn_line st = conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len,
-						   (int)s->conf->command_timeout);
+		enum conn_line st =
+		    conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len, (int)s->conf->command_timeout);
 		if (st != CONN_LINE_OK) {
 			session_bad_line(s, st);
 			continue;

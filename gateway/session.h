@@ -18,8 +18,8 @@
 enum session_state {
 	SESSION_CONNECTED = 1u << 0, /* greeting sent; EHLO/HELO expected */
 	SESSION_READY = 1u << 1,     /* EHLO/HELO done; no transaction */
-	SESSION_MAIL = 1u << 2,	     /* MAIL accepted */
-	SESSION_RCPT = 1u << 3,	     /* at least one RCPT accepted */
+	SESSION_MAIL = 1u << 2,      /* MAIL accepted */
+	SESSION_RCPT = 1u << 3,      /* at least one RCPT accepted */
 };
 
 struct session_start {
@@ -50,7 +50,7 @@ struct session {
 	char helo[ADDR_DOMAIN_MAX + 1];
 	char tls_info[96];
 	struct proto_auth_result login; /* user and allowed senders after AUTH */
-	struct proto_q_begin env;	/* envelope being built: sender, user, client, rcpts */
+	struct proto_q_begin env;       /* envelope being built: sender, user, client, rcpts */
 	unsigned counts[SMTP_VERB_COUNT];
 };
 

@@ -53,8 +53,7 @@ static long session_sasl_initial(const char *initial)
 	return base64_decode(initial, strlen(initial), sasl_raw, sizeof(sasl_raw) - 1);
 }
 
-static const struct proto_auth_result *session_auth_call(struct session *s, uint32_t type, const void *req,
-							 size_t len)
+static const struct proto_auth_result *session_auth_call(struct session *s, uint32_t type, const void *req, size_t len)
 {
 	int rc = ipc_send(s->auth_fd, type, req, len, -1);
 
@@ -120,7 +119,7 @@ static void session_auth_password(struct session *s, const char *user, size_t ul
 
 static void session_auth_plain(struct session *s, const struct smtp_cmd *cmd)
 {
-	int aborted;
+	int aborted = 0;
 	long n = cmd->auth_initial[0] ? session_sasl_initial(cmd->auth_initial) : session_sasl_read(s, "", &aborted);
 
 	if (n < 0) {
@@ -168,8 +167,7 @@ static void session_auth_login(struct session *s, const struct smtp_cmd *cmd)
 }
 
 /* One SCRAM step: sends msg (len bytes, not NUL-terminated) to `auth`. */
-static const struct proto_auth_result *session_scram_call(struct session *s, uint32_t type, const void *msg,
-							  size_t len)
+static const struct proto_auth_result *session_scram_call(struct session *s, uint32_t type, const void *msg, size_t len)
 {
 	static struct proto_auth_scram req;
 
@@ -195,12 +193,13 @@ static void session_auth_scram(struct session *s, const struct smtp_cmd *cmd)
 	static struct proto_auth_result ok;
 	int aborted = 0;
 	long n = cmd->auth_initial[0] ? session_sasl_initial(cmd->auth_initial) : session_sasl_read(s, "", &aborted);
-	const struct proto_auth_result *r = n > 0 ? session_scram_call(s, PROTO_AUTH_SCRAM_FIRST, sasl_raw, (size_t)n)
-						   : NULL;
+	const struct proto_auth_result *r =
+	    n > 0 ? session_scram_call(s, PROTO_AUTH_SCRAM_FIRST, sasl_raw, (size_t)n) : NULL;
 
 	if (n <= 0 || r == NULL || r->status != PROTO_AUTH_CONTINUE) {
 		if (n <= 0) {
-			session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+			session_error(s, aborted ? "501 5.7.0 Authentication aborted"
+						 : "501 5.5.2 Cannot decode response");
 		} else {
 			session_auth_verdict(s, r, "SCRAM-SHA-256");
 		}
@@ -210,7 +209,8 @@ static void session_auth_scram(struct session *s, const struct smtp_cmd *cmd)
 	r = n > 0 ? session_scram_call(s, PROTO_AUTH_SCRAM_FINAL, sasl_raw, (size_t)n) : NULL;
 	if (n <= 0 || r == NULL || r->status != PROTO_AUTH_OK) {
 		if (n <= 0) {
-			session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+			session_error(s, aborted ? "501 5.7.0 Authentication aborted"
+						 : "501 5.5.2 Cannot decode response");
 		} else {
 			session_auth_verdict(s, r, "SCRAM-SHA-256");
 		}

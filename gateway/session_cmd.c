@@ -19,8 +19,8 @@ int session_start_tls(struct session *s)
 {
 	br_ssl_engine_context *eng = &session_tls.eng;
 
-	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE,
-			     CONFIG_TLS_OUTBUF_SIZE) < 0 ||
+	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE, CONFIG_TLS_OUTBUF_SIZE) <
+		0 ||
 	    conn_start_tls(&s->conn, eng, (int)s->conf->command_timeout) < 0) {
 		log_warn("%s: TLS handshake with [%s] failed: %s", s->id, s->client,
 			 tls_error_name(br_ssl_engine_last_error(eng)));
@@ -100,7 +100,7 @@ static int session_env_add(struct session *s, const char *str)
 static int session_queue_check(struct session *s, uint64_t size)
 {
 	static struct ipc_frame f;
-	struct proto_q_check q = {.size = size};
+	struct proto_q_check q = { .size = size };
 
 	if (ipc_send(s->queue_fd, PROTO_Q_CHECK, &q, sizeof(q), -1) < 0 ||
 	    ipc_recv_expect(s->queue_fd, &f, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) != 1) {

@@ -20,7 +20,7 @@ struct data_run {
 	struct smtp_data filter;
 	char out[DATA_CHUNK];
 	size_t out_len;
-	uint64_t size;	 /* bytes passed to the queue, headers we added included */
+	uint64_t size;   /* bytes passed to the queue, headers we added included */
 	int queue_error; /* the queue refused a frame: stop sending */
 	int oversize;
 	char id[SPOOL_ID_LEN + 1];
@@ -106,7 +106,8 @@ static int data_begin(struct session *s)
 	s->env.arrival = run.arrival;
 	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, &s->env, sizeof(s->env), -1);
 	if (rc == 0) {
-		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0 : -1;
+		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0
+														 : -1;
 	}
 	const struct proto_q_reply *r = (const struct proto_q_reply *)data_frame.payload;
 	if (rc < 0 || r->error != 0) {
@@ -193,7 +194,8 @@ static void data_finish(struct session *s)
 	}
 	rc = ipc_send(s->queue_fd, PROTO_Q_END, NULL, 0, -1);
 	if (rc == 0) {
-		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0 : -1;
+		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0
+														 : -1;
 	}
 	if (rc < 0 || r->error != 0) {
 		int err = rc < 0 ? EIO : r->error;

@@ -18,7 +18,7 @@ int64_t tls_now_ms(void)
 
 int tls_wait_fd(int fd, short events, int64_t deadline_ms)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	struct pollfd p = { .fd = fd, .events = events };
 
 	for (;;) {
 		int64_t left = deadline_ms - tls_now_ms();

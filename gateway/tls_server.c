@@ -112,7 +112,7 @@ static int tls_load_file(struct tls_load *l, const char *path, size_t max)
 
 int tls_creds_load(struct tls_creds *c, const char *cert_path, const char *key_path, char *err, size_t errcap)
 {
-	struct tls_load l = {c, 0, 0};
+	struct tls_load l = { c, 0, 0 };
 
 	memset(c, 0, sizeof(*c));
 	if (tls_load_file(&l, cert_path, (size_t)1 << 20) < 0 || l.bad || c->chain_len == 0) {
@@ -176,8 +176,7 @@ static void tls_engine_algorithms(br_ssl_engine_context *eng)
 	}
 }
 
-int tls_server_setup(br_ssl_server_context *cc, const struct tls_creds *c, void *iobuf, size_t in_size,
-		     size_t out_size)
+int tls_server_setup(br_ssl_server_context *cc, const struct tls_creds *c, void *iobuf, size_t in_size, size_t out_size)
 {
 	uint16_t suites[8];
 	br_ssl_engine_context *eng = &cc->eng;
@@ -220,14 +219,14 @@ const char *tls_suite_name(uint16_t suite)
 		uint16_t id;
 		const char *name;
 	} names[] = {
-		{BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305"},
-		{BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305"},
-		{BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256"},
-		{BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256"},
-		{BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384"},
-		{BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384"},
-		{BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, "ECDHE-ECDSA-AES128-SHA"},
-		{BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "ECDHE-RSA-AES128-SHA"},
+		{ BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305" },
+		{ BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305" },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256" },
+		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256" },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384" },
+		{ BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384" },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, "ECDHE-ECDSA-AES128-SHA" },
+		{ BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "ECDHE-RSA-AES128-SHA" },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -256,7 +255,7 @@ const char *tls_error_name(int err)
 		return "bad record MAC";
 	default:
 		return err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT ? "peer sent a fatal alert"
-		       : err >= BR_ERR_SEND_FATAL_ALERT				       ? "sent a fatal alert"
+		       : err >= BR_ERR_SEND_FATAL_ALERT                                ? "sent a fatal alert"
 										       : "TLS protocol error";
 	}
 }

@@ -17,13 +17,13 @@ int ipc_pair(int fds[2])
 
 int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int pass_fd)
 {
-	struct ipc_header hdr = {.type = type, .len = (uint32_t)len};
-	struct iovec iov[2] = {{&hdr, sizeof(hdr)}, {(void *)(uintptr_t)payload, len}};
+	struct ipc_header hdr = { .type = type, .len = (uint32_t)len };
+	struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { (void *)payload, len } };
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	ssize_t n;
 
 	if (len > IPC_PAYLOAD_MAX) {
@@ -69,9 +69,10 @@ int ipc_recv(int sock, struct ipc_frame *f, int *fd_out)
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct iovec iov = {f, sizeof(*f)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
+	struct iovec iov = { f, sizeof(*f) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+	};
 	ssize_t n;
 	int fd;
 

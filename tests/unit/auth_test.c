@@ -66,11 +66,11 @@ TEST(auth_cache_hits_only_the_same_password_and_credential)
 	CHECK(!auth_cache_hit("alice", &cred, "pw", 2, 100));
 	auth_cache_put("alice", &cred, "pw", 2, 100);
 	CHECK(auth_cache_hit("alice", &cred, "pw", 2, 101));
-	CHECK(!auth_cache_hit("alice", &cred, "pW", 2, 101));	/* other password */
+	CHECK(!auth_cache_hit("alice", &cred, "pW", 2, 101));  /* other password */
 	CHECK(!auth_cache_hit("alice", &other, "pw", 2, 101)); /* password changed in the DB */
 	CHECK(!auth_cache_hit("bob", &cred, "pw", 2, 101));
 	CHECK(!auth_cache_hit("alice", &cred, "pw", 2, 100 + CONFIG_AUTH_CACHE_TTL)); /* expired */
-	CHECK(auth_cache_init() == 0);					       /* new key: all forgotten */
+	CHECK(auth_cache_init() == 0);                                                /* new key: all forgotten */
 	CHECK(!auth_cache_hit("alice", &cred, "pw", 2, 101));
 }
 #endif

@@ -21,12 +21,9 @@ struct line_case {
 };
 
 static const struct line_case line_cases[] = {
-	{"EHLO x\r\n", 8, CONN_LINE_OK, "EHLO x"},
-	{"\r\n", 2, CONN_LINE_OK, ""},
-	{"EHLO x\n", 7, CONN_LINE_BARE_LF, NULL},
-	{"EHLO\rx\r\n", 8, CONN_LINE_BARE_CR, NULL},
-	{"NO\0OP\r\n", 7, CONN_LINE_NUL, NULL},
-	{"QUIT", 4, CONN_LINE_EOF, NULL},
+	{ "EHLO x\r\n", 8, CONN_LINE_OK, "EHLO x" }, { "\r\n", 2, CONN_LINE_OK, "" },
+	{ "EHLO x\n", 7, CONN_LINE_BARE_LF, NULL },  { "EHLO\rx\r\n", 8, CONN_LINE_BARE_CR, NULL },
+	{ "NO\0OP\r\n", 7, CONN_LINE_NUL, NULL },    { "QUIT", 4, CONN_LINE_EOF, NULL },
 };
 
 static enum conn_line read_one(const char *input, size_t len, char *line, size_t cap, size_t *n)
@@ -67,7 +64,8 @@ TEST(conn_long_line_is_skipped_to_its_end)
 	int sv[2];
 
 	memset(big, 'a', sizeof(big));
-	memcpy(big + sizeof(big) - 2, "\r\n", 2);
+	big[sizeof(big) - 2] = '\r';
+	big[sizeof(big) - 1] = '\n';
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(write(sv[1], big, sizeof(big)) == (ssize_t)sizeof(big));
 	CHECK(write(sv[1], "NOOP\r\n", 6) == 6);

@@ -56,12 +56,13 @@ TEST(ipc_checks_sizes_and_types)
 TEST(ipc_rejects_forged_length)
 {
 	int sv[2];
-	struct ipc_header h = {.type = 1, .len = 100}; /* claims 100 bytes, carries 2 */
+	struct ipc_header h = { .type = 1, .len = 100 }; /* claims 100 bytes, carries 2 */
 	unsigned char raw[sizeof(h) + 2];
 
 	CHECK(ipc_pair(sv) == 0);
 	memcpy(raw, &h, sizeof(h));
-	memcpy(raw + sizeof(h), "hi", 2);
+	raw[sizeof(h)] = 'h';
+	raw[sizeof(h) + 1] = 'i';
 	CHECK(write(sv[0], raw, sizeof(raw)) == (ssize_t)sizeof(raw));
 	CHECK(ipc_recv(sv[1], &frame, NULL) < 0 && errno == EPROTO);
 	CHECK(write(sv[0], "abc", 3) == 3); /* shorter than a header */

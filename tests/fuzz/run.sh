@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh [SECONDS] - builds the libFuzzer targets in tests/fuzz/
+# with clang (-fsanitize=fuzzer,address,undefined) into build/fuzz/ and runs
+# each for SECONDS (default 10) on a copy of its seed corpus in
+# build/fuzz/corpus/ (the committed corpus is never written). Prints one
+# summary line per target; exits non-zero if a build fails or a target
+# crashes, leaks, times out or breaks an invariant (the input is kept as
+# build/fuzz/TARGET-crash-*, reproduce with build/fuzz/TARGET_fuzz FILE).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+secs=${1:-10}
+case $secs in
+'' | *[!0-9]*)
+	echo "usage: $0 [SECONDS]" >&2
+	exit 64
+	;;
+esac
+out=build/fuzz
+targets="smtp_parse smtp_data"
+cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
+	-Werror=undef -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE -Ibuild/include -Igateway -Igateway/lib"
+
+command -v clang >/dev/null 2>&1 || scripts/apt-need.sh clang
+mkdir -p "$out"
+# shellcheck disable=SC2086 # cflags is a word list
+clang $cflags tests/fuzz/smtp_parse_fuzz.c gateway/smtp_parse.c gateway/addr.c -o "$out/smtp_parse_fuzz"
+# shellcheck disable=SC2086
+clang $cflags tests/fuzz/smtp_data_fuzz.c gateway/smtp_data.c -o "$out/smtp_data_fuzz"
+
+fail=0
+for t in $targets; do
+	corpus=$out/corpus/$t
+	log=$out/$t.log
+	mkdir -p "$corpus"
+	cp tests/fuzz/corpus/"$t"/* "$corpus"/
+	rm -f "$out/$t"-crash-* "$out/$t"-leak-* "$out/$t"-timeout-* "$out/$t"-oom-*
+	status=ok
+	if ! "$out/${t}_fuzz" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$out/$t-" "$corpus" >"$log" 2>&1; then
+		status="FAILED (see $log)"
+		fail=1
+	fi
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	files=$(find "$corpus" -type f | wc -l)
+	artifacts=$(find "$out" -maxdepth 1 -name "$t-*" -type f | tr '\n' ' ')
+	echo "fuzz $t: $status, ${runs:-?} runs in ${secs}s (${rate:-?}/s), corpus $files files${artifacts:+, artifacts: $artifacts}"
+done
+exit $fail
