@@ -86,7 +86,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration fuzz \
+.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -160,6 +160,11 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-configs
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
+
+# --- benchmarks (numbers, never pass/fail) -------------------------------------
+bench: all
+	$(Q)scripts/apt-need.sh openssl
+	$(Q)$(PYTHON) bench/measure.py --binary $(B)/subgate
 
 # --- demo --------------------------------------------------------------------------
 run: all

@@ -170,12 +170,16 @@ static int conf_listen_address(struct conf_listen *out, const char *host, int br
 
 int conf_value_listen(const char *v, struct conf_listen *out, char *err, size_t errcap)
 {
-	char addr[64], mode[16], host[48];
+	char addr[64], host[48];
+	const char *space = strchr(v, ' ');
+	const char *mode = space ? space + 1 : "";
 	int bracketed;
 
-	if (sscanf(v, "%63s %15s", addr, mode) != 2 || strchr(v, ' ') != strrchr(v, ' ')) {
+	if (space == NULL || (size_t)(space - v) >= sizeof(addr) || strchr(mode, ' ') != NULL || *mode == '\0') {
 		return conf_fail(err, errcap, "expected ADDR:PORT starttls|tls, got '%s'", v);
 	}
+	memcpy(addr, v, (size_t)(space - v));
+	addr[space - v] = '\0';
 	if (conf_split_hostport(addr, host, sizeof(host), &out->port, &bracketed) < 0 || out->port == 0 ||
 	    conf_listen_address(out, host, bracketed) < 0) {
 		return conf_fail(err, errcap, "'%s' is not a numeric ADDR:PORT ([ADDR]:PORT for IPv6)", addr);
