@@ -7,7 +7,6 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,16 +19,18 @@
 #include "log.h"
 #include "proto.h"
 #include "secret.h"
+#include "service.h"
 #include "userdb.h"
 
 struct auth_slot {
-	int fd;
-	char client[PROTO_ADDR_STR];
-	char sid[12];
 	struct scram_server scram;
+	const char *sid;
+	int fd;
 	int scram_known_user;
+	char client[PROTO_ADDR_STR];
 };
 
+static struct service auth_service;
 static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
 static struct userdb auth_db = { .fd = -1 };
 static struct stat auth_db_stat;
@@ -198,15 +199,14 @@ static void auth_scram_final(struct auth_slot *s, struct proto_auth_scram *req)
 	secret_wipe(&e, sizeof(e));
 }
 
-static void auth_request(struct auth_slot *s)
+static void auth_request(unsigned slot)
 {
+	struct auth_slot *s = &auth_slots[slot];
 	int rc = ipc_recv(s->fd, &auth_in, NULL);
 	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
 
 	if (rc <= 0) {
-		close(s->fd);
-		s->fd = -1;
-		scram_server_reset(&s->scram);
+		service_drop(&auth_service, slot);
 		return;
 	}
 	memset(&auth_out, 0, sizeof(auth_out));
@@ -220,78 +220,32 @@ static void auth_request(struct auth_slot *s)
 		auth_scram_final(s, (struct proto_auth_scram *)auth_in.payload);
 	} else {
 		log_err("auth: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
-		close(s->fd);
-		s->fd = -1;
+		service_drop(&auth_service, slot);
 	}
 	secret_wipe(&auth_in, sizeof(auth_in));
 }
 
-/* Adopts a new session's socket from the master. Returns 0, or -1 when the master is gone. */
-static int auth_master_message(int master_fd)
+static void auth_adopt(unsigned slot, const struct proto_new_session *ns)
 {
-	int fd;
-	int rc = ipc_recv(master_fd, &auth_in, &fd);
-	const struct proto_new_session *ns = (const struct proto_new_session *)auth_in.payload;
+	struct auth_slot *s = &auth_slots[slot];
 
-	if (rc <= 0) {
-		return -1;
-	}
-	if (auth_in.hdr.type != PROTO_NEW_SESSION || auth_in.hdr.len != sizeof(*ns) || fd < 0 ||
-	    ns->slot >= CONFIG_MAX_SESSIONS) {
-		log_err("auth: malformed frame from the master");
-		if (fd >= 0) {
-			close(fd);
-		}
-		return 0;
-	}
-	struct auth_slot *s = &auth_slots[ns->slot];
-	if (s->fd >= 0) {
-		close(s->fd); /* the previous session of this slot is gone */
-	}
-	s->fd = fd;
+	s->fd = auth_service.fds[slot];
+	s->sid = auth_service.sids[slot];
 	memcpy(s->client, ns->client, sizeof(s->client));
-	proto_terminate(s->client);
-	memcpy(s->sid, ns->session_id, sizeof(s->sid));
-	proto_terminate(s->sid);
 	scram_server_reset(&s->scram);
-	return 0;
 }
 
-static void auth_poll_once(int master_fd)
+static void auth_drop(unsigned slot)
 {
-	struct pollfd pfd[CONFIG_MAX_SESSIONS + 1];
-	size_t map[CONFIG_MAX_SESSIONS + 1];
-	nfds_t n = 1;
-
-	pfd[0] = (struct pollfd){ .fd = master_fd, .events = POLLIN };
-	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-		if (auth_slots[i].fd >= 0) {
-			map[n] = i;
-			pfd[n++] = (struct pollfd){ .fd = auth_slots[i].fd, .events = POLLIN };
-		}
-	}
-	if (poll(pfd, n, -1) < 0) {
-		if (errno != EINTR) {
-			fatal(71, "auth: poll: %s", strerror(errno));
-		}
-		return;
-	}
-	if (pfd[0].revents && auth_master_message(master_fd) < 0) {
-		log_info("auth: master gone, exiting");
-		exit(0);
-	}
-	for (nfds_t i = 1; i < n; i++) {
-		if (pfd[i].revents) {
-			auth_request(&auth_slots[map[i]]);
-		}
-	}
+	scram_server_reset(&auth_slots[slot].scram);
 }
 
 void auth_proc_main(const struct conf *c, int master_fd)
 {
-	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-		auth_slots[i].fd = -1;
-	}
+	service_init(&auth_service, "auth", master_fd);
+	auth_service.adopt = auth_adopt;
+	auth_service.request = auth_request;
+	auth_service.drop = auth_drop;
 	auth_db_path = c->users;
 	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
 		fatal(71, "auth: no random bytes: %s", strerror(errno));
@@ -299,7 +253,5 @@ void auth_proc_main(const struct conf *c, int master_fd)
 	if (auth_db_refresh() < 0) {
 		log_err("auth: starting without a user database; every login will fail temporarily");
 	}
-	for (;;) {
-		auth_poll_once(master_fd);
-	}
+	service_run(&auth_service);
 }

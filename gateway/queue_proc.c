@@ -6,24 +6,25 @@
 #include "queue_proc.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "proto.h"
+#include "service.h"
 
 struct queue_slot {
-	int fd;
-	char sid[12];
 	struct spool_msg msg;
+	const char *sid;
+	int fd;
 	int active;
 	int error; /* sticky errno of the current message */
-	char sender[ADDR_MAX + 1];
 	unsigned nrcpt;
+	char sender[ADDR_MAX + 1];
 };
 
+static struct service queue_service;
 static struct queue_slot queue_slots[CONFIG_MAX_SESSIONS];
 static struct spool *queue_spool;
 static struct ipc_frame queue_in;
@@ -135,20 +136,14 @@ static void queue_end(struct queue_slot *s)
 	queue_reply(s, 0, id);
 }
 
-static void queue_drop(struct queue_slot *s)
+static void queue_request(unsigned slot)
 {
-	queue_abort(s);
-	close(s->fd);
-	s->fd = -1;
-}
-
-static void queue_request(struct queue_slot *s)
-{
+	struct queue_slot *s = &queue_slots[slot];
 	int rc = ipc_recv(s->fd, &queue_in, NULL);
 	uint32_t type = queue_in.hdr.type, len = queue_in.hdr.len;
 
 	if (rc <= 0) {
-		queue_drop(s);
+		service_drop(&queue_service, slot);
 	} else if (type == PROTO_Q_DATA) {
 		queue_data(s, queue_in.payload, len);
 	} else if (type == PROTO_Q_CHECK && len == sizeof(struct proto_q_check)) {
@@ -163,67 +158,27 @@ static void queue_request(struct queue_slot *s)
 		queue_abort(s);
 	} else {
 		log_err("queue: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
-		queue_drop(s);
+		service_drop(&queue_service, slot);
 	}
 }
 
-static int queue_master_message(int master_fd)
+static void queue_adopt(unsigned slot, const struct proto_new_session *ns)
 {
-	int fd;
-	int rc = ipc_recv(master_fd, &queue_in, &fd);
-	const struct proto_new_session *ns = (const struct proto_new_session *)queue_in.payload;
-
-	if (rc <= 0) {
-		return -1;
-	}
-	if (queue_in.hdr.type != PROTO_NEW_SESSION || queue_in.hdr.len != sizeof(*ns) || fd < 0 ||
-	    ns->slot >= CONFIG_MAX_SESSIONS) {
-		log_err("queue: malformed frame from the master");
-		if (fd >= 0) {
-			close(fd);
-		}
-		return 0;
-	}
-	struct queue_slot *s = &queue_slots[ns->slot];
-	if (s->fd >= 0) {
-		queue_drop(s);
-	}
-	s->fd = fd;
-	memcpy(s->sid, ns->session_id, sizeof(s->sid));
-	proto_terminate(s->sid);
-	return 0;
+	(void)ns;
+	queue_slots[slot].fd = queue_service.fds[slot];
+	queue_slots[slot].sid = queue_service.sids[slot];
 }
 
-static void queue_poll_once(int master_fd)
+/* The session is gone: its unfinished message goes with it. */
+static void queue_drop(unsigned slot)
 {
-	struct pollfd pfd[CONFIG_MAX_SESSIONS + 1];
-	size_t map[CONFIG_MAX_SESSIONS + 1];
-	nfds_t n = 1;
+	queue_abort(&queue_slots[slot]);
+}
 
-	pfd[0] = (struct pollfd){ .fd = master_fd, .events = POLLIN };
-	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-		if (queue_slots[i].fd >= 0) {
-			map[n] = i;
-			pfd[n++] = (struct pollfd){ .fd = queue_slots[i].fd, .events = POLLIN };
-		}
-	}
-	if (poll(pfd, n, -1) < 0) {
-		if (errno != EINTR) {
-			fatal(71, "queue: poll: %s", strerror(errno));
-		}
-		return;
-	}
-	if (pfd[0].revents && queue_master_message(master_fd) < 0) {
-		log_info("queue: master gone, exiting");
-		for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-			queue_abort(&queue_slots[i]);
-		}
-		exit(0);
-	}
-	for (nfds_t i = 1; i < n; i++) {
-		if (pfd[i].revents) {
-			queue_request(&queue_slots[map[i]]);
-		}
+static void queue_shutdown(void)
+{
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		queue_abort(&queue_slots[i]);
 	}
 }
 
@@ -231,10 +186,10 @@ void queue_proc_main(const struct conf *c, struct spool *sp, int master_fd)
 {
 	(void)c;
 	queue_spool = sp;
-	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-		queue_slots[i].fd = -1;
-	}
-	for (;;) {
-		queue_poll_once(master_fd);
-	}
+	service_init(&queue_service, "queue", master_fd);
+	queue_service.adopt = queue_adopt;
+	queue_service.request = queue_request;
+	queue_service.drop = queue_drop;
+	queue_service.shutdown = queue_shutdown;
+	service_run(&queue_service);
 }

@@ -44,6 +44,12 @@ static long session_sasl_read(struct session *s, const char *challenge_b64, int 
 	return n;
 }
 
+/* The client cancelled ("*") or sent something that is not base64. */
+static void session_sasl_bad(struct session *s, int aborted)
+{
+	session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+}
+
 /* Decodes an initial response ("=" means empty). */
 static long session_sasl_initial(const char *initial)
 {
@@ -123,7 +129,7 @@ static void session_auth_plain(struct session *s, const struct smtp_cmd *cmd)
 	long n = cmd->auth_initial[0] ? session_sasl_initial(cmd->auth_initial) : session_sasl_read(s, "", &aborted);
 
 	if (n < 0) {
-		session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+		session_sasl_bad(s, aborted);
 		return;
 	}
 	/* authzid NUL authcid NUL passwd; an authzid other than the user is not supported */
@@ -151,14 +157,14 @@ static void session_auth_login(struct session *s, const struct smtp_cmd *cmd)
 				      : session_sasl_read(s, "VXNlcm5hbWU6", &aborted); /* "Username:" */
 
 	if (n < 0 || (size_t)n >= sizeof(user)) {
-		session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+		session_sasl_bad(s, aborted);
 		return;
 	}
 	memcpy(user, sasl_raw, (size_t)n);
 	size_t ulen = (size_t)n;
 	n = session_sasl_read(s, "UGFzc3dvcmQ6", &aborted); /* "Password:" */
 	if (n < 0) {
-		session_error(s, aborted ? "501 5.7.0 Authentication aborted" : "501 5.5.2 Cannot decode response");
+		session_sasl_bad(s, aborted);
 	} else {
 		session_auth_password(s, user, ulen, (const char *)sasl_raw, (size_t)n, "LOGIN");
 	}
@@ -188,6 +194,16 @@ static long session_scram_challenge(struct session *s, const char *server_msg, i
 	return session_sasl_read(s, b64, aborted);
 }
 
+/* A SCRAM step that did not continue: the client's fault (n <= 0) or the verdict of `auth`. */
+static void session_scram_stop(struct session *s, long n, int aborted, const struct proto_auth_result *r)
+{
+	if (n <= 0) {
+		session_sasl_bad(s, aborted);
+	} else {
+		session_auth_verdict(s, r, "SCRAM-SHA-256");
+	}
+}
+
 static void session_auth_scram(struct session *s, const struct smtp_cmd *cmd)
 {
 	static struct proto_auth_result ok;
@@ -197,23 +213,13 @@ static void session_auth_scram(struct session *s, const struct smtp_cmd *cmd)
 	    n > 0 ? session_scram_call(s, PROTO_AUTH_SCRAM_FIRST, sasl_raw, (size_t)n) : NULL;
 
 	if (n <= 0 || r == NULL || r->status != PROTO_AUTH_CONTINUE) {
-		if (n <= 0) {
-			session_error(s, aborted ? "501 5.7.0 Authentication aborted"
-						 : "501 5.5.2 Cannot decode response");
-		} else {
-			session_auth_verdict(s, r, "SCRAM-SHA-256");
-		}
+		session_scram_stop(s, n, aborted, r);
 		return;
 	}
 	n = session_scram_challenge(s, r->server_message, &aborted);
 	r = n > 0 ? session_scram_call(s, PROTO_AUTH_SCRAM_FINAL, sasl_raw, (size_t)n) : NULL;
 	if (n <= 0 || r == NULL || r->status != PROTO_AUTH_OK) {
-		if (n <= 0) {
-			session_error(s, aborted ? "501 5.7.0 Authentication aborted"
-						 : "501 5.5.2 Cannot decode response");
-		} else {
-			session_auth_verdict(s, r, "SCRAM-SHA-256");
-		}
+		session_scram_stop(s, n, aborted, r);
 		return;
 	}
 	ok = *r;

@@ -1,0 +1,103 @@
+/*
+ * service.c - poll loop and session adoption for `auth` and `queue`.
+ */
+#include "service.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static struct ipc_frame service_frame;
+
+void service_init(struct service *svc, const char *name, int master_fd)
+{
+	svc->name = name;
+	svc->master_fd = master_fd;
+	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		svc->fds[i] = -1;
+	}
+}
+
+void service_drop(struct service *svc, unsigned slot)
+{
+	if (svc->fds[slot] >= 0) {
+		if (svc->drop != NULL) {
+			svc->drop(slot);
+		}
+		close(svc->fds[slot]);
+		svc->fds[slot] = -1;
+	}
+}
+
+/* Adopts a new session's socket. Returns 0, or -1 when the master is gone. */
+static int service_master_message(struct service *svc)
+{
+	int fd;
+	int rc = ipc_recv(svc->master_fd, &service_frame, &fd);
+	struct proto_new_session *ns = (struct proto_new_session *)service_frame.payload;
+
+	if (rc <= 0) {
+		return -1;
+	}
+	if (service_frame.hdr.type != PROTO_NEW_SESSION || service_frame.hdr.len != sizeof(*ns) || fd < 0 ||
+	    ns->slot >= CONFIG_MAX_SESSIONS) {
+		log_err("%s: malformed frame from the master", svc->name);
+		if (fd >= 0) {
+			close(fd);
+		}
+		return 0;
+	}
+	proto_terminate(ns->client);
+	proto_terminate(ns->session_id);
+	service_drop(svc, ns->slot); /* the slot's previous session is gone */
+	svc->fds[ns->slot] = fd;
+	memcpy(svc->sids[ns->slot], ns->session_id, sizeof(svc->sids[0]));
+	if (svc->adopt != NULL) {
+		svc->adopt(ns->slot, ns);
+	}
+	return 0;
+}
+
+static void service_poll_once(struct service *svc)
+{
+	struct pollfd pfd[CONFIG_MAX_SESSIONS + 1];
+	unsigned map[CONFIG_MAX_SESSIONS + 1];
+	nfds_t n = 1;
+
+	pfd[0] = (struct pollfd){ .fd = svc->master_fd, .events = POLLIN };
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		if (svc->fds[i] >= 0) {
+			map[n] = i;
+			pfd[n++] = (struct pollfd){ .fd = svc->fds[i], .events = POLLIN };
+		}
+	}
+	if (poll(pfd, n, -1) < 0) {
+		if (errno != EINTR) {
+			fatal(71, "%s: poll: %s", svc->name, strerror(errno));
+		}
+		return;
+	}
+	if (pfd[0].revents && service_master_message(svc) < 0) {
+		log_info("%s: master gone, exiting", svc->name);
+		if (svc->shutdown != NULL) {
+			svc->shutdown();
+		}
+		exit(0);
+	}
+	for (nfds_t i = 1; i < n; i++) {
+		if (pfd[i].revents && svc->fds[map[i]] >= 0) {
+			svc->request(map[i]);
+		}
+	}
+}
+
+void service_run(struct service *svc)
+{
+	for (;;) {
+		service_poll_once(svc);
+	}
+}

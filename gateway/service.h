@@ -1,0 +1,38 @@
+/*
+ * service.h - the loop shared by the long-lived helper processes (`auth`,
+ * `queue`): wait on the master's channel and on one socket per live session;
+ * adopt a new session's socket when the master hands it over
+ * (PROTO_NEW_SESSION + fd); pass each readable session socket to the
+ * process's request handler; exit when the master goes away.
+ */
+#ifndef SUBGATE_SERVICE_H
+#define SUBGATE_SERVICE_H
+
+#include "config.h"
+#include "proto.h"
+
+struct service {
+	const char *name;
+	int master_fd;
+	int fds[CONFIG_MAX_SESSIONS]; /* -1: slot free */
+	char sids[CONFIG_MAX_SESSIONS][12];
+	/* A new session took `slot` (its socket is fds[slot]). */
+	void (*adopt)(unsigned slot, const struct proto_new_session *ns);
+	/* fds[slot] is readable. */
+	void (*request)(unsigned slot);
+	/* The slot's socket is being closed (session gone or misbehaving). */
+	void (*drop)(unsigned slot);
+	/* The master is gone: clean up before exit. */
+	void (*shutdown)(void);
+};
+
+/* Marks every slot free. */
+void service_init(struct service *svc, const char *name, int master_fd);
+
+/* Closes the slot's socket after calling svc->drop. */
+void service_drop(struct service *svc, unsigned slot);
+
+/* Runs forever; exits the process when the master's channel closes. */
+void service_run(struct service *svc) __attribute__((noreturn));
+
+#endif
