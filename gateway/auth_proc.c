@@ -97,8 +97,12 @@ static void auth_failure(struct auth_slot *s, const char *user, const char *mech
 {
 	unsigned n = auth_fail_record(s->client, time(NULL));
 
+	char safe_user[CONFIG_USERNAME_MAX + 1], safe_mech[16];
+
+	log_printable(user, safe_user, sizeof(safe_user));
+	log_printable(mech, safe_mech, sizeof(safe_mech));
 	log_warn("%s: client=[%s], sasl_method=%s, sasl_username=%s: authentication failed (%u from this address)",
-		 s->sid, s->client, mech, user, n);
+		 s->sid, s->client, safe_mech, safe_user, n);
 	auth_reply(s, PROTO_AUTH_FAILED);
 }
 
@@ -109,6 +113,7 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	size_t len;
 	int found;
 
+	proto_terminate(req->mech);
 	proto_terminate(req->user);
 	proto_terminate(req->password);
 	len = strlen(req->password);
@@ -117,13 +122,13 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 		auth_reply(s, PROTO_AUTH_TEMPFAIL);
 	} else if (found == 0) {
 		scram_check_password(&dummy, req->password, len); /* same cost as a real check */
-		auth_failure(s, req->user, "PLAIN");
+		auth_failure(s, req->user, req->mech);
 	} else if (auth_cache_hit(req->user, &e.cred, req->password, len, time(NULL)) ||
 		   scram_check_password(&e.cred, req->password, len)) {
 		auth_cache_put(req->user, &e.cred, req->password, len, time(NULL));
 		auth_success(s, req->user, &e);
 	} else {
-		auth_failure(s, req->user, "PLAIN");
+		auth_failure(s, req->user, req->mech);
 	}
 	secret_wipe(req, sizeof(*req));
 	secret_wipe(&e, sizeof(e));

@@ -44,6 +44,7 @@ struct proto_new_session {
 };
 
 struct proto_auth_plain {
+	char mech[16]; /* PLAIN or LOGIN, for the log */
 	char user[CONFIG_USERNAME_MAX + 1];
 	char password[CONFIG_PASSWORD_MAX + 1];
 };

@@ -135,8 +135,15 @@ void session_close(struct session *s, const char *why)
 	exit(0);
 }
 
-static void session_parse_failed(struct session *s, enum smtp_parse_status st, enum smtp_verb verb)
+static void session_parse_failed(struct session *s, enum smtp_parse_status st, const struct smtp_cmd *cmd)
 {
+	enum smtp_verb verb = cmd->verb;
+
+	if (st == SMTP_PARSE_SYNTAX && verb == SMTP_VERB_AUTH && cmd->auth_mech[0] != '\0') {
+		/* the mechanism parsed; the initial response is not base64 (RFC 4954 section 4) */
+		session_error(s, "501 5.5.2 Cannot decode response");
+		return;
+	}
 	switch (st) {
 	case SMTP_PARSE_UNKNOWN_VERB:
 		session_error(s, "500 5.5.1 Error: command not recognized");
@@ -223,7 +230,7 @@ static void session_loop(struct session *s)
 		}
 		enum smtp_parse_status ps = smtp_parse_line(line, len, &cmd);
 		if (ps != SMTP_PARSE_OK) {
-			session_parse_failed(s, ps, cmd.verb);
+			session_parse_failed(s, ps, &cmd);
 			continue;
 		}
 		session_dispatch(s, &cmd);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -117,6 +118,7 @@ static void session_auth_password(struct session *s, const char *user, size_t ul
 		session_error(s, "535 5.7.8 Error: authentication failed");
 		return;
 	}
+	snprintf(req.mech, sizeof(req.mech), "%s", mech);
 	memcpy(req.user, user, ulen);
 	memcpy(req.password, pw, plen);
 	session_auth_verdict(s, session_auth_call(s, PROTO_AUTH_PLAIN, &req, sizeof(req)), mech);

@@ -136,7 +136,8 @@ static enum smtp_data_event data_feed(struct session *s, const unsigned char *in
 		*consumed += used;
 		run.out_len += produced;
 		run.size += produced;
-		if (run.size > s->conf->max_message_size) {
+		/* RFC 1870: the client's octets count, not the headers we add */
+		if (run.filter.bytes_out > s->conf->max_message_size) {
 			run.oversize = 1;
 		}
 		if (run.out_len == sizeof(run.out) || ev != SMTP_DATA_MORE) {

@@ -74,6 +74,24 @@ void log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *log_printable(const char *text, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	for (; cap > 0 && text[i] != '\0' && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		out[i] = '?';
+		if (c >= 0x20 && c < 0x7f) {
+			out[i] = (char)c;
+		}
+	}
+	if (cap > 0) {
+		out[i] = '\0';
+	}
+	return out;
+}
+
 void fatal(int code, const char *fmt, ...)
 {
 	va_list ap;

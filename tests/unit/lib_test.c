@@ -5,6 +5,7 @@
 
 #include "fsutil.h"
 #include "harness.h"
+#include "log.h"
 #include "secret.h"
 
 TEST(secret_helpers)
@@ -32,4 +33,14 @@ TEST(fs_dirname_cases)
 	CHECK(fs_dirname("/x", dir, sizeof(dir)) == 0);
 	CHECK_STR(dir, "/");
 	CHECK(fs_dirname("/a/very/long/directory/x", dir, sizeof(dir)) < 0);
+}
+
+TEST(log_printable_neutralises_control_bytes)
+{
+	char out[16];
+
+	CHECK_STR(log_printable("alice", out, sizeof(out)), "alice");
+	CHECK_STR(log_printable("a\nsubgate: x", out, sizeof(out)), "a?subgate: x");
+	CHECK_STR(log_printable("\r\t\x7f\xc3\xa4", out, sizeof(out)), "?????");
+	CHECK_STR(log_printable("0123456789abcdefXYZ", out, 8), "0123456");
 }
