@@ -34,7 +34,11 @@ int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
 	c->eng = eng;
 	c->in_start = c->in_end = 0;
 	c->out_len = 0;
-	return tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(timeout_s));
+	if (tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(timeout_s)) < 0) {
+		c->failed = 1; /* a half-open handshake is not flushed or closed politely */
+		return -1;
+	}
+	return 0;
 }
 
 size_t conn_buffered(const struct conn *c)

@@ -22,8 +22,10 @@ int session_start_tls(struct session *s)
 	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE, CONFIG_TLS_OUTBUF_SIZE) <
 		0 ||
 	    conn_start_tls(&s->conn, eng, (int)s->conf->command_timeout) < 0) {
+		int timed_out = errno == ETIMEDOUT;
+
 		log_warn("%s: TLS handshake with [%s] failed: %s", s->id, s->client,
-			 tls_error_name(br_ssl_engine_last_error(eng)));
+			 timed_out ? "timeout" : tls_error_name(br_ssl_engine_last_error(eng)));
 		return -1;
 	}
 	s->tls = 1;

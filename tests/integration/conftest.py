@@ -8,16 +8,25 @@
 - `site`: a valid configuration in tmp_path (cert, key, users.cdb made with
   `subgate user add`, run_as = nobody, a loopback plaintext smarthost), with
   helpers to change one line and rewrite the file.
+- `smtpd` (module): a running `subgate serve` (smtpkit.SubgateServer) with the
+  module's SMTPD_SETTINGS / SMTPD_ALIASES, stopped with SIGTERM at the end.
+- `make_server`: a factory of servers of the test's own (settings, aliases,
+  users, spool), all stopped at teardown.
+- `fresh_source()`: a loopback client address no other test uses (127.0.10.x,
+  127.0.11.x, ...), for tests whose failed logins must not block others.
 
 All files live in pytest's temporary directories; nothing outside is touched.
 """
 
+import itertools
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from smtpkit import SubgateServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -177,3 +186,44 @@ def site(tmp_path, certs, subgate):
     assert r.returncode == EX_OK, r.stderr
     assert s.users.is_file()
     return s
+
+
+# --- SMTP server fixtures ----------------------------------------------------------------
+
+_sources = itertools.count(1)
+
+
+def fresh_source():
+    """A loopback source address used by no other test of this run (127.0.10.x and up; tests that
+    name their own addresses use 127.0.0.x-127.0.9.x)."""
+    n = next(_sources)
+    return f"127.0.{10 + n // 250}.{1 + n % 250}"
+
+
+@pytest.fixture(scope="module")
+def smtpd(request, tmp_path_factory, subgate_bin, certs):
+    """The module's server: SMTPD_SETTINGS (dict) and SMTPD_ALIASES (list) of the test module."""
+    settings = getattr(request.module, "SMTPD_SETTINGS", {})
+    aliases = getattr(request.module, "SMTPD_ALIASES", None)
+    server = SubgateServer(tmp_path_factory.mktemp("smtpd"), subgate_bin, certs, settings=settings,
+                           aliases=aliases)
+    server.start()
+    yield server
+    assert server.close() == 0, server.log_text()[-3000:]
+
+
+@pytest.fixture
+def make_server(tmp_path, subgate_bin, certs):
+    """make_server(name="server", start=True, **SubgateServer keywords) -> SubgateServer."""
+    servers = []
+
+    def make(name="server", start=True, **kw):
+        server = SubgateServer(tmp_path / name, subgate_bin, certs, **kw)
+        servers.append(server)
+        if start:
+            server.start()
+        return server
+
+    yield make
+    codes = [server.close() for server in servers]
+    assert all(code in (0, None) for code in codes), codes  # None: the test stopped it itself

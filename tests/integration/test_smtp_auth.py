@@ -1,0 +1,308 @@
+"""SMTP AUTH (RFC 4954) with PLAIN (RFC 4616), LOGIN and SCRAM-SHA-256 (RFC 5802/7677).
+
+Covers: each mechanism with and without an initial response, on the STARTTLS
+and the implicit TLS port; the SCRAM server signature checked by an
+independent Python client; the log line "client=[ADDR], sasl_method=M,
+sasl_username=NAME"; wrong password, unknown user and a bad SCRAM proof
+(535 5.7.8); AUTH after success (503), unknown mechanism (504), "*" aborts
+(501 5.7.0) at every prompt, undecodable base64 (501 5.5.2); the failed-login
+counter per client address across connections (5 failures, then 421 4.7.0 and
+close, even with the right password; other addresses unaffected); and that
+the log never holds a password, plain or base64.
+
+Tests that fail logins use client source addresses of their own
+(conftest.fresh_source) so the counter of one test never blocks another.
+"""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import fresh_source
+from smtpkit import (AUTH_FAILED, AUTH_OK, BOB, BOB_PASSWORD, HOST, PASSWORD, USER, b64, plain_response,
+                     scram_login)
+
+ABORTED = "501 5.7.0 Authentication aborted"
+UNDECODABLE = "501 5.5.2 Cannot decode response"
+
+
+def tls_ready(smtpd, source=None, implicit=False):
+    c = smtpd.connect(source=source, implicit=implicit)
+    if not implicit:
+        c.ehlo()
+        c.starttls()
+    c.ehlo()
+    return c
+
+
+def check_logged_in(c):
+    assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == "503 5.5.1 Error: already authenticated"
+    assert c.cmd("MAIL FROM:<alice@example.com>") == "250 2.1.0 Ok"
+
+
+def auth_log(smtpd, start, method, user=USER, client="127.0.0.1"):
+    rx = rf"client=\[{re.escape(client)}\], sasl_method={re.escape(method)}, sasl_username={re.escape(user)}$"
+    smtpd.wait_log(f"(?m){rx}", start=start)
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
+def test_plain_initial_response(smtpd, implicit):
+    start = len(smtpd.log_text())
+    with tls_ready(smtpd, implicit=implicit) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+        check_logged_in(c)
+    auth_log(smtpd, start, "PLAIN")
+
+
+def test_plain_after_prompt(smtpd):
+    start = len(smtpd.log_text())
+    with tls_ready(smtpd) as c:
+        assert c.cmd("AUTH PLAIN") == "334 "
+        assert c.cmd(plain_response(BOB, BOB_PASSWORD)) == AUTH_OK
+        assert c.cmd("MAIL FROM:<bob@example.net>") == "250 2.1.0 Ok"
+    auth_log(smtpd, start, "PLAIN", user=BOB)
+
+
+def test_plain_mechanism_name_case_insensitive(smtpd):
+    with tls_ready(smtpd) as c:
+        assert c.cmd("auth plain " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
+def test_login(smtpd, implicit):
+    start = len(smtpd.log_text())
+    with tls_ready(smtpd, implicit=implicit) as c:
+        assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+        assert c.cmd(b64(USER)) == "334 UGFzc3dvcmQ6"
+        assert c.cmd(b64(PASSWORD)) == AUTH_OK
+        check_logged_in(c)
+    auth_log(smtpd, start, "LOGIN")
+
+
+@pytest.mark.parametrize("initial", [True, False], ids=["initial-response", "after-prompt"])
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
+def test_scram_sha_256(smtpd, initial, implicit):
+    start = len(smtpd.log_text())
+    with tls_ready(smtpd, implicit=implicit) as c:
+        assert scram_login(c, USER, PASSWORD, initial=initial) == AUTH_OK
+        check_logged_in(c)
+    auth_log(smtpd, start, "SCRAM-SHA-256")
+
+
+def test_scram_other_user(smtpd):
+    with tls_ready(smtpd) as c:
+        assert scram_login(c, BOB, BOB_PASSWORD) == AUTH_OK
+        assert c.cmd("MAIL FROM:<bob@example.net>") == "250 2.1.0 Ok"
+
+
+def test_scram_two_logins_use_fresh_server_nonces(smtpd):
+    seen = []
+    for _ in range(2):
+        with tls_ready(smtpd) as c:
+            nonce = b64(b"fixed-client-nonce")
+            r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER},r={nonce}"))
+            assert r.startswith("334 "), r
+            seen.append(r)
+            assert c.cmd("*") == ABORTED
+    assert seen[0] != seen[1]
+
+
+BAD_CREDENTIALS = ["plain-wrong-password", "plain-unknown-user", "plain-other-users-password",
+                   "plain-empty-password", "login-wrong-password", "login-unknown-user", "scram-wrong-password",
+                   "scram-bad-proof", "scram-unknown-user"]
+
+
+def bad_login(smtpd, how):
+    """One failed login of kind `how` from an address of its own; returns the replies that matter."""
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        if how == "plain-wrong-password":
+            r = c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD + "x"))
+        elif how == "plain-unknown-user":
+            r = c.cmd("AUTH PLAIN " + plain_response("mallory@example.com", PASSWORD))
+        elif how == "plain-other-users-password":
+            r = c.cmd("AUTH PLAIN " + plain_response(USER, BOB_PASSWORD))
+        elif how == "plain-empty-password":
+            r = c.cmd("AUTH PLAIN " + plain_response(USER, ""))
+        elif how.startswith("login"):
+            assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+            assert c.cmd(b64("nobody@example.com" if how.endswith("user") else USER)) == "334 UGFzc3dvcmQ6"
+            r = c.cmd(b64("wrong password" if how.endswith("password") else PASSWORD))
+        elif how == "scram-wrong-password":
+            r = scram_login(c, USER, "wrong password")
+        elif how == "scram-bad-proof":
+            r = scram_login(c, USER, PASSWORD, tamper_proof=True)
+        else:
+            r = scram_login(c, "mallory@example.com", PASSWORD)
+        # not logged in, but the session goes on and a correct login works
+        return [r, c.cmd("MAIL FROM:<alice@example.com>"), c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD))]
+
+
+def test_bad_credentials(smtpd):
+    """Every kind of bad login, run side by side (each costs the ~1 s failure delay)."""
+    with ThreadPoolExecutor(len(BAD_CREDENTIALS)) as pool:
+        got = dict(zip(BAD_CREDENTIALS, pool.map(lambda how: bad_login(smtpd, how), BAD_CREDENTIALS)))
+    expected = [AUTH_FAILED, "530 5.7.0 Authentication required", AUTH_OK]
+    assert got == {how: expected for how in BAD_CREDENTIALS}
+    assert not re.search(r"(?m)sasl_username=(mallory|nobody)@example\.com$", smtpd.log_text())
+
+
+def test_unknown_mechanism(smtpd):
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd("AUTH CRAM-MD5") == "504 5.5.4 Unrecognized authentication type"
+        assert c.cmd("AUTH XOAUTH2 dGVzdA==") == "504 5.5.4 Unrecognized authentication type"
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+@pytest.mark.parametrize("where", ["plain-prompt", "login-username", "login-password", "scram-first",
+                                   "scram-final"])
+def test_abort(smtpd, where):
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        if where == "plain-prompt":
+            assert c.cmd("AUTH PLAIN") == "334 "
+        elif where.startswith("login"):
+            assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+            if where == "login-password":
+                assert c.cmd(b64(USER)) == "334 UGFzc3dvcmQ6"
+        elif where == "scram-first":
+            assert c.cmd("AUTH SCRAM-SHA-256") == "334 "
+        else:
+            r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER},r=abcdefghijklmnop"))
+            assert r.startswith("334 "), r
+        assert c.cmd("*") == ABORTED
+        assert c.cmd("MAIL FROM:<alice@example.com>") == "530 5.7.0 Authentication required"
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+@pytest.mark.parametrize("line", ["AUTH PLAIN AGFsaWN", "AUTH SCRAM-SHA-256 biwsbj1", "AUTH PLAIN !!!!"])
+def test_undecodable_initial_response(smtpd, line):
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd(line) == UNDECODABLE
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
+def test_undecodable_response_after_prompt(smtpd, mech):
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd(f"AUTH {mech}").startswith("334 ")
+        assert c.cmd("not base64 at all!") == UNDECODABLE
+        assert c.cmd("NOOP") == "250 2.0.0 Ok"
+
+
+def test_auth_before_ehlo_after_starttls(smtpd):
+    with smtpd.connect(source=fresh_source()) as c:
+        c.ehlo()
+        c.starttls()
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == "503 5.5.1 Error: send EHLO first"
+
+
+def test_failed_logins_block_the_address(smtpd):
+    source, other = "127.0.0.57", "127.0.0.58"
+    # 3 failures on one connection, 2 on another: the count is per address, not per session
+    with tls_ready(smtpd, source=source) as c:
+        for _ in range(3):
+            assert c.cmd("AUTH PLAIN " + plain_response(USER, "guess")) == AUTH_FAILED
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+        assert c.cmd(b64(USER)) == "334 UGFzc3dvcmQ6"
+        assert c.cmd(b64("guess")) == AUTH_FAILED
+        assert scram_login(c, USER, "guess") == AUTH_FAILED
+    # the sixth attempt, even with the right password, is refused and the connection closed
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == \
+            f"421 4.7.0 {HOST} Error: too many failed logins; try again later"
+        c.expect_closed()
+    with tls_ready(smtpd, source=source) as c:
+        assert scram_login(c, USER, PASSWORD) == \
+            f"421 4.7.0 {HOST} Error: too many failed logins; try again later"
+        c.expect_closed()
+    # another client address is not affected
+    with tls_ready(smtpd, source=other) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_log_never_holds_passwords(smtpd):
+    """Runs last in this module: the log then holds good and bad PLAIN and LOGIN attempts."""
+    secrets = {PASSWORD, BOB_PASSWORD, "guess", "wrong password", PASSWORD + "x"}
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+        assert c.cmd(b64(USER)) == "334 UGFzc3dvcmQ6"
+        assert c.cmd(b64(PASSWORD)) == AUTH_OK
+    log = smtpd.log_text()
+    assert "sasl_username=" in log
+    forms = set()
+    for s in secrets:
+        forms |= {s, b64(s), b64(s).rstrip("=")}
+        for user in (USER, BOB, "mallory@example.com", "nobody@example.com"):
+            forms.add(plain_response(user, s))
+            forms.add(plain_response(user, s).rstrip("="))
+    for form in sorted(forms):
+        assert form not in log, f"the log contains {form!r}"
+
+
+def test_authzid(smtpd):
+    """PLAIN's authorization identity: the user's own name is fine; another user's name never logs in as that
+    user (nor as the authenticating one)."""
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD, authzid=USER)) == AUTH_OK
+        assert c.cmd("MAIL FROM:<bob@example.net>") == "553 5.7.1 <bob@example.net>: Sender address rejected: " \
+                                                       f"not owned by user {USER}"
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        r = c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD, authzid=BOB))
+        assert r == AUTH_FAILED
+        assert c.cmd("MAIL FROM:<bob@example.net>") == "530 5.7.0 Authentication required"
+
+
+def test_auth_without_mechanism(smtpd):
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        assert c.cmd("AUTH").startswith("501 5.5.4 ")
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_failed_login_log_names_the_mechanism(smtpd):
+    """The log line of a failed login names the mechanism that was used."""
+    sources = {"PLAIN": fresh_source(), "LOGIN": fresh_source(), "SCRAM-SHA-256": fresh_source()}
+
+    def fail(method):
+        with tls_ready(smtpd, source=sources[method]) as c:
+            if method == "PLAIN":
+                return c.cmd("AUTH PLAIN " + plain_response(USER, "bad"))
+            if method == "LOGIN":
+                assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+                assert c.cmd(b64(USER)) == "334 UGFzc3dvcmQ6"
+                return c.cmd(b64("bad"))
+            return scram_login(c, USER, "bad")
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(fail, sources)) == [AUTH_FAILED] * 3
+    log = smtpd.log_text()
+    logged = {}
+    for method, source in sources.items():
+        m = re.search(rf"(?m)client=\[{re.escape(source)}\], sasl_method=(\S+), sasl_username={re.escape(USER)}: "
+                      r"authentication failed", log)
+        assert m, f"no failure line for {source}"
+        logged[method] = m.group(1)
+    assert logged == {method: method for method in sources}
+
+
+def test_log_injection_through_the_username(smtpd):
+    """A user name is client data: CR, LF or escape sequences in it must not forge or corrupt log lines."""
+    names = ["evil\nsubgate: FORGED-PLAIN-LF", "evil\rsubgate: FORGED-PLAIN-CR", "esc\x1b[31mFORGED-ESC",
+             "login\nsubgate: FORGED-LOGIN"]
+
+    def attempt(name):
+        with tls_ready(smtpd, source=fresh_source()) as c:
+            if "LOGIN" in name:
+                assert c.cmd("AUTH LOGIN") == "334 VXNlcm5hbWU6"
+                assert c.cmd(b64(name)) == "334 UGFzc3dvcmQ6"
+                return c.cmd(b64("pw"))
+            return c.cmd("AUTH PLAIN " + plain_response(name, "pw"))
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        assert list(pool.map(attempt, names)) == [AUTH_FAILED] * len(names)
+    raw = smtpd.log.read_bytes()
+    forged = re.findall(rb"(?m)^subgate: FORGED.*$", raw)
+    assert forged == [], f"forged log lines: {forged!r}"
+    bad = [line for line in raw.split(b"\n")[:-1]
+           if not line.startswith(b"subgate: ") or re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", line)]
+    assert bad == [], f"corrupted log lines: {bad!r}"
