@@ -38,10 +38,11 @@ CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefcon
 DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
 
 # --- sources (obj-y style) -------------------------------------------------------
-optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c
+optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c
 srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
 srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
+srcs-$(CONFIG_TOOL_QUEUE) += gateway/queue_cmd.c
 test-srcs := $(wildcard tests/unit/*.c)
 
 OBJDIR := $(B)/obj

@@ -42,14 +42,19 @@ FIELD_PARSER(parse_tls_cert, conf_value_path(v, c->dir, c->tls_cert, sizeof(c->t
 FIELD_PARSER(parse_tls_key, conf_value_path(v, c->dir, c->tls_key, sizeof(c->tls_key), err, errcap))
 FIELD_PARSER(parse_users, conf_value_path(v, c->dir, c->users, sizeof(c->users), err, errcap))
 FIELD_PARSER(parse_spool, conf_value_path(v, c->dir, c->spool, sizeof(c->spool), err, errcap))
+FIELD_PARSER(parse_pid_file, conf_value_path(v, c->dir, c->pid_file, sizeof(c->pid_file), err, errcap))
 FIELD_PARSER(parse_run_as, conf_value_account(v, c->run_as, sizeof(c->run_as), err, errcap))
 FIELD_PARSER(parse_max_message_size,
 	     conf_value_size(v, 1024, CONFIG_MESSAGE_SIZE_MAX, &c->max_message_size, err, errcap))
 FIELD_PARSER(parse_spool_max_messages, conf_value_size(v, 1, 10000000, &c->spool_max_messages, err, errcap))
 FIELD_PARSER(parse_spool_max_size, conf_value_size(v, 65536, UINT64_MAX / 2, &c->spool_max_size, err, errcap))
 FIELD_PARSER(parse_spool_min_free, conf_value_size(v, 0, UINT64_MAX / 2, &c->spool_min_free, err, errcap))
-FIELD_PARSER(parse_queue_lifetime, conf_value_size(v, 1, 2400, &c->queue_lifetime, err, errcap))
+FIELD_PARSER(parse_queue_lifetime, conf_value_duration(v, 3600, 1, (uint64_t)100 * 86400, &c->queue_lifetime, err,
+						       errcap)) /* bare number: hours */
+FIELD_PARSER(parse_retry_min, conf_value_duration(v, 1, 1, 86400, &c->retry_min, err, errcap))
+FIELD_PARSER(parse_retry_max, conf_value_duration(v, 1, 1, 86400, &c->retry_max, err, errcap))
 FIELD_PARSER(parse_command_timeout, conf_value_size(v, 1, 3600, &c->command_timeout, err, errcap))
+FIELD_PARSER(parse_relay_timeout, conf_value_duration(v, 1, 1, 3600, &c->relay_timeout, err, errcap))
 FIELD_PARSER(parse_data_timeout, conf_value_size(v, 1, 3600, &c->data_timeout, err, errcap))
 FIELD_PARSER(parse_max_sessions, conf_value_size(v, 1, CONFIG_MAX_SESSIONS, &c->max_sessions, err, errcap))
 FIELD_PARSER(parse_max_sessions_per_addr,
@@ -109,13 +114,17 @@ FIELD_PRINTER(print_tls_cert, "%s", c->tls_cert)
 FIELD_PRINTER(print_tls_key, "%s", c->tls_key)
 FIELD_PRINTER(print_users, "%s", c->users)
 FIELD_PRINTER(print_spool, "%s", c->spool)
+FIELD_PRINTER(print_pid_file, "%s", c->pid_file)
 FIELD_PRINTER(print_run_as, "%s", c->run_as)
 FIELD_PRINTER(print_max_message_size, "%llu", (unsigned long long)c->max_message_size)
 FIELD_PRINTER(print_spool_max_messages, "%llu", (unsigned long long)c->spool_max_messages)
 FIELD_PRINTER(print_spool_max_size, "%llu", (unsigned long long)c->spool_max_size)
 FIELD_PRINTER(print_spool_min_free, "%llu", (unsigned long long)c->spool_min_free)
-FIELD_PRINTER(print_queue_lifetime, "%llu", (unsigned long long)c->queue_lifetime)
+FIELD_PRINTER(print_queue_lifetime, "%llus", (unsigned long long)c->queue_lifetime)
+FIELD_PRINTER(print_retry_min, "%llus", (unsigned long long)c->retry_min)
+FIELD_PRINTER(print_retry_max, "%llus", (unsigned long long)c->retry_max)
 FIELD_PRINTER(print_command_timeout, "%llu", (unsigned long long)c->command_timeout)
+FIELD_PRINTER(print_relay_timeout, "%llus", (unsigned long long)c->relay_timeout)
 FIELD_PRINTER(print_data_timeout, "%llu", (unsigned long long)c->data_timeout)
 FIELD_PRINTER(print_max_sessions, "%llu", (unsigned long long)c->max_sessions)
 FIELD_PRINTER(print_max_sessions_per_addr, "%llu", (unsigned long long)c->max_sessions_per_addr)
@@ -190,17 +199,21 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_key", parse_tls_key, print_tls_key, "/etc/subgate/key.pem", 0 },
 	{ "users", parse_users, print_users, "/etc/subgate/users.cdb", 0 },
 	{ "spool", parse_spool, print_spool, CONFIG_SPOOL_DIR, 0 },
+	{ "pid_file", parse_pid_file, print_pid_file, CONFIG_PID_FILE, 0 },
 	{ "run_as", parse_run_as, print_run_as, CONFIG_RUN_AS_USER, 0 },
 	{ "max_message_size", parse_max_message_size, print_max_message_size, STR(CONFIG_MESSAGE_SIZE_DEFAULT), 0 },
 	{ "spool_max_messages", parse_spool_max_messages, print_spool_max_messages, STR(CONFIG_SPOOL_MAX_MESSAGES), 0 },
 	{ "spool_max_size", parse_spool_max_size, print_spool_max_size, STR(CONFIG_SPOOL_MAX_KBYTES) "k", 0 },
 	{ "spool_min_free", parse_spool_min_free, print_spool_min_free, STR(CONFIG_SPOOL_MIN_FREE_KBYTES) "k", 0 },
 	{ "queue_lifetime", parse_queue_lifetime, print_queue_lifetime, STR(CONFIG_QUEUE_LIFETIME_HOURS), 0 },
+	{ "retry_min", parse_retry_min, print_retry_min, STR(CONFIG_RETRY_MIN_SECONDS), 0 },
+	{ "retry_max", parse_retry_max, print_retry_max, STR(CONFIG_RETRY_MAX_SECONDS), 0 },
 	{ "command_timeout", parse_command_timeout, print_command_timeout, STR(CONFIG_COMMAND_TIMEOUT), 0 },
 	{ "data_timeout", parse_data_timeout, print_data_timeout, STR(CONFIG_DATA_TIMEOUT), 0 },
 	{ "max_sessions", parse_max_sessions, print_max_sessions, STR(CONFIG_MAX_SESSIONS), 0 },
 	{ "max_sessions_per_addr", parse_max_sessions_per_addr, print_max_sessions_per_addr,
 	  STR(CONFIG_MAX_SESSIONS_PER_ADDR), 0 },
+	{ "relay_timeout", parse_relay_timeout, print_relay_timeout, STR(CONFIG_RELAY_CONNECT_TIMEOUT), 0 },
 	{ "smarthost", parse_smarthost, print_smarthost, NULL, 0 },
 	{ "smarthost_tls", parse_smarthost_tls, print_smarthost_tls, "starttls", 0 },
 	{ "smarthost_ca", parse_smarthost_ca, print_smarthost_ca, NULL, 0 },

@@ -53,13 +53,17 @@ struct conf {
 	char tls_key[CONF_PATH_MAX];
 	char users[CONF_PATH_MAX];
 	char spool[CONF_PATH_MAX];
+	char pid_file[CONF_PATH_MAX];
 	char run_as[CONF_USER_MAX + 1];
 	uint64_t max_message_size;
 	uint64_t spool_max_messages;
 	uint64_t spool_max_size;
 	uint64_t spool_min_free;
-	uint64_t queue_lifetime;
+	uint64_t queue_lifetime; /* seconds */
+	uint64_t retry_min;      /* seconds */
+	uint64_t retry_max;      /* seconds */
 	uint64_t command_timeout;
+	uint64_t relay_timeout;
 	uint64_t data_timeout;
 	uint64_t max_sessions;
 	uint64_t max_sessions_per_addr;

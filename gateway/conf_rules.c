@@ -64,6 +64,11 @@ static void conf_check_smarthost(struct conf *c)
 		conf_error(c, 0, "smarthost is not set (e.g. smarthost = [smtp.example.com]:587)");
 		return;
 	}
+	if (!c->smarthost_bracketed && !conf_host_is_ip(c->smarthost_host)) {
+		conf_error(c, conf_key_line(c, "smarthost"),
+			   "smarthost: MX lookups are not supported; write [%s]:%u to connect to that host",
+			   c->smarthost_host, (unsigned)c->smarthost_port);
+	}
 	if (c->smarthost_tls == CONF_SMARTHOST_NONE && !conf_host_is_loopback(c->smarthost_host)) {
 		conf_error(c, conf_key_line(c, "smarthost_tls"),
 			   "smarthost_tls: none is allowed only for a loopback smarthost, not '%s'", c->smarthost_host);
@@ -77,6 +82,10 @@ static void conf_check_smarthost(struct conf *c)
 
 void conf_rules_check(struct conf *c)
 {
+	if (c->retry_min > c->retry_max) {
+		conf_error(c, conf_key_line(c, "retry_min"), "retry_min (%llus) is longer than retry_max (%llus)",
+			   (unsigned long long)c->retry_min, (unsigned long long)c->retry_max);
+	}
 	conf_check_listeners(c);
 	conf_check_smarthost(c);
 }

@@ -68,6 +68,33 @@ int conf_value_size(const char *v, uint64_t min, uint64_t max, uint64_t *out, ch
 	return 0;
 }
 
+int conf_value_duration(const char *v, uint64_t default_unit, uint64_t min_s, uint64_t max_s, uint64_t *out, char *err,
+			size_t errcap)
+{
+	char *end;
+	uint64_t unit = default_unit;
+
+	if (!isdigit((unsigned char)v[0])) {
+		return conf_fail(err, errcap, "'%s' is not a duration (e.g. 30s, 5m, 2h, 5d)", v);
+	}
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (*end != '\0') {
+		char u = (char)tolower((unsigned char)end[0]);
+
+		unit = u == 's' ? 1 : u == 'm' ? 60 : u == 'h' ? 3600 : u == 'd' ? 86400 : 0;
+		if (unit == 0 || end[1] != '\0') {
+			return conf_fail(err, errcap, "'%s' is not a duration (units: s, m, h, d)", v);
+		}
+	}
+	if (errno == ERANGE || n > UINT64_MAX / unit || n * unit < min_s || n * unit > max_s) {
+		return conf_fail(err, errcap, "%s is out of range %llus..%llus", v, (unsigned long long)min_s,
+				 (unsigned long long)max_s);
+	}
+	*out = n * unit;
+	return 0;
+}
+
 int conf_value_hostname(const char *v, char *out, size_t cap, char *err, size_t errcap)
 {
 	if (!addr_valid_domain(v, strlen(v)) || conf_copy(v, out, cap) < 0) {
@@ -301,6 +328,13 @@ int conf_value_alias(const char *v, struct conf_alias *out, char *err, size_t er
 			return conf_fail(err, errcap, "alias '%s': separate addresses with commas", out->name);
 		}
 	}
+}
+
+int conf_host_is_ip(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
 int conf_host_is_loopback(const char *host)

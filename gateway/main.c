@@ -10,6 +10,7 @@
 #include "config_check.h"
 #include "log.h"
 #include "master.h"
+#include "queue_cmd.h"
 #include "user_cmd.h"
 
 struct command {
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "print version and build configuration" },
 	{ "check", cmd_check, "validate the configuration and the files it names" },
 	{ "config", cmd_config, "print the effective configuration" },
+	{ "queue", cmd_queue, "show and steer the queue (list, show ID, flush, delete ID)" },
 	{ "user", cmd_user, "manage the user database (add, del, passwd, list)" },
 };
 

@@ -26,7 +26,9 @@
 #include "log.h"
 #include "proto.h"
 #include "queue_proc.h"
+#include "relay_proc.h"
 #include "session.h"
+#include "version.h"
 
 struct master_child {
 	pid_t pid;
@@ -40,7 +42,9 @@ static struct spool master_spool;
 static struct listener master_listeners[CONFIG_MAX_LISTENERS];
 static unsigned master_nlisteners;
 static struct master_child master_sessions[CONFIG_MAX_SESSIONS];
-static pid_t master_auth_pid, master_queue_pid;
+static pid_t master_auth_pid, master_queue_pid, master_relay_pid;
+static int64_t master_relay_started;
+static struct tls_client_trust master_trust;
 static int master_auth_fd = -1, master_queue_fd = -1, master_sigfd = -1;
 static sigset_t master_saved_mask;
 static unsigned master_counter;
@@ -87,6 +91,33 @@ static pid_t master_spawn_service(const char *name, int *ctl_fd, int is_auth)
 	*ctl_fd = pair[0];
 	log_info("%s process started (pid %d)", name, (int)pid);
 	return pid;
+}
+
+/* Starts the relay and hands the queue its end of their channel. */
+static void master_spawn_relay(void)
+{
+	int pair[2];
+	pid_t pid;
+
+	if (ipc_pair(pair) < 0) {
+		fatal(EX_OSERR, "cannot start relay: %s", strerror(errno));
+	}
+	if (ipc_send(master_queue_fd, PROTO_RELAY_CHANNEL, NULL, 0, pair[0]) < 0) {
+		log_err("cannot hand the relay channel to the queue: %s", strerror(errno));
+	}
+	close(pair[0]);
+	pid = fork();
+	if (pid < 0) {
+		fatal(EX_OSERR, "cannot start relay: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		master_child_setup();
+		relay_proc_main(&master_conf, &master_trust, pair[1]);
+	}
+	close(pair[1]);
+	master_relay_pid = pid;
+	master_relay_started = time(NULL);
+	log_info("relay process started (pid %d)", (int)pid);
 }
 
 static unsigned master_count_client(const char *client, int *free_slot)
@@ -208,6 +239,16 @@ static void master_accept(const struct listener *l)
 
 static void master_reaped(pid_t pid, int status)
 {
+	if (pid == master_relay_pid) {
+		log_err("relay process (pid %d) exited (%s %d); restarting it", (int)pid,
+			WIFSIGNALED(status) ? "signal" : "status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (time(NULL) - master_relay_started < 2) {
+			sleep(1); /* a relay that dies at once must not spin */
+		}
+		master_spawn_relay();
+		return;
+	}
 	if (pid == master_auth_pid || pid == master_queue_pid) {
 		int is_auth = pid == master_auth_pid;
 
@@ -218,6 +259,8 @@ static void master_reaped(pid_t pid, int status)
 			master_auth_pid = master_spawn_service("auth", &master_auth_fd, 1);
 		} else {
 			master_queue_pid = master_spawn_service("queue", &master_queue_fd, 0);
+			kill(master_relay_pid,
+			     SIGTERM); /* its channel went with the old queue; it restarts with a new one */
 		}
 		return;
 	}
@@ -236,6 +279,7 @@ static void master_reaped(pid_t pid, int status)
 static void master_stop(int signo)
 {
 	log_info("stopping on signal %d", signo);
+	unlink(master_conf.pid_file);
 	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (master_sessions[i].pid > 0) {
 			kill(master_sessions[i].pid, SIGTERM);
@@ -243,6 +287,7 @@ static void master_stop(int signo)
 	}
 	kill(master_auth_pid, SIGTERM);
 	kill(master_queue_pid, SIGTERM);
+	kill(master_relay_pid, SIGTERM);
 	while (wait(NULL) > 0) {
 	}
 	exit(0);
@@ -259,6 +304,9 @@ static void master_signal(void)
 	}
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 		master_stop((int)si.ssi_signo);
+	}
+	if (si.ssi_signo == SIGUSR1 && ipc_send(master_queue_fd, PROTO_FLUSH, NULL, 0, -1) < 0) {
+		log_err("cannot ask the queue to flush: %s", strerror(errno));
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		master_reaped(pid, status);
@@ -301,6 +349,7 @@ static void master_signals(void)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, &master_saved_mask);
 	master_sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (master_sigfd < 0) {
@@ -321,6 +370,35 @@ static void master_open_spool(void)
 	}
 	log_info("spool %s: %llu messages, %llu bytes queued; %u incomplete removed", master_conf.spool,
 		 (unsigned long long)master_spool.nmessages, (unsigned long long)master_spool.nbytes, spool_swept);
+}
+
+/* How the relay will trust the smarthost: a pin, or the CA bundle (none for a plaintext loopback). */
+static int master_load_trust(char *err, size_t errcap)
+{
+	master_trust.clock_floor = (time_t)SUBGATE_BUILD_EPOCH;
+	if (master_conf.smarthost_tls == CONF_SMARTHOST_NONE) {
+		return 0;
+	}
+	if (master_conf.smarthost_has_pin) {
+		tls_client_set_pin(&master_trust, master_conf.smarthost_pin);
+		return 0;
+	}
+	return tls_client_load_ca(&master_trust, master_conf.smarthost_ca, err, errcap) < 0 ? -1 : 0;
+}
+
+/* The pid file lets `subgate queue flush` and init scripts find the master. */
+static void master_write_pid(void)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	int fd = open(master_conf.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0 || write(fd, line, (size_t)n) != n) {
+		log_warn("cannot write the pid file %s: %s", master_conf.pid_file, strerror(errno));
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
 }
 
 static void master_daemonize(void)
@@ -365,7 +443,8 @@ int cmd_serve(int argc, char **argv)
 		log_err("start it with --no-jail to run unconfined, for development only");
 		return EX_CONFIG;
 	}
-	if (tls_creds_load(&master_creds, master_conf.tls_cert, master_conf.tls_key, err, sizeof(err)) < 0) {
+	if (tls_creds_load(&master_creds, master_conf.tls_cert, master_conf.tls_key, err, sizeof(err)) < 0 ||
+	    master_load_trust(err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return EX_CONFIG;
 	}
@@ -381,8 +460,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	master_nlisteners = (unsigned)n;
 	master_signals();
+	master_write_pid();
 	master_auth_pid = master_spawn_service("auth", &master_auth_fd, 1);
 	master_queue_pid = master_spawn_service("queue", &master_queue_fd, 0);
+	master_spawn_relay();
 	log_info("subgate ready: %u listener%s, up to %llu sessions", master_nlisteners, n == 1 ? "" : "s",
 		 (unsigned long long)master_conf.max_sessions);
 	master_loop();

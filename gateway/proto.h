@@ -9,6 +9,10 @@
  *   auth    -> session       PROTO_AUTH_RESULT
  *   session -> queue         PROTO_Q_CHECK, PROTO_Q_BEGIN, PROTO_Q_DATA..., PROTO_Q_END | PROTO_Q_ABORT
  *   queue   -> session       PROTO_Q_REPLY (after CHECK, BEGIN and END only)
+ *   master  -> queue         PROTO_RELAY_CHANNEL + the queue's end of a new relay's socket (fd)
+ *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
+ *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
+ *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
  */
 #ifndef SUBGATE_PROTO_H
 #define SUBGATE_PROTO_H
@@ -35,6 +39,11 @@ enum proto_type {
 	PROTO_Q_END,
 	PROTO_Q_ABORT,
 	PROTO_Q_REPLY,
+	PROTO_RELAY_CHANNEL,
+	PROTO_FLUSH,
+	PROTO_R_JOB,
+	PROTO_R_RCPT,
+	PROTO_R_DONE,
 };
 
 struct proto_new_session {
@@ -88,6 +97,29 @@ struct proto_q_begin {
 struct proto_q_reply {
 	int32_t error; /* 0, or an errno: ENOSPC/EDQUOT -> 452 4.3.1, other -> 451 4.3.0 */
 	char id[SPOOL_ID_LEN + 1];
+};
+
+struct proto_r_job {
+	char id[SPOOL_ID_LEN + 1];
+};
+
+enum proto_r_outcome {
+	PROTO_R_DELIVERED, /* 2xx after DATA: mark D */
+	PROTO_R_DEFERRED,  /* 4xx, or no answer: try again later */
+	PROTO_R_BOUNCED,   /* 5xx: mark B and tell the sender */
+};
+
+struct proto_r_rcpt {
+	char id[SPOOL_ID_LEN + 1];
+	uint32_t index;   /* the recipient's position in the spool envelope */
+	uint32_t outcome; /* enum proto_r_outcome */
+	char status[16];  /* RFC 3463 code for a bounce, e.g. "5.1.1" */
+	char reply[256];  /* the smarthost's reply (for logs and bounces) */
+};
+
+struct proto_r_done {
+	char id[SPOOL_ID_LEN + 1];
+	uint32_t pause; /* our own credentials were refused (535): hold the queue */
 };
 
 /* Terminates a received fixed-size string field in place. */

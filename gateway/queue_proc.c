@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "queue_sched.h"
 #include "service.h"
 
 struct queue_slot {
@@ -134,6 +135,7 @@ static void queue_end(struct queue_slot *s)
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%u (queue active)", id, s->sender, (unsigned long long)size,
 		 s->nrcpt);
 	queue_reply(s, 0, id);
+	queue_sched_dirty();
 }
 
 static void queue_request(unsigned slot)
@@ -182,14 +184,32 @@ static void queue_shutdown(void)
 	}
 }
 
+/* Frames from the master besides new sessions: a relay channel, a flush. */
+static void queue_master_other(const struct ipc_frame *f, int fd)
+{
+	if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
+		queue_sched_relay_channel(fd);
+	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
+		queue_sched_flush();
+	} else {
+		log_err("queue: unexpected frame %u from the master", f->hdr.type);
+		if (fd >= 0) {
+			close(fd);
+		}
+	}
+}
+
 void queue_proc_main(const struct conf *c, struct spool *sp, int master_fd)
 {
-	(void)c;
 	queue_spool = sp;
 	service_init(&queue_service, "queue", master_fd);
 	queue_service.adopt = queue_adopt;
 	queue_service.request = queue_request;
 	queue_service.drop = queue_drop;
 	queue_service.shutdown = queue_shutdown;
+	queue_service.master_other = queue_master_other;
+	queue_service.timeout_ms = queue_sched_timeout_ms;
+	queue_service.after_poll = queue_sched_poll;
+	queue_sched_init(c, sp, &queue_service);
 	service_run(&queue_service);
 }

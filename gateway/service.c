@@ -15,8 +15,10 @@ static struct ipc_frame service_frame;
 
 void service_init(struct service *svc, const char *name, int master_fd)
 {
+	memset(svc, 0, sizeof(*svc));
 	svc->name = name;
 	svc->master_fd = master_fd;
+	svc->extra_fd = -1;
 	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		svc->fds[i] = -1;
 	}
@@ -43,6 +45,10 @@ static int service_master_message(struct service *svc)
 	if (rc <= 0) {
 		return -1;
 	}
+	if (service_frame.hdr.type != PROTO_NEW_SESSION && svc->master_other != NULL) {
+		svc->master_other(&service_frame, fd);
+		return 0;
+	}
 	if (service_frame.hdr.type != PROTO_NEW_SESSION || service_frame.hdr.len != sizeof(*ns) || fd < 0 ||
 	    ns->slot >= CONFIG_MAX_SESSIONS) {
 		log_err("%s: malformed frame from the master", svc->name);
@@ -64,18 +70,20 @@ static int service_master_message(struct service *svc)
 
 static void service_poll_once(struct service *svc)
 {
-	struct pollfd pfd[CONFIG_MAX_SESSIONS + 1];
-	unsigned map[CONFIG_MAX_SESSIONS + 1];
-	nfds_t n = 1;
+	struct pollfd pfd[CONFIG_MAX_SESSIONS + 2];
+	unsigned map[CONFIG_MAX_SESSIONS + 2];
+	nfds_t n = 2;
+	int timeout = svc->timeout_ms != NULL ? svc->timeout_ms() : -1;
 
 	pfd[0] = (struct pollfd){ .fd = svc->master_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = svc->extra_fd, .events = POLLIN }; /* fd -1 is ignored by poll */
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (svc->fds[i] >= 0) {
 			map[n] = i;
 			pfd[n++] = (struct pollfd){ .fd = svc->fds[i], .events = POLLIN };
 		}
 	}
-	if (poll(pfd, n, -1) < 0) {
+	if (poll(pfd, n, timeout) < 0) {
 		if (errno != EINTR) {
 			fatal(71, "%s: poll: %s", svc->name, strerror(errno));
 		}
@@ -88,10 +96,16 @@ static void service_poll_once(struct service *svc)
 		}
 		exit(0);
 	}
-	for (nfds_t i = 1; i < n; i++) {
+	for (nfds_t i = 2; i < n; i++) {
 		if (pfd[i].revents && svc->fds[map[i]] >= 0) {
 			svc->request(map[i]);
 		}
+	}
+	if (pfd[1].revents && svc->extra_fd >= 0 && svc->extra != NULL) {
+		svc->extra();
+	}
+	if (svc->after_poll != NULL) {
+		svc->after_poll();
 	}
 }
 

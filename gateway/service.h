@@ -24,6 +24,14 @@ struct service {
 	void (*drop)(unsigned slot);
 	/* The master is gone: clean up before exit. */
 	void (*shutdown)(void);
+	/* Optional: one more channel (the queue's link to the relay), -1 if none. */
+	int extra_fd;
+	void (*extra)(void);
+	/* Optional: a master frame other than PROTO_NEW_SESSION (fd: a passed descriptor or -1). */
+	void (*master_other)(const struct ipc_frame *f, int fd);
+	/* Optional: poll timeout in ms (-1: none), and a hook run after every poll round. */
+	int (*timeout_ms)(void);
+	void (*after_poll)(void);
 };
 
 /* Marks every slot free. */

@@ -112,9 +112,10 @@ static int tls_load_file(struct tls_load *l, const char *path, size_t max)
 
 int tls_creds_load(struct tls_creds *c, const char *cert_path, const char *key_path, char *err, size_t errcap)
 {
-	struct tls_load l = { c, 0, 0 };
+	struct tls_load l;
 
 	memset(c, 0, sizeof(*c));
+	l = (struct tls_load){ c, 0, 0 };
 	if (tls_load_file(&l, cert_path, (size_t)1 << 20) < 0 || l.bad || c->chain_len == 0) {
 		snprintf(err, errcap, "%s: cannot load the certificate chain", cert_path);
 		return -1;

@@ -126,7 +126,7 @@ def test_config_prints_effective_settings(subgate, site, build_settings):
     assert v["spool_max_messages"] == [settings["SPOOL_MAX_MESSAGES"]]
     assert v["spool_max_size"] == [str(int(settings["SPOOL_MAX_KBYTES"]) * 1024)]
     assert v["spool_min_free"] == [str(int(settings["SPOOL_MIN_FREE_KBYTES"]) * 1024)]
-    assert v["queue_lifetime"] == [settings["QUEUE_LIFETIME_HOURS"]]
+    assert v["queue_lifetime"] == [f"{int(settings['QUEUE_LIFETIME_HOURS']) * 3600}s"]  # printed in seconds
     assert v["smarthost"] == ["[127.0.0.1]:2525"]
     assert v["smarthost_tls"] == ["none"]
     assert v["alias"] == ["root: admin@example.com, ops@example.com"]
@@ -171,7 +171,7 @@ def test_config_does_not_check_files(subgate, site):
 
 ROUND_TRIP_VARIANTS = {
     "site": [],
-    "pin_and_auth": ["smarthost = smtp.example.com:25", "smarthost_tls = tls", f"smarthost_pin = {PIN}",
+    "pin_and_auth": ["smarthost = 192.0.2.25:25", "smarthost_tls = tls", f"smarthost_pin = {PIN}",
                      "smarthost_auth = relay.secret", "helo_name = helo.example.test"],
     "ca_and_limits": ["smarthost = [smtp.example.com]", "smarthost_tls = starttls", "smarthost_ca = ca.pem",
                       "max_message_size = 1k", "spool_max_messages = 7", "spool_max_size = 1m",
@@ -209,7 +209,7 @@ def test_config_output_is_a_fixed_point_with_relative_config_path(subgate, site)
 
 
 def test_smarthost_pin_is_printed_in_full(subgate, site):
-    site.set("smarthost", "smtp.example.com:25")
+    site.set("smarthost", "[smtp.example.com]:25")
     site.set("smarthost_tls", "tls")
     site.set("smarthost_pin", PIN)
     r = subgate("config", "-c", site.conf)
@@ -355,7 +355,7 @@ def test_max_message_size_not_a_number(subgate, site, value):
 
 @pytest.mark.parametrize("value,printed", [
     ("[smtp.example.com]:465", "[smtp.example.com]:465"),
-    ("smtp.example.com:25", "smtp.example.com:25"),
+    ("192.0.2.9:25", "192.0.2.9:25"),
     ("[smtp.example.com]", "[smtp.example.com]:587"),
     ("[192.0.2.1]:2525", "[192.0.2.1]:2525"),
 ])
@@ -387,7 +387,15 @@ def test_smarthost_tls_bad_value(subgate, site):
                         [f"{site.conf}:{n}: smarthost_tls: 'ssl' is not starttls, tls or none"])
 
 
-@pytest.mark.parametrize("host", ["[127.0.0.1]:2525", "[127.1.2.3]:25", "[::1]:2525", "localhost:2525"])
+def test_smarthost_name_without_brackets_is_refused(subgate, site):
+    """No MX lookups: an unbracketed host name is a configuration error naming the line."""
+    n = site.set("smarthost", "localhost:2525")
+    assert_config_error(subgate("config", "-c", site.conf), site.conf,
+                        [f"{site.conf}:{n}: smarthost: MX lookups are not supported; "
+                         f"write [localhost]:2525 to connect to that host"])
+
+
+@pytest.mark.parametrize("host", ["[127.0.0.1]:2525", "[127.1.2.3]:25", "[::1]:2525", "[localhost]:2525"])
 def test_plaintext_smarthost_on_loopback(subgate, site, host):
     site.set("smarthost", host)
     assert_check_ok(subgate("check", "-c", site.conf), site.conf)

@@ -46,7 +46,7 @@ TEST(conf_full_example)
 				   "listen = [::1]:2465 tls\n"
 				   "\t users = users.cdb\r\n"
 				   "max_message_size = 20m\n"
-				   "smarthost = mail.example.org\n"
+				   "smarthost = 192.0.2.7\n"
 				   "smarthost_tls = tls\n"
 				   "smarthost_pin = sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
 				   "alias = root: admin@example.com, ops@example.com\n"
@@ -59,6 +59,7 @@ TEST(conf_full_example)
 	CHECK_STR(c->users, "/etc/subgate/users.cdb"); /* relative to the config file */
 	CHECK(c->max_message_size == (uint64_t)20 * 1024 * 1024);
 	CHECK(!c->smarthost_bracketed && c->smarthost_port == 587);
+	CHECK_STR(c->smarthost_host, "192.0.2.7");
 	CHECK(c->smarthost_has_pin && c->smarthost_ca[0] == '\0');
 	CHECK(c->nalias == 2);
 	CHECK_STR(c->alias[0].targets, "admin@example.com, ops@example.com");
@@ -103,6 +104,7 @@ static const struct conf_bad_case conf_bad_cases[] = {
 	{ "hostname = bad_host!\nsmarthost = [a.example]:25\n", 1, "not a valid host name" },
 	{ "hostname = gw.example.net\nsmarthost = [smtp.example.com\n", 2, "expected [HOST]:PORT" },
 	{ "hostname = gw.example.net\nsmarthost = 2001:db8::1\n", 2, "expected [HOST]:PORT" },
+	{ "hostname = gw.example.net\nsmarthost = mail.example.org:587\n", 2, "MX lookups are not supported" },
 };
 
 TEST(conf_errors_name_the_line)

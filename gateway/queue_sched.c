@@ -1,0 +1,295 @@
+/*
+ * queue_sched.c - delivery scheduling and result bookkeeping (queue
+ * process). At most one message is with the relay at a time. A recipient's
+ * state byte is rewritten as soon as the relay reports it, so a crash never
+ * re-sends to a delivered recipient (except the one in flight).
+ */
+#include "queue_sched.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "queue_bounce.h"
+#include "secret.h"
+#include "spool_state.h"
+
+struct queue_job {
+	int active;
+	char id[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	int fd; /* read-write, for the marks */
+	struct spool_env env;
+	struct queue_bounce_rcpt failed[CONFIG_MAX_RECIPIENTS];
+	unsigned nfailed;
+};
+
+static const struct conf *sched_conf;
+static struct spool *sched_spool;
+static struct service *sched_svc;
+static struct queue_job job;
+static time_t sched_next_due;	  /* earliest deferred message, 0 if none */
+static time_t sched_paused_until; /* our smarthost credentials were refused */
+static struct ipc_frame sched_frame;
+static int sched_dirty = 1;
+
+void queue_sched_init(const struct conf *c, struct spool *sp, struct service *svc)
+{
+	sched_conf = c;
+	sched_spool = sp;
+	sched_svc = svc;
+	job.fd = -1;
+}
+
+/* Backoff from the message's age (doubles as it ages), within retry_min..retry_max, +-10% jitter. */
+static time_t sched_backoff(time_t arrival, time_t now)
+{
+	uint64_t age = now > arrival ? (uint64_t)(now - arrival) : 0;
+	uint64_t delay = age < sched_conf->retry_min ? sched_conf->retry_min : age;
+	unsigned char r;
+
+	delay = delay > sched_conf->retry_max ? sched_conf->retry_max : delay;
+	if (secret_random(&r, 1) == 0 && delay >= 10) {
+		delay = delay - delay / 10 + (delay / 5) * r / 255;
+	}
+	return now + (time_t)delay;
+}
+
+static void sched_job_close(void)
+{
+	if (job.fd >= 0) {
+		close(job.fd);
+	}
+	job.fd = -1;
+	job.active = 0;
+	job.nfailed = 0;
+}
+
+/* Marks every pending recipient bounced with `status` (lifetime expiry). */
+static void sched_expire(time_t now)
+{
+	log_warn("%s: queue lifetime of %llus exceeded (age %llds): bouncing %u pending recipient(s)", job.id,
+		 (unsigned long long)sched_conf->queue_lifetime, (long long)(now - job.env.arrival),
+		 spool_env_pending(&job.env));
+	for (unsigned i = 0; i < job.env.nrcpt && job.nfailed < CONFIG_MAX_RECIPIENTS; i++) {
+		struct spool_rcpt *r = &job.env.rcpt[i];
+
+		if (r->state == SPOOL_RCPT_PENDING && spool_mark_rcpt(job.fd, r, SPOOL_RCPT_BOUNCED) == 0) {
+			struct queue_bounce_rcpt *f = &job.failed[job.nfailed++];
+
+			snprintf(f->addr, sizeof(f->addr), "%s", r->addr);
+			snprintf(f->status, sizeof(f->status), "4.4.7");
+			snprintf(f->reply, sizeof(f->reply), "message could not be delivered within the queue lifetime");
+		}
+	}
+}
+
+/* After an attempt: bounce what failed, then remove or defer the message. */
+static void sched_finish(void)
+{
+	time_t now = time(NULL);
+
+	if (spool_read_env(job.fd, &job.env) < 0) {
+		log_err("%s: cannot re-read the envelope: %s", job.id, strerror(errno));
+		sched_job_close();
+		return;
+	}
+	if (job.nfailed > 0) {
+		queue_bounce_send(sched_conf, sched_spool, job.fd, &job.env, job.id, job.failed, job.nfailed,
+				  now - job.env.arrival > (time_t)sched_conf->queue_lifetime);
+	}
+	if (spool_env_pending(&job.env) == 0) {
+		if (spool_remove(sched_spool, job.fd, job.id, job.where) < 0) {
+			log_err("%s: cannot remove: %s", job.id, strerror(errno));
+		} else {
+			log_info("%s: removed", job.id);
+		}
+	} else {
+		time_t when = sched_backoff(job.env.arrival, now);
+
+		if (spool_defer(sched_spool, job.fd, job.id, job.where, when) < 0) {
+			log_err("%s: cannot defer: %s", job.id, strerror(errno));
+		}
+		if (sched_next_due == 0 || when < sched_next_due) {
+			sched_next_due = when;
+		}
+	}
+	sched_job_close();
+}
+
+/* Opens the due message and hands it to the relay. Returns 1 if a job started. */
+static int sched_start(const char *id, enum spool_where where)
+{
+	struct proto_r_job j;
+	time_t now = time(NULL);
+	int ro;
+
+	memset(&job, 0, sizeof(job));
+	snprintf(job.id, sizeof(job.id), "%s", id);
+	job.where = where;
+	job.fd = spool_open_msg(sched_spool, id, where);
+	if (job.fd < 0 || spool_read_env(job.fd, &job.env) < 0) {
+		log_err("%s: unreadable or damaged spool file; set aside for a year", id);
+		if (job.fd >= 0) {
+			spool_defer(sched_spool, job.fd, id, where, now + 365 * 86400);
+		}
+		sched_job_close();
+		return 0;
+	}
+	job.active = 1;
+	if (now - job.env.arrival > (time_t)sched_conf->queue_lifetime) {
+		sched_expire(now);
+		sched_finish();
+		return 0;
+	}
+	ro = spool_open_msg_ro(sched_spool, id, where);
+	memset(&j, 0, sizeof(j));
+	memcpy(j.id, job.id, sizeof(j.id));
+	if (ro < 0 || ipc_send(sched_svc->extra_fd, PROTO_R_JOB, &j, sizeof(j), ro) < 0) {
+		log_warn("%s: cannot hand to the relay: %s", id, strerror(errno));
+		if (ro >= 0) {
+			close(ro);
+		}
+		sched_job_close();
+		return 0;
+	}
+	close(ro);
+	return 1;
+}
+
+void queue_sched_dirty(void)
+{
+	sched_dirty = 1;
+}
+
+void queue_sched_poll(void)
+{
+	if (sched_dirty || (sched_next_due != 0 && time(NULL) >= sched_next_due) ||
+	    (sched_paused_until != 0 && time(NULL) >= sched_paused_until)) {
+		queue_sched_kick();
+	}
+}
+
+void queue_sched_kick(void)
+{
+	char id[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	time_t now = time(NULL);
+
+	sched_dirty = 0;
+	if (sched_paused_until != 0 && now >= sched_paused_until) {
+		sched_paused_until = 0;
+	}
+
+	while (!job.active && sched_svc->extra_fd >= 0 && now >= sched_paused_until) {
+		int rc = spool_next_due(sched_spool, now, "", id, &where, &sched_next_due);
+
+		if (rc <= 0 || sched_start(id, where)) {
+			return;
+		}
+	}
+}
+
+int queue_sched_timeout_ms(void)
+{
+	time_t now = time(NULL), at = sched_next_due;
+
+	if (sched_paused_until > now && (at == 0 || sched_paused_until > at)) {
+		at = sched_paused_until;
+	}
+	if (job.active || sched_svc->extra_fd < 0 || at == 0) {
+		return -1;
+	}
+	return at <= now ? 0 : (int)((at - now) > 86400 ? 86400000 : (at - now) * 1000);
+}
+
+void queue_sched_flush(void)
+{
+	unsigned n = spool_flush_deferred(sched_spool);
+
+	sched_paused_until = 0;
+	log_info("queue: flush: %u deferred message%s due now", n, n == 1 ? "" : "s");
+	queue_sched_kick();
+}
+
+static void sched_rcpt_result(const struct proto_r_rcpt *r)
+{
+	struct spool_rcpt *rc;
+	char state;
+
+	if (!job.active || strncmp(r->id, job.id, sizeof(job.id)) != 0 || r->index >= job.env.nrcpt) {
+		log_err("queue: relay reported on a recipient that is not in flight");
+		return;
+	}
+	rc = &job.env.rcpt[r->index];
+	if (r->outcome == PROTO_R_DEFERRED || rc->state != SPOOL_RCPT_PENDING) {
+		return;
+	}
+	state = r->outcome == PROTO_R_DELIVERED ? SPOOL_RCPT_DONE : SPOOL_RCPT_BOUNCED;
+	if (spool_mark_rcpt(job.fd, rc, state) < 0) {
+		log_err("%s: cannot mark <%s>: %s", job.id, rc->addr, strerror(errno));
+		return;
+	}
+	rc->state = state;
+	if (state == SPOOL_RCPT_BOUNCED && job.nfailed < CONFIG_MAX_RECIPIENTS) {
+		struct queue_bounce_rcpt *f = &job.failed[job.nfailed++];
+
+		snprintf(f->addr, sizeof(f->addr), "%s", rc->addr);
+		snprintf(f->status, sizeof(f->status), "%.15s", r->status);
+		snprintf(f->reply, sizeof(f->reply), "%.255s", r->reply);
+	}
+}
+
+static void sched_relay_gone(void)
+{
+	log_warn("queue: relay channel closed%s", job.active ? "; the message in flight stays queued" : "");
+	close(sched_svc->extra_fd);
+	sched_svc->extra_fd = -1;
+	sched_job_close();
+}
+
+/* The relay said something. */
+static void sched_relay_message(void)
+{
+	int rc = ipc_recv(sched_svc->extra_fd, &sched_frame, NULL);
+
+	if (rc <= 0) {
+		sched_relay_gone();
+	} else if (sched_frame.hdr.type == PROTO_R_RCPT && sched_frame.hdr.len == sizeof(struct proto_r_rcpt)) {
+		struct proto_r_rcpt *r = (struct proto_r_rcpt *)sched_frame.payload;
+
+		proto_terminate(r->status);
+		proto_terminate(r->reply);
+		sched_rcpt_result(r);
+	} else if (sched_frame.hdr.type == PROTO_R_DONE && sched_frame.hdr.len == sizeof(struct proto_r_done)) {
+		const struct proto_r_done *d = (const struct proto_r_done *)sched_frame.payload;
+
+		if (d->pause) {
+			sched_paused_until = time(NULL) + (time_t)sched_conf->retry_max;
+			log_err("queue: the smarthost refused our credentials: holding the queue for %llus",
+				(unsigned long long)sched_conf->retry_max);
+		}
+		if (job.active) {
+			sched_finish();
+		}
+		queue_sched_kick();
+	} else {
+		log_err("queue: malformed frame from the relay; dropping the channel");
+		sched_relay_gone();
+	}
+}
+
+void queue_sched_relay_channel(int fd)
+{
+	if (sched_svc->extra_fd >= 0) {
+		close(sched_svc->extra_fd);
+	}
+	sched_job_close();
+	sched_svc->extra_fd = fd;
+	sched_svc->extra = sched_relay_message;
+	queue_sched_kick();
+}

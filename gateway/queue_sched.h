@@ -1,0 +1,34 @@
+/*
+ * queue_sched.h - the delivery scheduler inside the `queue` process: it
+ * hands one due message at a time to the relay (id + read-only fd), applies
+ * the relay's per-recipient results durably (spool_state.h), and then
+ * defers the message with backoff, bounces what failed, or removes it.
+ */
+#ifndef SUBGATE_QUEUE_SCHED_H
+#define SUBGATE_QUEUE_SCHED_H
+
+#include "conf.h"
+#include "service.h"
+#include "spool.h"
+
+void queue_sched_init(const struct conf *c, struct spool *sp, struct service *svc);
+
+/* The master handed over the queue's end of a (new) relay's channel. */
+void queue_sched_relay_channel(int fd);
+
+/* Something may be due: a message was committed, a timer ran out, a flush. */
+void queue_sched_kick(void);
+
+/* After each poll round: looks for work only when something changed or a timer is due. */
+void queue_sched_poll(void);
+
+/* A message was committed: look again at the next poll round. */
+void queue_sched_dirty(void);
+
+/* Retry every deferred message now. */
+void queue_sched_flush(void);
+
+/* Milliseconds until the next deferred message is due (-1: nothing waits). */
+int queue_sched_timeout_ms(void);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+ * relay_proc.c - the relay process: one job at a time from the queue (an id
+ * and a read-only fd), one SMTP transaction per job over a connection that
+ * is kept for CONFIG_RELAY_IDLE_SECONDS, and a result per recipient.
+ */
+#include "relay_proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "relay_smtp.h"
+#include "secret.h"
+#include "spool_env.h"
+#include "tls_pump.h"
+
+struct relay_job {
+	char id[SPOOL_ID_LEN + 1];
+	int fd;
+	struct spool_env env;
+	uint64_t size;
+	unsigned accepted[CONFIG_MAX_RECIPIENTS]; /* envelope indexes the smarthost took at RCPT */
+	unsigned naccepted;
+	int decided[CONFIG_MAX_RECIPIENTS];	  /* a result was sent for this index */
+};
+
+static const struct conf *relay_conf;
+static const struct tls_client_trust *relay_trust;
+static struct relay_credentials relay_cred;
+static struct relay_link relay_link;
+static struct relay_job relay_job;
+static int relay_queue_fd;
+
+static void relay_result(unsigned index, enum proto_r_outcome outcome, const char *status, const char *reply)
+{
+	struct proto_r_rcpt r;
+	static const char *const names[] = { "sent", "deferred", "bounced" };
+	const struct spool_env *e = &relay_job.env;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", relay_job.id);
+	r.index = index;
+	r.outcome = outcome;
+	snprintf(r.status, sizeof(r.status), "%s", status);
+	snprintf(r.reply, sizeof(r.reply), "%s", reply);
+	relay_job.decided[index] = 1;
+	log_info("%s: to=<%s>, relay=%s, delay=%llds, tls=%s, status=%s (%s)", relay_job.id, e->rcpt[index].addr,
+		 relay_link.peer[0] ? relay_link.peer : relay_conf->smarthost_host,
+		 (long long)(time(NULL) - e->arrival), relay_link.tls ? relay_link.tls_info : "none", names[outcome],
+		 reply);
+	if (ipc_send(relay_queue_fd, PROTO_R_RCPT, &r, sizeof(r), -1) < 0) {
+		fatal(71, "relay: queue channel lost: %s", strerror(errno));
+	}
+}
+
+/* Maps a reply to an outcome and reports it for one recipient. */
+static void relay_result_reply(unsigned index, const struct smtp_reply *r)
+{
+	char text[256];
+	const char *status = r->enhanced[0] ? r->enhanced : SMTP_REPLY_CLASS(r->code) == 5 ? "5.0.0" : "4.0.0";
+
+	snprintf(text, sizeof(text), "%d %s%s%.230s", r->code, r->enhanced, r->enhanced[0] ? " " : "", r->text);
+	relay_result(index,
+		     SMTP_REPLY_CLASS(r->code) == 2	? PROTO_R_DELIVERED
+		     : SMTP_REPLY_CLASS(r->code) == 5 ? PROTO_R_BOUNCED
+						      : PROTO_R_DEFERRED,
+		     status, text);
+}
+
+/* Every recipient without a result yet is deferred with `why`. */
+static void relay_defer_rest(const char *why)
+{
+	for (unsigned i = 0; i < relay_job.env.nrcpt; i++) {
+		if (relay_job.env.rcpt[i].state == 'P' && !relay_job.decided[i]) {
+			relay_result(i, PROTO_R_DEFERRED, "4.4.1", why);
+		}
+	}
+}
+
+static void relay_done(int pause)
+{
+	struct proto_r_done d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "%s", relay_job.id);
+	d.pause = (uint32_t)pause;
+	if (ipc_send(relay_queue_fd, PROTO_R_DONE, &d, sizeof(d), -1) < 0) {
+		fatal(71, "relay: queue channel lost: %s", strerror(errno));
+	}
+}
+
+static int relay_ensure_open(void)
+{
+	if (relay_link.open && !relay_link.conn.failed) {
+		return 0;
+	}
+	relay_smtp_close(&relay_link);
+	if (relay_smtp_open(&relay_link, relay_conf, relay_trust, &relay_cred) < 0) {
+		log_warn("relay: %s", relay_link.error);
+		return -1;
+	}
+	log_info("relay: connected to %s (%s)%s", relay_link.peer, relay_link.tls ? relay_link.tls_info : "no TLS",
+		 relay_cred.set ? ", logged in" : "");
+	return 0;
+}
+
+/* A RCPT reply: accepted recipients wait for DATA, the others are decided now. */
+static void relay_rcpt_reply(unsigned index, const struct smtp_reply *r)
+{
+	if (SMTP_REPLY_CLASS(r->code) == 2) {
+		relay_job.accepted[relay_job.naccepted++] = index;
+	} else {
+		relay_result_reply(index, r);
+	}
+}
+
+/* The reply after the end of data (or a refused DATA) decides every accepted recipient. */
+static void relay_accepted_result(const struct smtp_reply *r)
+{
+	for (unsigned i = 0; i < relay_job.naccepted; i++) {
+		relay_result_reply(relay_job.accepted[i], r);
+	}
+}
+
+/* Reads the MAIL, RCPT and DATA replies of a pipelined batch. Returns 1 if the body may follow, 0 if not, -1. */
+static int relay_read_pipelined(void)
+{
+	const struct spool_env *e = &relay_job.env;
+	struct smtp_reply mail, r;
+
+	if (relay_smtp_reply(&relay_link, relay_conf, &mail) < 0) {
+		return -1;
+	}
+	for (unsigned i = 0; i < e->nrcpt; i++) {
+		if (e->rcpt[i].state != 'P') {
+			continue;
+		}
+		if (relay_smtp_reply(&relay_link, relay_conf, &r) < 0) {
+			return -1;
+		}
+		if (SMTP_REPLY_CLASS(mail.code) != 2) {
+			relay_result_reply(i, &mail); /* the sender was refused: that is every recipient's fate */
+		} else {
+			relay_rcpt_reply(i, &r);
+		}
+	}
+	if (relay_smtp_reply(&relay_link, relay_conf, &r) < 0) {
+		return -1;
+	}
+	if (r.code == 354 && relay_job.naccepted == 0) { /* a server that says go ahead anyway: end it empty */
+		return relay_smtp_command(&relay_link, 0, ".") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0
+			       ? -1
+			       : 0;
+	}
+	if (r.code != 354) {
+		relay_accepted_result(&r);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * MAIL, every pending RCPT and DATA: in one batch when the smarthost offers
+ * PIPELINING (RFC 2920), else one command per reply. Returns 1 when the
+ * server waits for the body (354), 0 when there is nothing to send, -1 when
+ * the connection failed.
+ */
+static int relay_envelope(int pipe)
+{
+	const struct spool_env *e = &relay_job.env;
+	struct smtp_reply r;
+	char size[32] = "";
+
+	if (relay_link.ehlo.has_size) {
+		snprintf(size, sizeof(size), " SIZE=%llu", (unsigned long long)relay_job.size);
+	}
+	if (relay_smtp_command(&relay_link, pipe, "MAIL FROM:<%s>%s", e->sender, size) < 0 ||
+	    (!pipe && relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
+		return -1;
+	}
+	for (unsigned i = 0; !pipe && SMTP_REPLY_CLASS(r.code) != 2 && i < e->nrcpt; i++) {
+		if (e->rcpt[i].state == 'P') {
+			relay_result_reply(i, &r);
+		}
+	}
+	if (!pipe && SMTP_REPLY_CLASS(r.code) != 2) {
+		return 0;
+	}
+	for (unsigned i = 0; i < e->nrcpt; i++) {
+		if (e->rcpt[i].state != 'P') {
+			continue;
+		}
+		if (relay_smtp_command(&relay_link, pipe, "RCPT TO:<%s>", e->rcpt[i].addr) < 0 ||
+		    (!pipe && relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
+			return -1;
+		}
+		if (!pipe) {
+			relay_rcpt_reply(i, &r);
+		}
+	}
+	if (pipe) {
+		return relay_smtp_command(&relay_link, 0, "DATA") < 0 ? -1 : relay_read_pipelined();
+	}
+	if (relay_job.naccepted == 0) {
+		return 0;
+	}
+	if (relay_smtp_command(&relay_link, 0, "DATA") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0) {
+		return -1;
+	}
+	if (r.code != 354) {
+		relay_accepted_result(&r);
+		return 0;
+	}
+	return 1;
+}
+
+/* One SMTP transaction for the job. Returns 0 when the connection is still usable, -1 when not. */
+static int relay_transaction(void)
+{
+	struct smtp_reply r;
+	int pipe = relay_link.ehlo.pipelining, rc;
+
+	if (relay_link.ehlo.has_size && relay_link.ehlo.size > 0 && relay_job.size > relay_link.ehlo.size) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "message size %llu exceeds the smarthost's limit of %llu bytes",
+			 (unsigned long long)relay_job.size, (unsigned long long)relay_link.ehlo.size);
+		for (unsigned i = 0; i < relay_job.env.nrcpt; i++) {
+			if (relay_job.env.rcpt[i].state == 'P') {
+				relay_result(i, PROTO_R_BOUNCED, "5.3.4", why);
+			}
+		}
+		return 0;
+	}
+	rc = relay_envelope(pipe);
+	if (rc < 0) {
+		return -1;
+	}
+	if (rc == 1) {
+		if (relay_smtp_body(&relay_link, relay_job.fd, relay_job.env.body_offset) < 0 ||
+		    relay_smtp_reply(&relay_link, relay_conf, &r) < 0) {
+			return -1;
+		}
+		relay_accepted_result(&r);
+	}
+	/* a transaction that did not end with a delivery is reset before the next one */
+	if (rc != 1 && (relay_smtp_command(&relay_link, 0, "RSET") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Delivers one job and reports every pending recipient. */
+static void relay_deliver(void)
+{
+	struct spool_env *e = &relay_job.env;
+	static char head[SPOOL_ENV_MAX];
+	ssize_t n = pread(relay_job.fd, head, sizeof(head), 0);
+	off_t end = lseek(relay_job.fd, 0, SEEK_END);
+
+	if (n <= 0 || spool_env_parse(e, head, (size_t)n) < 0) {
+		log_err("%s: relay: cannot read the spool file", relay_job.id);
+		relay_done(0);
+		return;
+	}
+	relay_job.size = end > (off_t)e->body_offset ? (uint64_t)(end - (off_t)e->body_offset) : 0;
+	if (relay_ensure_open() < 0) {
+		relay_defer_rest(relay_link.error);
+		relay_done(relay_link.auth_refused);
+		relay_smtp_close(&relay_link);
+		return;
+	}
+	if (relay_transaction() < 0) {
+		log_warn("%s: relay: %s", relay_job.id, relay_link.error);
+		relay_defer_rest(relay_link.error);
+		relay_smtp_close(&relay_link);
+	}
+	relay_link.last_used_ms = tls_now_ms();
+	relay_done(0);
+}
+
+static void relay_take_job(void)
+{
+	static struct ipc_frame f;
+	int fd;
+	int rc = ipc_recv(relay_queue_fd, &f, &fd);
+
+	if (rc <= 0) {
+		log_info("relay: queue channel closed, exiting");
+		relay_smtp_close(&relay_link);
+		secret_wipe(&relay_cred, sizeof(relay_cred));
+		exit(0);
+	}
+	if (f.hdr.type != PROTO_R_JOB || f.hdr.len != sizeof(struct proto_r_job) || fd < 0) {
+		log_err("relay: malformed frame from the queue");
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
+	memset(&relay_job, 0, sizeof(relay_job));
+	memcpy(relay_job.id, f.payload, sizeof(relay_job.id));
+	relay_job.id[SPOOL_ID_LEN] = '\0';
+	relay_job.fd = fd;
+	relay_deliver();
+	close(fd);
+}
+
+/* Waits for a job; closes an idle smarthost connection on time. */
+static void relay_wait(void)
+{
+	struct pollfd p = { .fd = relay_queue_fd, .events = POLLIN };
+	int timeout = -1;
+
+	if (relay_link.open) {
+		int64_t left = relay_link.last_used_ms + CONFIG_RELAY_IDLE_SECONDS * 1000 - tls_now_ms();
+
+		timeout = left > 0 ? (int)left : 0;
+	}
+	int rc = poll(&p, 1, timeout);
+	if (rc == 0 && relay_link.open) {
+		log_info("relay: closing idle connection to %s", relay_link.peer);
+		relay_smtp_close(&relay_link);
+	} else if (rc > 0) {
+		relay_take_job();
+	} else if (rc < 0 && errno != EINTR) {
+		fatal(71, "relay: poll: %s", strerror(errno));
+	}
+}
+
+void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, int queue_fd)
+{
+	relay_conf = c;
+	relay_trust = trust;
+	relay_queue_fd = queue_fd;
+	if (c->smarthost_auth[0] != '\0' && relay_smtp_load_credentials(c->smarthost_auth, &relay_cred) < 0) {
+		log_err("relay: delivering without logging in to the smarthost");
+	}
+	log_info("relay: smarthost %s%s%s:%u (%s)", c->smarthost_bracketed ? "[" : "", c->smarthost_host,
+		 c->smarthost_bracketed ? "]" : "", (unsigned)c->smarthost_port,
+		 c->smarthost_tls == CONF_SMARTHOST_TLS	       ? "implicit TLS"
+		 : c->smarthost_tls == CONF_SMARTHOST_STARTTLS ? "STARTTLS"
+							       : "plaintext, loopback");
+	for (;;) {
+		relay_wait();
+	}
+}

@@ -1,0 +1,307 @@
+/*
+ * relay_smtp.c - talks to the smarthost (relay process).
+ */
+#include "relay_smtp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "listener.h"
+#include "log.h"
+#include "secret.h"
+#include "tls_pem.h"
+#include "tls_pump.h"
+#include "tls_server.h"
+
+static unsigned char relay_tls_buf[CONFIG_TLS_INBUF_SIZE + BR_SSL_BUFSIZE_OUTPUT];
+static struct tls_client relay_tls;
+
+int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred)
+{
+	size_t len;
+	char *text = tls_pem_read_file(path, 1024, &len);
+	char *colon, *nl;
+
+	memset(cred, 0, sizeof(*cred));
+	if (text == NULL) {
+		log_err("relay: cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	text[len] = '\0';
+	nl = strchr(text, '\n');
+	if (nl != NULL) {
+		*nl = '\0';
+	}
+	colon = strchr(text, ':');
+	if (colon == NULL || colon == text || colon[1] == '\0' || (size_t)(colon - text) >= sizeof(cred->user) ||
+	    strlen(colon + 1) >= sizeof(cred->password)) {
+		log_err("relay: %s: expected one line user:password", path);
+		secret_wipe(text, len);
+		free(text);
+		return -1;
+	}
+	memcpy(cred->user, text, (size_t)(colon - text));
+	memcpy(cred->password, colon + 1, strlen(colon + 1));
+	cred->set = 1;
+	secret_wipe(text, len);
+	free(text);
+	return 0;
+}
+
+static int relay_fail(struct relay_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int relay_fail(struct relay_link *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->error, sizeof(l->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A non-blocking connect within the deadline. Returns the socket or -1. */
+static int relay_connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+	    (errno != EINPROGRESS || tls_wait_fd(fd, POLLOUT, deadline) <= 0 ||
+	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)) {
+		int saved = err ? err : errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int relay_connect(struct relay_link *l, const struct conf *c)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char port[8], addr[48];
+	int rc, fd = -1;
+
+	snprintf(port, sizeof(port), "%u", (unsigned)c->smarthost_port);
+	rc = getaddrinfo(c->smarthost_host, port, &hints, &res);
+	if (rc != 0) {
+		return relay_fail(l, "cannot resolve %s: %s", c->smarthost_host, gai_strerror(rc));
+	}
+	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = relay_connect_one(ai, tls_now_ms() + (int64_t)c->relay_timeout * 1000);
+		if (fd >= 0) {
+			listener_peer_name((const struct sockaddr_storage *)(const void *)ai->ai_addr, addr, sizeof(addr));
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		return relay_fail(l, "connect to %s port %s: %s", c->smarthost_host, port, strerror(errno));
+	}
+	snprintf(l->peer, sizeof(l->peer), "%s[%s]:%u", c->smarthost_host, addr, (unsigned)c->smarthost_port);
+	conn_init(&l->conn, fd);
+	return 0;
+}
+
+static int relay_start_tls(struct relay_link *l, const struct conf *c, const struct tls_client_trust *trust)
+{
+	br_ssl_engine_context *eng = &relay_tls.cc.eng;
+
+	if (tls_client_setup(&relay_tls, trust, c->smarthost_host, relay_tls_buf, CONFIG_TLS_INBUF_SIZE,
+			     BR_SSL_BUFSIZE_OUTPUT) < 0) {
+		return relay_fail(l, "TLS set-up failed");
+	}
+	if (conn_start_tls(&l->conn, eng, (int)c->relay_timeout) < 0) {
+		int err = br_ssl_engine_last_error(eng);
+
+		return relay_fail(l, "TLS handshake with %s failed: %s", l->peer,
+				  errno == ETIMEDOUT ? "timeout" : tls_client_error(&relay_tls, err));
+	}
+	l->tls = 1;
+	snprintf(l->tls_info, sizeof(l->tls_info), "%s/%s", tls_version_name(br_ssl_engine_get_version(eng)),
+		 tls_suite_name(eng->session.cipher_suite));
+	return 0;
+}
+
+int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r)
+{
+	char line[1024];
+	size_t len;
+	enum smtp_reply_status st = SMTP_REPLY_MORE;
+
+	smtp_reply_init(r);
+	while (st == SMTP_REPLY_MORE) {
+		enum conn_line cl = conn_read_line(&l->conn, line, sizeof(line), &len, (int)c->relay_timeout);
+
+		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
+			return relay_fail(l, "%s from %s", cl == CONN_LINE_EOF	 ? "connection closed"
+							   : errno == ETIMEDOUT ? "timeout waiting for a reply"
+										: "bad reply line",
+					  l->peer);
+		}
+		if (l->ehlo_capture) {
+			smtp_ehlo_line(&l->ehlo, line, len);
+		}
+		st = smtp_reply_line(r, line, len);
+	}
+	return st == SMTP_REPLY_DONE ? 0 : relay_fail(l, "malformed reply from %s", l->peer);
+}
+
+int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+		return relay_fail(l, "command too long");
+	}
+	line[n] = '\r';
+	line[n + 1] = '\n';
+	if (conn_write(&l->conn, line, (size_t)n + 2) < 0 || (!more && conn_flush(&l->conn, 60) < 0)) {
+		return relay_fail(l, "write to %s failed", l->peer);
+	}
+	return 0;
+}
+
+/* Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1. */
+static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
+{
+	struct smtp_reply r;
+
+	if ((cmd != NULL && relay_smtp_command(l, 0, "%s", cmd) < 0) || relay_smtp_reply(l, c, &r) < 0) {
+		return -1;
+	}
+	if (SMTP_REPLY_CLASS(r.code) != want) {
+		l->auth_refused = r.code == 535;
+		return relay_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
+	}
+	return 0;
+}
+
+static int relay_ehlo(struct relay_link *l, const struct conf *c)
+{
+	int rc;
+
+	char cmd[ADDR_DOMAIN_MAX + 8];
+
+	snprintf(cmd, sizeof(cmd), "EHLO %s", c->helo_name);
+	smtp_ehlo_init(&l->ehlo);
+	l->ehlo_capture = 1;
+	rc = relay_expect(l, c, 2, "EHLO refused", cmd);
+	l->ehlo_capture = 0;
+	return rc;
+}
+
+static int relay_auth(struct relay_link *l, const struct conf *c, const struct relay_credentials *cred)
+{
+	char plain[600], cmd[16 + BASE64_ENCODED_SIZE(600)];
+	size_t ulen = strlen(cred->user), plen = strlen(cred->password);
+	int rc;
+
+	if (l->ehlo.auth_plain) {
+		plain[0] = '\0';
+		memcpy(plain + 1, cred->user, ulen + 1); /* authzid "" NUL authcid NUL password */
+		memcpy(plain + ulen + 2, cred->password, plen);
+		memcpy(cmd, "AUTH PLAIN ", 11);
+		base64_encode(plain, ulen + plen + 2, cmd + 11, sizeof(cmd) - 11);
+		rc = relay_expect(l, c, 2, "AUTH PLAIN refused", cmd);
+	} else if (l->ehlo.auth_login) {
+		memcpy(cmd, "AUTH LOGIN ", 11);
+		base64_encode(cred->user, ulen, cmd + 11, sizeof(cmd) - 11);
+		rc = relay_expect(l, c, 3, "AUTH LOGIN refused", cmd);
+		base64_encode(cred->password, plen, cmd, sizeof(cmd));
+		rc = rc < 0 ? rc : relay_expect(l, c, 2, "AUTH LOGIN refused", cmd);
+	} else {
+		rc = relay_fail(l, "%s offers neither AUTH PLAIN nor AUTH LOGIN", l->peer);
+	}
+	secret_wipe(plain, sizeof(plain));
+	secret_wipe(cmd, sizeof(cmd));
+	return rc;
+}
+
+int relay_smtp_open(struct relay_link *l, const struct conf *c, const struct tls_client_trust *trust,
+		    const struct relay_credentials *cred)
+{
+	memset(l, 0, sizeof(*l));
+	if (relay_connect(l, c) < 0) {
+		return -1;
+	}
+	l->open = 1;
+	if ((c->smarthost_tls == CONF_SMARTHOST_TLS && relay_start_tls(l, c, trust) < 0) ||
+	    relay_expect(l, c, 2, "greeting", NULL) < 0 || relay_ehlo(l, c) < 0) {
+		return -1;
+	}
+	if (c->smarthost_tls == CONF_SMARTHOST_STARTTLS) {
+		if (!l->ehlo.starttls) {
+			return relay_fail(l, "%s does not offer STARTTLS", l->peer);
+		}
+		if (relay_expect(l, c, 2, "STARTTLS refused", "STARTTLS") < 0 || relay_start_tls(l, c, trust) < 0 ||
+		    relay_ehlo(l, c) < 0) {
+			return -1;
+		}
+	}
+	if (cred->set && relay_auth(l, c, cred) < 0) {
+		return -1;
+	}
+	l->last_used_ms = tls_now_ms();
+	return 0;
+}
+
+void relay_smtp_close(struct relay_link *l)
+{
+	if (!l->open) {
+		return;
+	}
+	if (!l->conn.failed) {
+		relay_smtp_command(l, 0, "QUIT");
+	}
+	conn_close(&l->conn);
+	l->open = 0;
+}
+
+int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset)
+{
+	static char buf[8192];
+	int at_line_start = 1, last_lf = 1;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), (off_t)offset)) > 0) {
+		size_t start = 0;
+
+		for (size_t i = 0; i < (size_t)n; i++) {
+			if (at_line_start && buf[i] == '.' && (conn_write(&l->conn, buf + start, i - start) < 0 ||
+							       conn_write(&l->conn, ".", 1) < 0)) {
+				return relay_fail(l, "write to %s failed", l->peer);
+			}
+			start = at_line_start && buf[i] == '.' ? i : start;
+			at_line_start = buf[i] == '\n';
+		}
+		if (conn_write(&l->conn, buf + start, (size_t)n - start) < 0) {
+			return relay_fail(l, "write to %s failed", l->peer);
+		}
+		last_lf = buf[n - 1] == '\n';
+		offset += (uint64_t)n;
+	}
+	if (n < 0) {
+		return relay_fail(l, "cannot read the spool file: %s", strerror(errno));
+	}
+	return relay_smtp_command(l, 0, "%s.", last_lf ? "" : "\r\n");
+}

@@ -1,0 +1,56 @@
+/*
+ * relay_smtp.h - the relay's SMTP client side: one connection to the
+ * smarthost (TCP, implicit TLS or STARTTLS, EHLO, SASL PLAIN or LOGIN),
+ * reply reading, and the dot-stuffed body stream from a spool file.
+ * Relay process only; buffers are static, reused for every connection.
+ */
+#ifndef SUBGATE_RELAY_SMTP_H
+#define SUBGATE_RELAY_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "smtp_reply.h"
+#include "tls_client.h"
+
+struct relay_link {
+	int open;
+	struct conn conn;
+	struct smtp_ehlo ehlo;
+	int tls;
+	char peer[ADDR_DOMAIN_MAX + 80]; /* host[addr]:port for logs */
+	char tls_info[96];
+	char error[300];		 /* why the last step failed, for logs and deferrals */
+	int auth_refused;		 /* 535: our credentials are wrong */
+	int ehlo_capture;		 /* feed reply lines to `ehlo` */
+	int64_t last_used_ms;
+};
+
+struct relay_credentials {
+	char user[256];
+	char password[256];
+	int set;
+};
+
+/* Reads the smarthost_auth file (one line user:password). Returns 0 or -1 (logged). */
+int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred);
+
+/* Connects, greets, TLS, EHLO, AUTH. Returns 0, or -1 with link->error set. */
+int relay_smtp_open(struct relay_link *l, const struct conf *c, const struct tls_client_trust *trust,
+		    const struct relay_credentials *cred);
+
+/* Sends QUIT (best effort) and closes. */
+void relay_smtp_close(struct relay_link *l);
+
+/* Writes a command line (CRLF added); flushes unless `more` (pipelining). Returns 0 or -1. */
+int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads one complete reply. Returns 0, or -1 with link->error set (timeout, EOF, malformed). */
+int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r);
+
+/* Streams the message body (from offset to EOF) dot-stuffed, then ".". Returns 0 or -1. */
+int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset);
+
+#endif

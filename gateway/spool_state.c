@@ -1,0 +1,175 @@
+/*
+ * spool_state.c - state changes of committed messages (queue process).
+ * Every operation goes through the spool's directory fds (works in a chroot).
+ */
+#include "spool_state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int spool_dir_fd(const struct spool *s, enum spool_where where)
+{
+	return where == SPOOL_IN_DEFER ? s->defer_fd : s->queue_fd;
+}
+
+int spool_open_msg(struct spool *s, const char *id, enum spool_where where)
+{
+	return openat(spool_dir_fd(s, where), id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int spool_open_msg_ro(struct spool *s, const char *id, enum spool_where where)
+{
+	return openat(spool_dir_fd(s, where), id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int spool_read_env(int fd, struct spool_env *e)
+{
+	static char head[SPOOL_ENV_MAX];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+
+	if (n <= 0) {
+		return -1;
+	}
+	return spool_env_parse(e, head, (size_t)n);
+}
+
+int spool_mark_rcpt(int fd, const struct spool_rcpt *r, char state)
+{
+	if (pwrite(fd, &state, 1, (off_t)r->state_offset) != 1) {
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+int spool_defer(struct spool *s, int fd, const char *id, enum spool_where where, time_t when)
+{
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = when } };
+
+	if (futimens(fd, times) < 0) {
+		return -1;
+	}
+	if (where == SPOOL_IN_QUEUE && renameat(s->queue_fd, id, s->defer_fd, id) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+int spool_remove(struct spool *s, int fd, const char *id, enum spool_where where)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || unlinkat(spool_dir_fd(s, where), id, 0) < 0) {
+		return -1;
+	}
+	s->nmessages -= s->nmessages > 0;
+	s->nbytes -= (uint64_t)st.st_size < s->nbytes ? (uint64_t)st.st_size : s->nbytes;
+	return 0;
+}
+
+static int spool_is_id(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n == SPOOL_ID_LEN && strspn(name, "0123456789abcdef") == n;
+}
+
+/* Oldest id in queue/ other than skip. Returns 1 if found. */
+static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_ID_LEN + 1])
+{
+	int fd = dup(s->queue_fd), found = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 && (!found || strcmp(de->d_name, id) < 0)) {
+			memcpy(id, de->d_name, SPOOL_ID_LEN + 1);
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* A due file in defer/ other than skip, and the earliest future mtime. */
+static int spool_first_deferred(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
+				time_t *next_due)
+{
+	int fd = dup(s->defer_fd), found = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct stat st;
+
+	*next_due = 0;
+	if (d == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!spool_is_id(de->d_name) || strcmp(de->d_name, skip) == 0 ||
+		    fstatat(s->defer_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			continue;
+		}
+		if (st.st_mtime <= now && !found) {
+			memcpy(id, de->d_name, SPOOL_ID_LEN + 1);
+			found = 1;
+		} else if (st.st_mtime > now && (*next_due == 0 || st.st_mtime < *next_due)) {
+			*next_due = st.st_mtime;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
+		   enum spool_where *where, time_t *next_due)
+{
+	int rc = spool_first_queued(s, skip, id);
+
+	*next_due = 0;
+	if (rc != 0) {
+		*where = SPOOL_IN_QUEUE;
+		return rc;
+	}
+	*where = SPOOL_IN_DEFER;
+	return spool_first_deferred(s, now, skip, id, next_due);
+}
+
+unsigned spool_flush_deferred(struct spool *s)
+{
+	int fd = dup(s->defer_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (d == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (spool_is_id(de->d_name) && renameat(s->defer_fd, de->d_name, s->queue_fd, de->d_name) == 0) {
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,53 @@
+/*
+ * spool_state.h - what happens to a committed message after the relay has
+ * tried it (queue process only): a recipient is marked delivered or bounced
+ * by rewriting its one state byte (pwrite + fdatasync); a message that still
+ * has pending recipients moves to defer/ with its mtime set to the next
+ * attempt (Postfix's habit); a finished message is removed. The scheduler
+ * asks which message is due next.
+ */
+#ifndef SUBGATE_SPOOL_STATE_H
+#define SUBGATE_SPOOL_STATE_H
+
+#include <time.h>
+
+#include "spool.h"
+#include "spool_env.h"
+
+/* Where a committed message lives. */
+enum spool_where {
+	SPOOL_IN_QUEUE,
+	SPOOL_IN_DEFER,
+};
+
+/* Opens a committed message read-write (for marks). Returns the fd or -1. */
+int spool_open_msg(struct spool *s, const char *id, enum spool_where where);
+
+/* Opens it read-only (what the relay gets). */
+int spool_open_msg_ro(struct spool *s, const char *id, enum spool_where where);
+
+/* Reads and parses the envelope of an open message. Returns 0 or -1. */
+int spool_read_env(int fd, struct spool_env *e);
+
+/* Rewrites one recipient's state byte durably. Returns 0 or -1 with errno. */
+int spool_mark_rcpt(int fd, const struct spool_rcpt *r, char state);
+
+/* Moves the message to defer/ (if not there) with mtime = when. Returns 0 or -1. */
+int spool_defer(struct spool *s, int fd, const char *id, enum spool_where where, time_t when);
+
+/* Deletes a finished message and forgets its size. Returns 0 or -1. */
+int spool_remove(struct spool *s, int fd, const char *id, enum spool_where where);
+
+/*
+ * Finds a message due now that is not `skip` (the one in flight): any file
+ * in queue/ (oldest id first), else a file in defer/ whose mtime <= now.
+ * Returns 1 with id/where set, or 0 with *next_due = the earliest future
+ * mtime in defer/ (0 if none). -1 on error.
+ */
+int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
+		   enum spool_where *where, time_t *next_due);
+
+/* Makes every deferred message due now (flush). Returns how many. */
+unsigned spool_flush_deferred(struct spool *s);
+
+#endif

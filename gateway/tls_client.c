@@ -1,0 +1,605 @@
+/*
+ * tls_client.c - the relay's TLS client (relay process): trust anchors from a
+ * PEM bundle or an SPKI pin, and the BearSSL client context for one
+ * smarthost connection. Owns the anchors (allocated at start-up only); a
+ * connection reuses the caller's struct tls_client and allocates nothing.
+ *
+ * Pin mode runs its own br_x509_class: it keeps the leaf certificate, takes
+ * its key from br_x509_decoder, and compares the SHA-256 of the leaf's
+ * SubjectPublicKeyInfo DER with the pin. A mismatch fails the handshake with
+ * TLS_CLIENT_ERR_PIN_MISMATCH. The rest of the chain is ignored; the
+ * handshake proves that the server holds the pinned key.
+ */
+#include "tls_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "secret.h"
+#include "tls_pem.h"
+
+#define TLS_CLIENT_CA_FILE_MAX  ((size_t)4 << 20)
+#define TLS_CLIENT_DAYS_TO_1970 719528 /* days from 0000-01-01 (BearSSL's epoch) to 1970-01-01 */
+
+/* ---- trust anchors (start-up) ---- */
+
+struct tls_ca_load {
+	struct tls_client_trust *t;
+	size_t cap;
+	int too_many;
+	int oom;
+};
+
+struct tls_ca_dn {
+	unsigned char *buf;
+	size_t len, cap;
+	int overflow;
+};
+
+static void tls_ca_dn_append(void *ctx, const void *data, size_t len)
+{
+	struct tls_ca_dn *d = ctx;
+
+	if (d->overflow || len > d->cap - d->len) {
+		d->overflow = 1;
+		return;
+	}
+	memcpy(d->buf + d->len, data, len);
+	d->len += len;
+}
+
+static unsigned char *tls_ca_dup(const unsigned char *p, size_t len)
+{
+	unsigned char *q = malloc(len ? len : 1);
+
+	if (q != NULL) {
+		memcpy(q, p, len);
+	}
+	return q;
+}
+
+/* Copies the key's buffers (the decoder's are gone after this certificate). */
+static int tls_ca_copy_key(br_x509_pkey *dst, const br_x509_pkey *src)
+{
+	*dst = *src;
+	if (src->key_type == BR_KEYTYPE_RSA) {
+		dst->key.rsa.n = tls_ca_dup(src->key.rsa.n, src->key.rsa.nlen);
+		dst->key.rsa.e = tls_ca_dup(src->key.rsa.e, src->key.rsa.elen);
+		return dst->key.rsa.n && dst->key.rsa.e ? 0 : -1;
+	}
+	dst->key.ec.q = tls_ca_dup(src->key.ec.q, src->key.ec.qlen);
+	return dst->key.ec.q ? 0 : -1;
+}
+
+static void tls_ca_free_anchor(br_x509_trust_anchor *ta)
+{
+	free(ta->dn.data);
+	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+		free(ta->pkey.key.rsa.n);
+		free(ta->pkey.key.rsa.e);
+	} else {
+		free(ta->pkey.key.ec.q);
+	}
+	memset(ta, 0, sizeof(*ta));
+}
+
+static br_x509_trust_anchor *tls_ca_slot(struct tls_ca_load *l)
+{
+	struct tls_client_trust *t = l->t;
+
+	if (t->nanchors >= TLS_CLIENT_ANCHORS_MAX) {
+		l->too_many = 1;
+		return NULL;
+	}
+	if (t->nanchors == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		br_x509_trust_anchor *a;
+
+		cap = cap > TLS_CLIENT_ANCHORS_MAX ? TLS_CLIENT_ANCHORS_MAX : cap;
+		a = realloc(t->anchors, cap * sizeof(*a));
+		if (a == NULL) {
+			l->oom = 1;
+			return NULL;
+		}
+		t->anchors = a;
+		l->cap = cap;
+	}
+	memset(&t->anchors[t->nanchors], 0, sizeof(t->anchors[0]));
+	return &t->anchors[t->nanchors];
+}
+
+/*
+ * One certificate -> one anchor, as BearSSL's tools/ta.c builds them: the
+ * subject DN, the key, and BR_X509_TA_CA when the certificate is a CA. A
+ * non-CA certificate becomes a direct-trust anchor for that exact key.
+ * Certificates BearSSL cannot decode (other key types) are skipped.
+ */
+static int tls_ca_add(struct tls_ca_load *l, const unsigned char *der, size_t len)
+{
+	struct tls_ca_dn dn = { malloc(len ? len : 1), 0, len, 0 };
+	br_x509_decoder_context dc;
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor *ta;
+
+	if (dn.buf == NULL) {
+		l->oom = 1;
+		return -1;
+	}
+	br_x509_decoder_init(&dc, tls_ca_dn_append, &dn);
+	br_x509_decoder_push(&dc, der, len);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (pk == NULL || dn.overflow || dn.len == 0) {
+		free(dn.buf);
+		return 0;
+	}
+	ta = tls_ca_slot(l);
+	if (ta == NULL) {
+		free(dn.buf);
+		return -1;
+	}
+	ta->dn.data = dn.buf;
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	if (tls_ca_copy_key(&ta->pkey, pk) < 0) {
+		tls_ca_free_anchor(ta);
+		l->oom = 1;
+		return -1;
+	}
+	l->t->nanchors++;
+	return 0;
+}
+
+static int tls_ca_object(const char *label, const unsigned char *der, size_t len, void *ctx)
+{
+	if (strcmp(label, "CERTIFICATE") != 0 && strcmp(label, "X509 CERTIFICATE") != 0) {
+		return 0;
+	}
+	return tls_ca_add(ctx, der, len);
+}
+
+void tls_client_free_ca(struct tls_client_trust *t)
+{
+	for (size_t i = 0; i < t->nanchors; i++) {
+		tls_ca_free_anchor(&t->anchors[i]);
+	}
+	free(t->anchors);
+	t->anchors = NULL;
+	t->nanchors = 0;
+}
+
+int tls_client_load_ca(struct tls_client_trust *t, const char *path, char *err, size_t errcap)
+{
+	struct tls_ca_load l = { t, 0, 0, 0 };
+	size_t len;
+	char *text;
+	int rc;
+
+	t->anchors = NULL;
+	t->nanchors = 0;
+	text = tls_pem_read_file(path, TLS_CLIENT_CA_FILE_MAX, &len);
+	if (text == NULL) {
+		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = tls_pem_decode(text, len, tls_ca_object, &l);
+	free(text);
+	if (l.too_many) {
+		snprintf(err, errcap, "%s: more than %d certificates", path, TLS_CLIENT_ANCHORS_MAX);
+	} else if (rc < 0 || t->nanchors == 0) {
+		snprintf(err, errcap, "%s: %s", path,
+			 l.oom    ? "out of memory"
+			 : rc < 0 ? "not valid PEM"
+				  : "no usable certificate (RSA or EC key) found");
+	}
+	if (rc < 0 || t->nanchors == 0) {
+		tls_client_free_ca(t);
+		return -1;
+	}
+	return (int)t->nanchors;
+}
+
+void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
+{
+	t->pinned = 1;
+	memcpy(t->pin, pin, sizeof(t->pin));
+}
+
+/* ---- the SPKI pin (a br_x509_class) ---- */
+
+/*
+ * Reads the DER header at *pos (low tag numbers only; short or long-form
+ * definite length) within [0, end). On success *pos is the first content
+ * byte and *len the content length, which also lies within [0, end).
+ */
+static int tls_der_header(const unsigned char *der, size_t end, size_t *pos, unsigned *tag, size_t *len)
+{
+	size_t p = *pos, n;
+
+	if (end < 2 || p > end - 2 || (der[p] & 0x1f) == 0x1f) {
+		return -1;
+	}
+	*tag = der[p++];
+	n = der[p++];
+	if (n & 0x80) {
+		size_t bytes = n & 0x7f;
+
+		if (bytes == 0 || bytes > 4 || bytes > end - p) {
+			return -1; /* indefinite, absurdly long, or truncated */
+		}
+		for (n = 0; bytes > 0; bytes--) {
+			n = (n << 8) | der[p++];
+		}
+	}
+	if (n > end - p) {
+		return -1;
+	}
+	*pos = p;
+	*len = n;
+	return 0;
+}
+
+/* Steps over one element with the given tag. */
+static int tls_der_skip(const unsigned char *der, size_t end, size_t *pos, unsigned want)
+{
+	unsigned tag;
+	size_t len;
+
+	if (tls_der_header(der, end, pos, &tag, &len) < 0 || tag != want) {
+		return -1;
+	}
+	*pos += len;
+	return 0;
+}
+
+/*
+ * Finds subjectPublicKeyInfo, header included, in a Certificate:
+ * SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
+ * signature, issuer, validity, subject, subjectPublicKeyInfo, ... }, ... }.
+ */
+static int tls_der_spki(const unsigned char *der, size_t len, size_t *off, size_t *spki_len)
+{
+	static const unsigned char skipped[] = { 0x02, 0x30, 0x30, 0x30, 0x30 }; /* serial .. subject */
+	size_t pos = 0, n, end;
+	unsigned tag;
+
+	if (tls_der_header(der, len, &pos, &tag, &n) < 0 || tag != 0x30) {
+		return -1;
+	}
+	if (tls_der_header(der, pos + n, &pos, &tag, &n) < 0 || tag != 0x30) {
+		return -1;
+	}
+	end = pos + n; /* the end of tbsCertificate */
+	if (pos < end && der[pos] == 0xa0 && tls_der_skip(der, end, &pos, 0xa0) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(skipped); i++) {
+		if (tls_der_skip(der, end, &pos, skipped[i]) < 0) {
+			return -1;
+		}
+	}
+	*off = pos;
+	if (tls_der_skip(der, end, &pos, 0x30) < 0) {
+		return -1;
+	}
+	*spki_len = pos - *off;
+	return 0;
+}
+
+static struct tls_client *tls_client_of(const br_x509_class *const *ctx)
+{
+	return (struct tls_client *)(void *)((char *)ctx - offsetof(struct tls_client, pin_vtable));
+}
+
+static void tls_pin_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	(void)server_name; /* the pin names the key; the name does not matter */
+	c->leaf_len = 0;
+	c->cert_index = 0;
+	c->leaf_too_big = 0;
+	c->pin_error = 0;
+	memset(&c->leaf_key, 0, sizeof(c->leaf_key));
+	br_x509_decoder_init(&c->leaf_decoder, NULL, NULL);
+}
+
+static void tls_pin_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	if (c->cert_index == 0 && length > TLS_CLIENT_LEAF_MAX) {
+		c->leaf_too_big = 1;
+	}
+}
+
+static void tls_pin_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	if (c->cert_index != 0 || c->leaf_too_big) {
+		return;
+	}
+	if (len > TLS_CLIENT_LEAF_MAX - c->leaf_len) {
+		c->leaf_too_big = 1;
+		return;
+	}
+	memcpy(c->leaf + c->leaf_len, buf, len);
+	c->leaf_len += len;
+	br_x509_decoder_push(&c->leaf_decoder, buf, len);
+}
+
+static void tls_pin_end_cert(const br_x509_class **ctx)
+{
+	tls_client_of(ctx)->cert_index++;
+}
+
+static unsigned tls_pin_check(struct tls_client *c)
+{
+	br_sha256_context h;
+	unsigned char hash[br_sha256_SIZE];
+	const br_x509_pkey *pk;
+	size_t off, len;
+	int err;
+
+	if (c->cert_index == 0) {
+		return BR_ERR_X509_EMPTY_CHAIN;
+	}
+	if (c->leaf_too_big) {
+		return BR_ERR_X509_LIMIT_EXCEEDED;
+	}
+	err = br_x509_decoder_last_error(&c->leaf_decoder);
+	pk = br_x509_decoder_get_pkey(&c->leaf_decoder);
+	if (err != 0 || pk == NULL) {
+		return err != 0 ? (unsigned)err : BR_ERR_X509_UNSUPPORTED;
+	}
+	/* same TLVs as the decoder walked (it rejects more), so the bytes hashed hold the key returned */
+	if (tls_der_spki(c->leaf, c->leaf_len, &off, &len) < 0) {
+		return BR_ERR_X509_INVALID_VALUE;
+	}
+	c->leaf_key = *pk;
+	br_sha256_init(&h);
+	br_sha256_update(&h, c->leaf + off, len);
+	br_sha256_out(&h, hash);
+	return secret_equal(hash, c->trust->pin, sizeof(hash)) ? 0 : TLS_CLIENT_ERR_PIN_MISMATCH;
+}
+
+static unsigned tls_pin_end_chain(const br_x509_class **ctx)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	c->pin_error = tls_pin_check(c);
+	return c->pin_error;
+}
+
+static const br_x509_pkey *tls_pin_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	if (c->pin_error != 0 || c->leaf_key.key_type == 0) {
+		return NULL;
+	}
+	if (usages != NULL) {
+		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+	}
+	return &c->leaf_key;
+}
+
+static const br_x509_class tls_pin_class = {
+	sizeof(struct tls_client), tls_pin_start_chain, tls_pin_start_cert, tls_pin_append,
+	tls_pin_end_cert,          tls_pin_end_chain,   tls_pin_get_pkey,
+};
+
+/*
+ * CA mode with an IP literal: br_x509_minimal, but started with the literal
+ * as the name to check, since the engine has no server name (no SNI for IP
+ * literals, RFC 6066 section 3) and would otherwise check no name at all.
+ */
+static const br_x509_class **tls_ip_xc(const br_x509_class *const *ctx)
+{
+	return &tls_client_of(ctx)->xc.vtable;
+}
+
+static void tls_ip_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	(void)server_name;
+	br_x509_minimal_vtable.start_chain(tls_ip_xc(ctx), tls_client_of(ctx)->ip_name);
+}
+
+static void tls_ip_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	br_x509_minimal_vtable.start_cert(tls_ip_xc(ctx), length);
+}
+
+static void tls_ip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	br_x509_minimal_vtable.append(tls_ip_xc(ctx), buf, len);
+}
+
+static void tls_ip_end_cert(const br_x509_class **ctx)
+{
+	br_x509_minimal_vtable.end_cert(tls_ip_xc(ctx));
+}
+
+static unsigned tls_ip_end_chain(const br_x509_class **ctx)
+{
+	return br_x509_minimal_vtable.end_chain(tls_ip_xc(ctx));
+}
+
+static const br_x509_pkey *tls_ip_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	return br_x509_minimal_vtable.get_pkey(tls_ip_xc(ctx), usages);
+}
+
+static const br_x509_class tls_ip_class = {
+	sizeof(struct tls_client), tls_ip_start_chain, tls_ip_start_cert, tls_ip_append,
+	tls_ip_end_cert,           tls_ip_end_chain,   tls_ip_get_pkey,
+};
+
+/* ---- per connection ---- */
+
+static size_t tls_client_suites(uint16_t *suites)
+{
+	static const uint16_t all[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,          BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	};
+	size_t n = 0;
+
+	/* in our order of preference: ChaCha20 first, as router CPUs lack AES instructions */
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		int rsa = i % 2 == 1, chacha = i < 2, cbc = i >= 6;
+
+		if ((rsa && CONFIG_TLS_PROFILE_EC_ONLY) || (chacha && !CONFIG_TLS_CHACHA20) ||
+		    (cbc && !CONFIG_TLS_ALLOW_TLS10)) {
+			continue;
+		}
+		suites[n++] = all[i];
+	}
+	return n;
+}
+
+static const struct {
+	int id;
+	const br_hash_class *impl;
+} tls_client_hashes[] = {
+	{ br_sha1_ID, &br_sha1_vtable },     { br_sha224_ID, &br_sha224_vtable }, { br_sha256_ID, &br_sha256_vtable },
+	{ br_sha384_ID, &br_sha384_vtable }, { br_sha512_ID, &br_sha512_vtable },
+};
+
+static void tls_client_engine(br_ssl_client_context *cc)
+{
+	br_ssl_engine_context *eng = &cc->eng;
+	uint16_t suites[8];
+
+	br_ssl_engine_set_versions(eng, CONFIG_TLS_ALLOW_TLS10 ? BR_TLS10 : BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites, tls_client_suites(suites));
+	for (size_t i = 0; i < sizeof(tls_client_hashes) / sizeof(tls_client_hashes[0]); i++) {
+		br_ssl_engine_set_hash(eng, tls_client_hashes[i].id, tls_client_hashes[i].impl);
+	}
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_ec(eng);
+	/* the ServerKeyExchange signature: ECDSA, and RSA unless EC-only */
+	br_ssl_engine_set_default_ecdsa(eng);
+	if (!CONFIG_TLS_PROFILE_EC_ONLY) {
+		br_ssl_engine_set_default_rsavrfy(eng);
+	}
+	if (CONFIG_TLS_CHACHA20) {
+		br_ssl_engine_set_default_chapol(eng);
+	}
+	if (CONFIG_TLS_ALLOW_TLS10) {
+		br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
+		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+		br_ssl_engine_set_default_aes_cbc(eng);
+	}
+}
+
+/* Validity is judged at max(now, clock floor); BearSSL counts days from 0000-01-01. */
+static void tls_client_ca(struct tls_client *c, const struct tls_client_trust *t)
+{
+	br_x509_minimal_context *xc = &c->xc;
+	time_t when = time(NULL);
+
+	br_x509_minimal_init(xc, &br_sha256_vtable, t->anchors, t->nanchors);
+	for (size_t i = 0; i < sizeof(tls_client_hashes) / sizeof(tls_client_hashes[0]); i++) {
+		br_x509_minimal_set_hash(xc, tls_client_hashes[i].id, tls_client_hashes[i].impl);
+	}
+	/* chains are often RSA-signed even for an EC leaf, so RSA stays in the EC-only profile */
+	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+	if (when < t->clock_floor) {
+		when = t->clock_floor;
+		c->clock_floored = 1;
+	}
+	if (when < 0) {
+		when = 0;
+	}
+	br_x509_minimal_set_time(xc, (uint32_t)(TLS_CLIENT_DAYS_TO_1970 + when / 86400), (uint32_t)(when % 86400));
+}
+
+/* IPv6 has a colon; an all-numeric dotted name is IPv4 (no DNS name has a numeric TLD). */
+static int tls_client_is_ip(const char *name)
+{
+	return strchr(name, ':') != NULL || name[strspn(name, "0123456789.")] == '\0';
+}
+
+int tls_client_setup(struct tls_client *c, const struct tls_client_trust *t, const char *server_name, void *iobuf,
+		     size_t in_size, size_t out_size)
+{
+	int ip = tls_client_is_ip(server_name);
+	int own = t->pinned || ip; /* our class: the pin, or xc checking the IP literal */
+
+	if ((!t->pinned && t->nanchors == 0) || server_name[0] == '\0' ||
+	    snprintf(c->ip_name, sizeof(c->ip_name), "%s", ip ? server_name : "") >= (int)sizeof(c->ip_name)) {
+		return -1;
+	}
+	c->trust = t;
+	c->clock_floored = 0;
+	c->pin_vtable = t->pinned ? &tls_pin_class : &tls_ip_class;
+	br_ssl_client_zero(&c->cc);
+	tls_client_engine(&c->cc);
+	if (!t->pinned) {
+		tls_client_ca(c, t);
+	}
+	br_ssl_engine_set_x509(&c->cc.eng, own ? &c->pin_vtable : &c->xc.vtable);
+	br_ssl_engine_set_buffers_bidi(&c->cc.eng, iobuf, in_size, (unsigned char *)iobuf + in_size, out_size);
+	return br_ssl_client_reset(&c->cc, ip ? NULL : server_name, 0) ? 0 : -1;
+}
+
+/* ---- reasons ---- */
+
+const char *tls_client_error(const struct tls_client *c, int err)
+{
+	static char buf[48];
+
+	switch (err) {
+	case BR_ERR_OK:
+		return "connection closed";
+	case BR_ERR_IO:
+		return "I/O error";
+	case BR_ERR_X509_EXPIRED:
+		return c->clock_floored ? "certificate expired or not yet valid (clock floor used)"
+					: "certificate expired or not yet valid";
+	case BR_ERR_X509_NOT_TRUSTED:
+		return "unknown CA";
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		return "host name mismatch";
+	case TLS_CLIENT_ERR_PIN_MISMATCH:
+		return "pin mismatch";
+	case BR_ERR_X509_LIMIT_EXCEEDED:
+		return "certificate or chain too large";
+	case BR_ERR_BAD_VERSION:
+	case BR_ERR_UNSUPPORTED_VERSION:
+		return "unsupported protocol version";
+	case BR_ERR_BAD_CIPHER_SUITE:
+		return "no shared cipher suite";
+	case BR_ERR_WRONG_KEY_USAGE:
+		return "certificate key does not fit the cipher suite";
+	default:
+		break;
+	}
+	if (err >= BR_ERR_SEND_FATAL_ALERT) {
+		snprintf(buf, sizeof(buf), "sent fatal alert %d", err - BR_ERR_SEND_FATAL_ALERT);
+	} else if (err >= BR_ERR_RECV_FATAL_ALERT) {
+		snprintf(buf, sizeof(buf), "server sent fatal alert %d", err - BR_ERR_RECV_FATAL_ALERT);
+	} else if (err >= BR_ERR_X509_OK && err <= 63) {
+		snprintf(buf, sizeof(buf), "bad certificate (X.509 error %d)", err);
+	} else {
+		snprintf(buf, sizeof(buf), "TLS error %d", err);
+	}
+	return buf;
+}
+
+int tls_client_error_is_temporary(int err)
+{
+	int cert =
+	    (err >= BR_ERR_X509_OK && err <= 63) || err == TLS_CLIENT_ERR_PIN_MISMATCH || err == BR_ERR_WRONG_KEY_USAGE;
+
+	return !cert;
+}
