@@ -193,7 +193,7 @@ allnoconfig allyesconfig: host-tools
 		kconfig-conf --defconfig=$$src Kconfig
 
 # --- style -------------------------------------------------------------------------------
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find gateway tests -name '*.[ch]')
+C_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find gateway tests -name '*.[ch]')
 format:
 	$(Q)scripts/apt-need.sh clang-format
 	$(Q)clang-format -i $(C_FILES)

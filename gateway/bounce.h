@@ -14,7 +14,7 @@
 /* One failed recipient and why. */
 struct bounce_rcpt {
 	const char *addr;
-	const char *status;	/* RFC 3463 code, e.g. "5.1.1" (or "4.4.7" for lifetime expiry) */
+	const char *status;     /* RFC 3463 code, e.g. "5.1.1" (or "4.4.7" for lifetime expiry) */
 	const char *diagnostic; /* the smarthost's reply, e.g. "550 5.1.1 <x@y>: user unknown"; may be NULL */
 };
 
@@ -23,12 +23,12 @@ struct bounce_info {
 	const char *queue_id;  /* the original message's id */
 	const char *sender;    /* the original envelope sender: the bounce's recipient */
 	const char *smarthost; /* Remote-MTA name, may be NULL */
-	time_t arrival;	       /* Arrival-Date */
-	time_t now;	       /* Date: of the bounce */
-	int expired;	       /* 1: queue lifetime exceeded (action failed, "too long in queue") */
+	time_t arrival;        /* Arrival-Date */
+	time_t now;            /* Date: of the bounce */
+	int expired;           /* 1: queue lifetime exceeded (action failed, "too long in queue") */
 	unsigned nrcpt;
 	const struct bounce_rcpt *rcpts;
-	const char *boundary; /* unique MIME boundary chosen by the caller (no CR/LF) */
+	const char *boundary;   /* unique MIME boundary chosen by the caller (no CR/LF) */
 	const char *message_id; /* Message-ID of the bounce, e.g. "<ID.bounce@host>" */
 };
 

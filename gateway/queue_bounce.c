@@ -45,8 +45,12 @@ static int queue_bounce_commit(const struct conf *c, struct spool *sp, const str
 			       const char *headers, size_t hlen)
 {
 	const char *rcpts[1] = { info->sender };
-	struct spool_envelope env = { .sender = "", .user = "MAILER-DAEMON", .client = "127.0.0.1",
-				      .nrcpt = 1, .rcpts = rcpts, .arrival = info->now };
+	struct spool_envelope env = { .sender = "",
+				      .user = "MAILER-DAEMON",
+				      .client = "127.0.0.1",
+				      .nrcpt = 1,
+				      .rcpts = rcpts,
+				      .arrival = info->now };
 	struct spool_msg m;
 	struct queue_bounce_sink sink = { sp, &m };
 
@@ -68,8 +72,8 @@ static int queue_bounce_commit(const struct conf *c, struct spool *sp, const str
 	return 0;
 }
 
-int queue_bounce_send(const struct conf *c, struct spool *sp, int msg_fd, const struct spool_env *env,
-		      const char *id, const struct queue_bounce_rcpt *failed, unsigned nfailed, int expired)
+int queue_bounce_send(const struct conf *c, struct spool *sp, int msg_fd, const struct spool_env *env, const char *id,
+		      const struct queue_bounce_rcpt *failed, unsigned nfailed, int expired)
 {
 	static char headers[BOUNCE_HEADERS_MAX];
 	struct bounce_rcpt rcpts[CONFIG_MAX_RECIPIENTS];
@@ -89,11 +93,19 @@ int queue_bounce_send(const struct conf *c, struct spool *sp, int msg_fd, const 
 	snprintf(boundary, sizeof(boundary), "%.16s/%02x%02x%02x%02x%02x%02x%02x%02x/subgate", id, rnd[0], rnd[1],
 		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	snprintf(message_id, sizeof(message_id), "<%s.bounce@%s>", id, c->hostname);
-	info = (struct bounce_info){ .hostname = c->hostname, .queue_id = id, .sender = env->sender,
-				     .smarthost = c->smarthost_host, .arrival = env->arrival, .now = time(NULL),
-				     .expired = expired, .nrcpt = nfailed, .rcpts = rcpts, .boundary = boundary,
+	info = (struct bounce_info){ .hostname = c->hostname,
+				     .queue_id = id,
+				     .sender = env->sender,
+				     .smarthost = c->smarthost_host,
+				     .arrival = env->arrival,
+				     .now = time(NULL),
+				     .expired = expired,
+				     .nrcpt = nfailed,
+				     .rcpts = rcpts,
+				     .boundary = boundary,
 				     .message_id = message_id };
-	if (queue_bounce_commit(c, sp, &info, headers, queue_bounce_headers(msg_fd, env, headers, sizeof(headers))) < 0) {
+	if (queue_bounce_commit(c, sp, &info, headers, queue_bounce_headers(msg_fd, env, headers, sizeof(headers))) <
+	    0) {
 		log_err("%s: cannot queue a bounce to <%s>: %s", id, env->sender, strerror(errno));
 		return -1;
 	}

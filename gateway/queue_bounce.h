@@ -18,7 +18,7 @@ struct queue_bounce_rcpt {
 };
 
 /* Composes and commits the bounce. Returns 0 (also when none is due), -1 on failure (logged). */
-int queue_bounce_send(const struct conf *c, struct spool *sp, int msg_fd, const struct spool_env *env,
-		      const char *id, const struct queue_bounce_rcpt *failed, unsigned nfailed, int expired);
+int queue_bounce_send(const struct conf *c, struct spool *sp, int msg_fd, const struct spool_env *env, const char *id,
+		      const struct queue_bounce_rcpt *failed, unsigned nfailed, int expired);
 
 #endif

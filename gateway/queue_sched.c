@@ -32,7 +32,7 @@ static const struct conf *sched_conf;
 static struct spool *sched_spool;
 static struct service *sched_svc;
 static struct queue_job job;
-static time_t sched_next_due;	  /* earliest deferred message, 0 if none */
+static time_t sched_next_due;     /* earliest deferred message, 0 if none */
 static time_t sched_paused_until; /* our smarthost credentials were refused */
 static struct ipc_frame sched_frame;
 static int sched_dirty = 1;
@@ -83,7 +83,8 @@ static void sched_expire(time_t now)
 
 			snprintf(f->addr, sizeof(f->addr), "%s", r->addr);
 			snprintf(f->status, sizeof(f->status), "4.4.7");
-			snprintf(f->reply, sizeof(f->reply), "message could not be delivered within the queue lifetime");
+			snprintf(f->reply, sizeof(f->reply),
+				 "message could not be delivered within the queue lifetime");
 		}
 	}
 }
@@ -135,7 +136,7 @@ static int sched_start(const char *id, enum spool_where where)
 	if (job.fd < 0 || spool_read_env(job.fd, &job.env) < 0) {
 		log_err("%s: unreadable or damaged spool file; set aside for a year", id);
 		if (job.fd >= 0) {
-			spool_defer(sched_spool, job.fd, id, where, now + 365 * 86400);
+			spool_defer(sched_spool, job.fd, id, where, now + (time_t)365 * 86400);
 		}
 		sched_job_close();
 		return 0;

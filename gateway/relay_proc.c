@@ -27,7 +27,7 @@ struct relay_job {
 	uint64_t size;
 	unsigned accepted[CONFIG_MAX_RECIPIENTS]; /* envelope indexes the smarthost took at RCPT */
 	unsigned naccepted;
-	int decided[CONFIG_MAX_RECIPIENTS];	  /* a result was sent for this index */
+	int decided[CONFIG_MAX_RECIPIENTS]; /* a result was sent for this index */
 };
 
 static const struct conf *relay_conf;
@@ -67,7 +67,7 @@ static void relay_result_reply(unsigned index, const struct smtp_reply *r)
 
 	snprintf(text, sizeof(text), "%d %s%s%.230s", r->code, r->enhanced, r->enhanced[0] ? " " : "", r->text);
 	relay_result(index,
-		     SMTP_REPLY_CLASS(r->code) == 2	? PROTO_R_DELIVERED
+		     SMTP_REPLY_CLASS(r->code) == 2   ? PROTO_R_DELIVERED
 		     : SMTP_REPLY_CLASS(r->code) == 5 ? PROTO_R_BOUNCED
 						      : PROTO_R_DEFERRED,
 		     status, text);
@@ -155,8 +155,8 @@ static int relay_read_pipelined(void)
 	}
 	if (r.code == 354 && relay_job.naccepted == 0) { /* a server that says go ahead anyway: end it empty */
 		return relay_smtp_command(&relay_link, 0, ".") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0
-			       ? -1
-			       : 0;
+			   ? -1
+			   : 0;
 	}
 	if (r.code != 354) {
 		relay_accepted_result(&r);
@@ -250,7 +250,8 @@ static int relay_transaction(void)
 		relay_accepted_result(&r);
 	}
 	/* a transaction that did not end with a delivery is reset before the next one */
-	if (rc != 1 && (relay_smtp_command(&relay_link, 0, "RSET") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
+	if (rc != 1 &&
+	    (relay_smtp_command(&relay_link, 0, "RSET") < 0 || relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
 		return -1;
 	}
 	return 0;
@@ -319,7 +320,7 @@ static void relay_wait(void)
 	int timeout = -1;
 
 	if (relay_link.open) {
-		int64_t left = relay_link.last_used_ms + CONFIG_RELAY_IDLE_SECONDS * 1000 - tls_now_ms();
+		int64_t left = relay_link.last_used_ms + (int64_t)CONFIG_RELAY_IDLE_SECONDS * 1000 - tls_now_ms();
 
 		timeout = left > 0 ? (int)left : 0;
 	}
@@ -344,7 +345,7 @@ void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust,
 	}
 	log_info("relay: smarthost %s%s%s:%u (%s)", c->smarthost_bracketed ? "[" : "", c->smarthost_host,
 		 c->smarthost_bracketed ? "]" : "", (unsigned)c->smarthost_port,
-		 c->smarthost_tls == CONF_SMARTHOST_TLS	       ? "implicit TLS"
+		 c->smarthost_tls == CONF_SMARTHOST_TLS        ? "implicit TLS"
 		 : c->smarthost_tls == CONF_SMARTHOST_STARTTLS ? "STARTTLS"
 							       : "plaintext, loopback");
 	for (;;) {

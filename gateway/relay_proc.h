@@ -11,6 +11,6 @@
 
 /* Runs until the queue's channel closes. Never returns. */
 void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, int queue_fd)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 
 #endif

@@ -105,7 +105,8 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
 		fd = relay_connect_one(ai, tls_now_ms() + (int64_t)c->relay_timeout * 1000);
 		if (fd >= 0) {
-			listener_peer_name((const struct sockaddr_storage *)(const void *)ai->ai_addr, addr, sizeof(addr));
+			listener_peer_name((const struct sockaddr_storage *)(const void *)ai->ai_addr, addr,
+					   sizeof(addr));
 		}
 	}
 	freeaddrinfo(res);
@@ -148,9 +149,10 @@ int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_rep
 		enum conn_line cl = conn_read_line(&l->conn, line, sizeof(line), &len, (int)c->relay_timeout);
 
 		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
-			return relay_fail(l, "%s from %s", cl == CONN_LINE_EOF	 ? "connection closed"
-							   : errno == ETIMEDOUT ? "timeout waiting for a reply"
-										: "bad reply line",
+			return relay_fail(l, "%s from %s",
+					  cl == CONN_LINE_EOF  ? "connection closed"
+					  : errno == ETIMEDOUT ? "timeout waiting for a reply"
+							       : "bad reply line",
 					  l->peer);
 		}
 		if (l->ehlo_capture) {
@@ -220,12 +222,14 @@ static int relay_auth(struct relay_link *l, const struct conf *c, const struct r
 		plain[0] = '\0';
 		memcpy(plain + 1, cred->user, ulen + 1); /* authzid "" NUL authcid NUL password */
 		memcpy(plain + ulen + 2, cred->password, plen);
-		memcpy(cmd, "AUTH PLAIN ", 11);
-		base64_encode(plain, ulen + plen + 2, cmd + 11, sizeof(cmd) - 11);
+		int n = snprintf(cmd, sizeof(cmd), "AUTH PLAIN ");
+
+		base64_encode(plain, ulen + plen + 2, cmd + n, sizeof(cmd) - (size_t)n);
 		rc = relay_expect(l, c, 2, "AUTH PLAIN refused", cmd);
 	} else if (l->ehlo.auth_login) {
-		memcpy(cmd, "AUTH LOGIN ", 11);
-		base64_encode(cred->user, ulen, cmd + 11, sizeof(cmd) - 11);
+		int n = snprintf(cmd, sizeof(cmd), "AUTH LOGIN ");
+
+		base64_encode(cred->user, ulen, cmd + n, sizeof(cmd) - (size_t)n);
 		rc = relay_expect(l, c, 3, "AUTH LOGIN refused", cmd);
 		base64_encode(cred->password, plen, cmd, sizeof(cmd));
 		rc = rc < 0 ? rc : relay_expect(l, c, 2, "AUTH LOGIN refused", cmd);
@@ -287,8 +291,8 @@ int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset)
 		size_t start = 0;
 
 		for (size_t i = 0; i < (size_t)n; i++) {
-			if (at_line_start && buf[i] == '.' && (conn_write(&l->conn, buf + start, i - start) < 0 ||
-							       conn_write(&l->conn, ".", 1) < 0)) {
+			if (at_line_start && buf[i] == '.' &&
+			    (conn_write(&l->conn, buf + start, i - start) < 0 || conn_write(&l->conn, ".", 1) < 0)) {
 				return relay_fail(l, "write to %s failed", l->peer);
 			}
 			start = at_line_start && buf[i] == '.' ? i : start;

@@ -12,23 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMTP_REPLY_TEXT_MAX 512 /* kept text of a reply (lines joined with "; "), truncated beyond */
-#define SMTP_REPLY_LINES_MAX 64 /* a reply with more lines is an error */
+#define SMTP_REPLY_TEXT_MAX  512 /* kept text of a reply (lines joined with "; "), truncated beyond */
+#define SMTP_REPLY_LINES_MAX 64  /* a reply with more lines is an error */
 
 struct smtp_reply {
 	/* private state while lines arrive */
 	unsigned nlines;
 	int done;
 	/* result */
-	int code;		   /* 3-digit reply code, e.g. 250 */
-	char enhanced[16];	   /* "2.0.0" when the first line has one, else "" */
+	int code;                       /* 3-digit reply code, e.g. 250 */
+	char enhanced[16];              /* "2.0.0" when the first line has one, else "" */
 	char text[SMTP_REPLY_TEXT_MAX]; /* the text after the code (and enhanced code) */
 };
 
 enum smtp_reply_status {
 	SMTP_REPLY_MORE = 0, /* a continuation line ("250-"); feed the next one */
 	SMTP_REPLY_DONE,     /* the last line ("250 " or "250" alone): the reply is complete */
-	SMTP_REPLY_BAD,	     /* malformed: not 3 digits + SP/-/end, code changed between lines, too many lines */
+	SMTP_REPLY_BAD,      /* malformed: not 3 digits + SP/-/end, code changed between lines, too many lines */
 };
 
 void smtp_reply_init(struct smtp_reply *r);

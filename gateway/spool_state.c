@@ -95,7 +95,8 @@ static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_I
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 && (!found || strcmp(de->d_name, id) < 0)) {
+		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 &&
+		    (!found || strcmp(de->d_name, id) < 0)) {
 			memcpy(id, de->d_name, SPOOL_ID_LEN + 1);
 			found = 1;
 		}
@@ -137,8 +138,8 @@ static int spool_first_deferred(struct spool *s, time_t now, const char *skip, c
 	return found;
 }
 
-int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
-		   enum spool_where *where, time_t *next_due)
+int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1], enum spool_where *where,
+		   time_t *next_due)
 {
 	int rc = spool_first_queued(s, skip, id);
 

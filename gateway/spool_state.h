@@ -44,8 +44,8 @@ int spool_remove(struct spool *s, int fd, const char *id, enum spool_where where
  * Returns 1 with id/where set, or 0 with *next_due = the earliest future
  * mtime in defer/ (0 if none). -1 on error.
  */
-int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
-		   enum spool_where *where, time_t *next_due);
+int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1], enum spool_where *where,
+		   time_t *next_due);
 
 /* Makes every deferred message due now (flush). Returns how many. */
 unsigned spool_flush_deferred(struct spool *s);

@@ -1,0 +1,129 @@
+/*
+ * spool_state_test.c - envelope parsing (spool_env.c) and what happens to a
+ * committed message afterwards (spool_state.c): marks in place, deferral
+ * with the next attempt as mtime, due-message selection, flush, removal.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "spool_state.h"
+
+static struct spool_env env_under_test;
+
+TEST(spool_env_parses_and_locates_state_bytes)
+{
+	static const char file[] = "subgate-spool 1\narrival 1700000000\nsender a@example.com\nuser alice\n"
+				   "client 127.0.0.1\nrcpt P b@example.org\nrcpt D c@example.org\n\nSubject: x\r\n";
+	struct spool_env *e = &env_under_test;
+
+	CHECK(spool_env_parse(e, file, sizeof(file) - 1) == 0);
+	CHECK(e->arrival == 1700000000 && e->nrcpt == 2);
+	CHECK_STR(e->sender, "a@example.com");
+	CHECK_STR(e->rcpt[1].addr, "c@example.org");
+	CHECK(e->rcpt[0].state == 'P' && e->rcpt[1].state == 'D');
+	CHECK(file[e->rcpt[0].state_offset] == 'P' && file[e->rcpt[1].state_offset] == 'D');
+	CHECK(memcmp(file + e->body_offset, "Subject: x", 10) == 0);
+	CHECK(spool_env_pending(e) == 1);
+}
+
+TEST(spool_env_rejects_damage)
+{
+	static const char *const bad[] = {
+		"subgate-spool 2\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n\n",
+		"subgate-spool 1\narrival x\nsender \nuser u\nclient c\nrcpt P a@b\n\n",
+		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\n\n",	      /* no recipient */
+		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt X a@b\n\n", /* unknown state */
+		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n",	  /* no blank line */
+		"subgate-spool 1\narrival 1\nuser u\nsender \nclient c\nrcpt P a@b\n\n", /* order */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(spool_env_parse(&env_under_test, bad[i], strlen(bad[i])) < 0);
+	}
+}
+
+static char state_dir[64];
+static struct spool state_spool;
+
+static void state_setup(void)
+{
+	struct spool_limits limits = { 100, 1 << 20, 0 };
+
+	snprintf(state_dir, sizeof(state_dir), "/tmp/subgate-state-XXXXXX");
+	CHECK(mkdtemp(state_dir) != NULL);
+	CHECK(spool_open(&state_spool, state_dir, &limits) == 0);
+}
+
+static void state_teardown(void)
+{
+	char cmd[128];
+
+	spool_close(&state_spool);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	CHECK(system(cmd) == 0);
+}
+
+static void state_commit(char id[SPOOL_ID_LEN + 1])
+{
+	const char *rcpts[2] = { "b@example.org", "c@example.org" };
+	struct spool_envelope env = { "a@example.com", "alice", "127.0.0.1", 2, rcpts, 1700000000 };
+	struct spool_msg m;
+
+	CHECK(spool_msg_create(&state_spool, &m, &env) == 0);
+	CHECK(spool_msg_write(&state_spool, &m, "Subject: x\r\n\r\nbody\r\n", 20) == 0);
+	CHECK(spool_msg_commit(&state_spool, &m) == 0);
+	memcpy(id, m.id, SPOOL_ID_LEN + 1);
+}
+
+TEST(spool_state_mark_defer_due_flush_remove)
+{
+	char id[SPOOL_ID_LEN + 1], got[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	time_t next;
+	struct stat st;
+	int fd;
+
+	state_setup();
+	state_commit(id);
+	CHECK(spool_next_due(&state_spool, 1000, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK_STR(got, id);
+	CHECK(spool_next_due(&state_spool, 1000, id, got, &where, &next) == 0); /* in flight: skipped */
+	fd = spool_open_msg(&state_spool, id, SPOOL_IN_QUEUE);
+	CHECK(fd >= 0 && spool_read_env(fd, &env_under_test) == 0);
+	CHECK(spool_mark_rcpt(fd, &env_under_test.rcpt[0], SPOOL_RCPT_DONE) == 0);
+	CHECK(spool_read_env(fd, &env_under_test) == 0 && env_under_test.rcpt[0].state == 'D');
+	CHECK(spool_defer(&state_spool, fd, id, SPOOL_IN_QUEUE, 5000) == 0);
+	CHECK(fstatat(state_spool.defer_fd, id, &st, 0) == 0 && st.st_mtime == 5000);
+	CHECK(spool_next_due(&state_spool, 4999, "", got, &where, &next) == 0 && next == 5000);
+	CHECK(spool_next_due(&state_spool, 5000, "", got, &where, &next) == 1 && where == SPOOL_IN_DEFER);
+	CHECK(spool_flush_deferred(&state_spool) == 1);
+	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK(state_spool.nmessages == 1);
+	CHECK(spool_remove(&state_spool, fd, id, SPOOL_IN_QUEUE) == 0);
+	CHECK(state_spool.nmessages == 0 && state_spool.nbytes == 0);
+	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 0 && next == 0);
+	close(fd);
+	state_teardown();
+}
+
+TEST(spool_state_picks_oldest_queued_first)
+{
+	char first[SPOOL_ID_LEN + 1], second[SPOOL_ID_LEN + 1], got[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	time_t next;
+
+	state_setup();
+	state_commit(first);
+	state_commit(second);
+	CHECK(strcmp(first, second) < 0);
+	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1);
+	CHECK_STR(got, first);
+	CHECK(spool_next_due(&state_spool, 0, first, got, &where, &next) == 1);
+	CHECK_STR(got, second);
+	state_teardown();
+}
