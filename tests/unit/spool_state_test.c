@@ -36,9 +36,9 @@ TEST(spool_env_rejects_damage)
 	static const char *const bad[] = {
 		"subgate-spool 2\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n\n",
 		"subgate-spool 1\narrival x\nsender \nuser u\nclient c\nrcpt P a@b\n\n",
-		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\n\n",	      /* no recipient */
+		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\n\n",             /* no recipient */
 		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt X a@b\n\n", /* unknown state */
-		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n",	  /* no blank line */
+		"subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n",   /* no blank line */
 		"subgate-spool 1\narrival 1\nuser u\nsender \nclient c\nrcpt P a@b\n\n", /* order */
 	};
 
