@@ -169,7 +169,7 @@ bench: all
 
 # --- demo --------------------------------------------------------------------------
 run: all
-	$(Q)scripts/apt-need.sh openssl curl
+	$(Q)scripts/apt-need.sh openssl curl python3-aiosmtpd
 	$(Q)scripts/demo.sh $(B)/subgate $(B)/demo
 
 # --- Kconfig front ends ----------------------------------------------------------------

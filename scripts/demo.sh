@@ -19,6 +19,12 @@ if [ ! -f "$dir/cert.pem" ] || [ ! -f "$dir/key.pem" ]; then
 		-keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 	chmod 600 "$dir/key.pem"
 fi
+if [ ! -f "$dir/smarthost-cert.pem" ]; then
+	echo "demo: creating the demo smarthost's certificate (DNS:localhost) and credentials"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj "/CN=localhost" \
+		-addext "subjectAltName=DNS:localhost" -keyout "$dir/smarthost-key.pem" -out "$dir/smarthost-cert.pem" 2>/dev/null
+	(umask 077 && printf 'relay@demo.test:%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >"$dir/smarthost.secret")
+fi
 if ! "$bin" user list -c "$dir/subgate.conf" 2>/dev/null | grep -q "^$user"; then
 	echo "demo: adding user $user (password: $password)"
 	printf '%s\n' "$password" | "$bin" user add "$user" --stdin -c "$dir/subgate.conf"
@@ -36,8 +42,13 @@ demo: in another terminal, send a mail with (the demo certificate is self-signed
   printf 'Subject: hello from subgate\r\n\r\nIt works.\r\n' | curl -sk --ssl-reqd smtp://127.0.0.1:5587 --mail-from $user --mail-rcpt you@example.org --user $user:$password -T -
 
 demo: or: swaks --server 127.0.0.1:5587 --tls --auth PLAIN --auth-user $user --auth-password $password --from $user --to you@example.org
-demo: accepted mail is committed to $dir/spool/queue/ (relaying to a smarthost comes next).
+demo: accepted mail is committed to $dir/spool/ and relayed over STARTTLS + AUTH to the
+demo: smarthost on 127.0.0.1:5525, which saves it in $dir/smarthost/ and says so below.
 demo: the demo runs unjailed (--no-jail) until the sandbox milestone. Ctrl-C stops it.
 
 EOT
-exec "$bin" serve -f --no-jail -c "$dir/subgate.conf"
+/usr/bin/python3 scripts/demo-smarthost.py "$dir" 5525 &
+smarthost=$!
+trap 'kill $smarthost 2>/dev/null' EXIT
+sleep 1
+"$bin" serve -f --no-jail -c "$dir/subgate.conf"
