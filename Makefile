@@ -164,7 +164,7 @@ test: all
 
 # --- benchmarks (numbers, never pass/fail) -------------------------------------
 bench: all
-	$(Q)scripts/apt-need.sh openssl
+	$(Q)scripts/apt-need.sh openssl python3-aiosmtpd
 	$(Q)$(PYTHON) bench/measure.py --binary $(B)/subgate
 
 # --- demo --------------------------------------------------------------------------

@@ -9,7 +9,9 @@ a temp dir, then reports:
   - messages/s for N sessions x M messages each (Python smtplib clients, so
     the client side is part of the cost);
   - bytes written by the queue process per message (/proc/PID/io write_bytes)
-    and message size.
+    and message size;
+  - relay throughput: messages delivered per second to a local aiosmtpd
+    smarthost over the relay's one reused connection.
 Bounded: fixed counts, loopback only, the server is stopped at the end.
 Output: a Markdown table on stdout (and build/bench/measure.md).
 """
@@ -78,11 +80,41 @@ def setup(binary, tmp, port, sessions):
         f.write("hostname = bench.test\nlisten = 127.0.0.1:%d starttls\ntls_cert = cert.pem\n"
                 "tls_key = key.pem\nusers = users.cdb\nspool = spool\nrun_as = nobody\n"
                 "max_sessions = %d\nmax_sessions_per_addr = %d\nspool_max_messages = 100000\n"
-                "spool_max_size = 1g\nsmarthost = [127.0.0.1]:2525\nsmarthost_tls = none\n"
-                % (port, sessions + 2, sessions + 2))
+                "spool_max_size = 1g\nsmarthost = [127.0.0.1]:%d\nsmarthost_tls = none\n"
+                % (port, sessions + 2, sessions + 2, port + 1))
     subprocess.run([binary, "user", "add", USER, "--stdin", "-c", conf], input=PASSWORD + "\n",
                    check=True, capture_output=True, text=True)
     return conf
+
+
+class Sink:
+    """A local aiosmtpd smarthost that only counts."""
+
+    def __init__(self, port):
+        from aiosmtpd.controller import Controller
+
+        class Handler:
+            count = 0
+            connections = 0
+
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                Handler.connections += 1
+                session.host_name = hostname
+                return responses
+
+            async def handle_DATA(self, server, session, envelope):
+                Handler.count += 1
+                return "250 2.0.0 Ok"
+
+        self.handler = Handler
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
 
 
 def start(binary, conf, log):
@@ -121,8 +153,15 @@ def main():
     rows = [("static binary, stripped", "%d bytes" % os.path.getsize(binary))]
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        while True:  # the smarthost sink listens on port + 1
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + 1))
+                break
+            except OSError:
+                port = free_port()
         conf = setup(binary, tmp, port, args.sessions)
-        with open(tmp + "/log", "w") as log:
+        with open(tmp + "/log", "w") as log, Sink(port + 1) as sink:
             proc = start(binary, conf, log)
             try:
                 idle = sum(pss_kib(p) for p in family(proc.pid))
@@ -156,7 +195,17 @@ def main():
                 rows.append(("messages accepted", "%d in %.2f s = %.0f msg/s (%d errors)"
                              % (n - len(errors), elapsed, n / elapsed, len(errors))))
                 rows.append(("message size on the wire", "%d bytes" % len(body)))
-                rows.append(("bytes written by queue per message", "%d" % (wb // n)))
+                rows.append(("bytes written by queue per message (commit)", "%d" % (wb // n)))
+                t1 = time.time()
+                while sink.handler.count < n and time.time() - t1 < 120:
+                    time.sleep(0.05)
+                relayed = time.time() - t0
+                rows.append(("relayed to the smarthost", "%d of %d; all delivered %.2f s after the first "
+                             "submission = %.0f msg/s over %d connection(s)"
+                             % (sink.handler.count, n, relayed, sink.handler.count / relayed,
+                                sink.handler.connections)))
+                rows.append(("bytes written by queue per message (commit + relay marks)",
+                             "%d" % ((write_bytes(queue_pid) - wb0) // n)))
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(10)

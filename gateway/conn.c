@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,9 +21,13 @@
 
 void conn_init(struct conn *c, int fd)
 {
+	int one = 1;
+
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* writes are already whole replies or full buffers: Nagle would only add delayed-ACK stalls */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 static int64_t conn_deadline(int timeout_s)

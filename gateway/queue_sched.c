@@ -81,6 +81,7 @@ static void sched_expire(time_t now)
 		if (r->state == SPOOL_RCPT_PENDING && spool_mark_rcpt(job.fd, r, SPOOL_RCPT_BOUNCED) == 0) {
 			struct queue_bounce_rcpt *f = &job.failed[job.nfailed++];
 
+			r->state = SPOOL_RCPT_BOUNCED;
 			snprintf(f->addr, sizeof(f->addr), "%s", r->addr);
 			snprintf(f->status, sizeof(f->status), "4.4.7");
 			snprintf(f->reply, sizeof(f->reply),
@@ -94,11 +95,7 @@ static void sched_finish(void)
 {
 	time_t now = time(NULL);
 
-	if (spool_read_env(job.fd, &job.env) < 0) {
-		log_err("%s: cannot re-read the envelope: %s", job.id, strerror(errno));
-		sched_job_close();
-		return;
-	}
+	/* job.env holds every state change of this attempt (the file has them too, but the last) */
 	if (job.nfailed > 0) {
 		queue_bounce_send(sched_conf, sched_spool, job.fd, &job.env, job.id, job.failed, job.nfailed,
 				  now - job.env.arrival > (time_t)sched_conf->queue_lifetime);
@@ -231,6 +228,13 @@ static void sched_rcpt_result(const struct proto_r_rcpt *r)
 		return;
 	}
 	state = r->outcome == PROTO_R_DELIVERED ? SPOOL_RCPT_DONE : SPOOL_RCPT_BOUNCED;
+	if (state == SPOOL_RCPT_DONE && spool_env_pending(&job.env) == 1) {
+		/* the last pending recipient: removing the file records it, no separate mark (one page
+		 * write less per message); a crash before the removal re-sends, the same window as
+		 * between the smarthost's 250 and a mark */
+		rc->state = state;
+		return;
+	}
 	if (spool_mark_rcpt(job.fd, rc, state) < 0) {
 		log_err("%s: cannot mark <%s>: %s", job.id, rc->addr, strerror(errno));
 		return;
