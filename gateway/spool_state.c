@@ -80,20 +80,32 @@ static int spool_is_id(const char *name)
 	return n == SPOOL_ID_LEN && strspn(name, "0123456789abcdef") == n;
 }
 
-/* Oldest id in queue/ other than skip. Returns 1 if found. */
-static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_ID_LEN + 1])
+/* A directory stream over one of the spool's directory fds (which stays open). */
+static DIR *spool_opendir(int dir_fd)
 {
-	int fd = dup(s->queue_fd), found = 0;
+	int fd = dup(dir_fd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
 
 	if (d == NULL) {
 		if (fd >= 0) {
 			close(fd);
 		}
+		return NULL;
+	}
+	rewinddir(d); /* the dup shares the position of earlier scans */
+	return d;
+}
+
+/* Oldest id in queue/ other than skip. Returns 1 if found. */
+static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_ID_LEN + 1])
+{
+	int found = 0;
+	DIR *d = spool_opendir(s->queue_fd);
+	struct dirent *de;
+
+	if (d == NULL) {
 		return -1;
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 &&
 		    (!found || strcmp(de->d_name, id) < 0)) {
@@ -109,19 +121,15 @@ static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_I
 static int spool_first_deferred(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
 				time_t *next_due)
 {
-	int fd = dup(s->defer_fd), found = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int found = 0;
+	DIR *d = spool_opendir(s->defer_fd);
 	struct dirent *de;
 	struct stat st;
 
 	*next_due = 0;
 	if (d == NULL) {
-		if (fd >= 0) {
-			close(fd);
-		}
 		return -1;
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (!spool_is_id(de->d_name) || strcmp(de->d_name, skip) == 0 ||
 		    fstatat(s->defer_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -154,18 +162,13 @@ int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_
 
 unsigned spool_flush_deferred(struct spool *s)
 {
-	int fd = dup(s->defer_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = spool_opendir(s->defer_fd);
 	struct dirent *de;
 	unsigned n = 0;
 
 	if (d == NULL) {
-		if (fd >= 0) {
-			close(fd);
-		}
 		return 0;
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (spool_is_id(de->d_name) && renameat(s->defer_fd, de->d_name, s->queue_fd, de->d_name) == 0) {
 			n++;

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "secret.h"
+#include "tls_engine.h"
 #include "tls_pem.h"
 
 #define TLS_CLIENT_CA_FILE_MAX  ((size_t)4 << 20)
@@ -440,29 +441,6 @@ static const br_x509_class tls_ip_class = {
 
 /* ---- per connection ---- */
 
-static size_t tls_client_suites(uint16_t *suites)
-{
-	static const uint16_t all[] = {
-		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,          BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-	};
-	size_t n = 0;
-
-	/* in our order of preference: ChaCha20 first, as router CPUs lack AES instructions */
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		int rsa = i % 2 == 1, chacha = i < 2, cbc = i >= 6;
-
-		if ((rsa && CONFIG_TLS_PROFILE_EC_ONLY) || (chacha && !CONFIG_TLS_CHACHA20) ||
-		    (cbc && !CONFIG_TLS_ALLOW_TLS10)) {
-			continue;
-		}
-		suites[n++] = all[i];
-	}
-	return n;
-}
-
 static const struct {
 	int id;
 	const br_hash_class *impl;
@@ -474,29 +452,15 @@ static const struct {
 static void tls_client_engine(br_ssl_client_context *cc)
 {
 	br_ssl_engine_context *eng = &cc->eng;
-	uint16_t suites[8];
 
-	br_ssl_engine_set_versions(eng, CONFIG_TLS_ALLOW_TLS10 ? BR_TLS10 : BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, suites, tls_client_suites(suites));
+	tls_engine_profile(eng, 1, 1);
 	for (size_t i = 0; i < sizeof(tls_client_hashes) / sizeof(tls_client_hashes[0]); i++) {
 		br_ssl_engine_set_hash(eng, tls_client_hashes[i].id, tls_client_hashes[i].impl);
 	}
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_ec(eng);
 	/* the ServerKeyExchange signature: ECDSA, and RSA unless EC-only */
 	br_ssl_engine_set_default_ecdsa(eng);
 	if (!CONFIG_TLS_PROFILE_EC_ONLY) {
 		br_ssl_engine_set_default_rsavrfy(eng);
-	}
-	if (CONFIG_TLS_CHACHA20) {
-		br_ssl_engine_set_default_chapol(eng);
-	}
-	if (CONFIG_TLS_ALLOW_TLS10) {
-		br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
-		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
-		br_ssl_engine_set_default_aes_cbc(eng);
 	}
 }
 

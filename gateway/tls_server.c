@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "secret.h"
+#include "tls_engine.h"
 #include "tls_pem.h"
 
 struct tls_load {
@@ -132,63 +133,15 @@ int tls_creds_load(struct tls_creds *c, const char *cert_path, const char *key_p
 	return 0;
 }
 
-static size_t tls_suites(uint16_t *suites, int rsa)
-{
-	size_t n = 0;
-
-	if (rsa) {
-		if (CONFIG_TLS_CHACHA20) {
-			suites[n++] = BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
-		}
-		suites[n++] = BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256;
-		suites[n++] = BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;
-		if (CONFIG_TLS_ALLOW_TLS10) {
-			suites[n++] = BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA;
-		}
-		return n;
-	}
-	if (CONFIG_TLS_CHACHA20) {
-		suites[n++] = BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
-	}
-	suites[n++] = BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-	suites[n++] = BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
-	if (CONFIG_TLS_ALLOW_TLS10) {
-		suites[n++] = BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA;
-	}
-	return n;
-}
-
-static void tls_engine_algorithms(br_ssl_engine_context *eng)
-{
-	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
-	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_ec(eng);
-	if (CONFIG_TLS_CHACHA20) {
-		br_ssl_engine_set_default_chapol(eng);
-	}
-	if (CONFIG_TLS_ALLOW_TLS10) {
-		br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
-		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
-		br_ssl_engine_set_default_aes_cbc(eng);
-	}
-}
-
 int tls_server_setup(br_ssl_server_context *cc, const struct tls_creds *c, void *iobuf, size_t in_size, size_t out_size)
 {
-	uint16_t suites[8];
 	br_ssl_engine_context *eng = &cc->eng;
 	int rsa = c->key_type == BR_KEYTYPE_RSA;
 
 	br_ssl_server_zero(cc);
-	br_ssl_engine_set_versions(eng, CONFIG_TLS_ALLOW_TLS10 ? BR_TLS10 : BR_TLS12, BR_TLS12);
 	/* our order, not the client's: ChaCha20 first, as most router CPUs lack AES instructions */
 	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
-	br_ssl_engine_set_suites(eng, suites, tls_suites(suites, rsa));
-	tls_engine_algorithms(eng);
+	tls_engine_profile(eng, !rsa, rsa);
 	if (rsa) {
 		br_ssl_server_set_single_rsa(cc, c->chain, c->chain_len, &c->rsa, BR_KEYTYPE_SIGN,
 					     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());

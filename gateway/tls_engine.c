@@ -1,0 +1,52 @@
+/*
+ * tls_engine.c - one cipher profile for every BearSSL engine subgate makes
+ * (session processes and the relay).
+ */
+#include "tls_engine.h"
+
+#include "config.h"
+
+static size_t tls_engine_suites(uint16_t *suites, int ecdsa, int rsa)
+{
+	static const uint16_t all[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,          BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		int is_rsa = i % 2 == 1, chacha = i < 2, cbc = i >= 6;
+
+		if ((is_rsa && (!rsa || CONFIG_TLS_PROFILE_EC_ONLY)) || (!is_rsa && !ecdsa) ||
+		    (chacha && !CONFIG_TLS_CHACHA20) || (cbc && !CONFIG_TLS_ALLOW_TLS10)) {
+			continue;
+		}
+		suites[n++] = all[i];
+	}
+	return n;
+}
+
+void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
+{
+	uint16_t suites[8];
+
+	br_ssl_engine_set_versions(eng, CONFIG_TLS_ALLOW_TLS10 ? BR_TLS10 : BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites, tls_engine_suites(suites, ecdsa, rsa));
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_ec(eng);
+	if (CONFIG_TLS_CHACHA20) {
+		br_ssl_engine_set_default_chapol(eng);
+	}
+	if (CONFIG_TLS_ALLOW_TLS10) {
+		br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
+		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+		br_ssl_engine_set_default_aes_cbc(eng);
+	}
+}
