@@ -25,6 +25,7 @@ void conn_init(struct conn *c, int fd)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	c->write_timeout = 30;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	/* writes are already whole replies or full buffers: Nagle would only add delayed-ACK stalls */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -188,7 +189,7 @@ static int conn_write_tls(struct conn *c, const unsigned char *p, size_t len)
 		unsigned char *buf = br_ssl_engine_sendapp_buf(c->eng, &room);
 
 		if (room == 0) {
-			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(30)) < 0) {
+			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c->write_timeout)) < 0) {
 				return -1;
 			}
 			continue;
@@ -216,7 +217,7 @@ int conn_write(struct conn *c, const void *buf, size_t len)
 	while (len > 0) {
 		size_t n = sizeof(c->out) - c->out_len;
 
-		if (n == 0 && conn_flush(c, 30) < 0) {
+		if (n == 0 && conn_flush(c, c->write_timeout) < 0) {
 			return -1;
 		}
 		n = n == 0 ? sizeof(c->out) : n;

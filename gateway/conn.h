@@ -23,7 +23,8 @@ struct conn {
 	size_t in_start, in_end;
 	unsigned char out[CONN_PLAIN_OUT];
 	size_t out_len;
-	int failed; /* sticky: a write or flush failed */
+	int failed;        /* sticky: a write or flush failed */
+	int write_timeout; /* seconds a buffered write may wait for the peer (conn_init: 30) */
 };
 
 enum conn_line {

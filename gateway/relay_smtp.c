@@ -69,6 +69,15 @@ static int relay_fail(struct relay_link *l, const char *fmt, ...)
 	return -1;
 }
 
+/* A write that did not go through: a stalled peer (timeout) or a broken connection. */
+static int relay_write_failed(struct relay_link *l)
+{
+	if (errno == ETIMEDOUT) {
+		return relay_fail(l, "timeout writing to %s", l->peer);
+	}
+	return relay_fail(l, "write to %s failed: %s", l->peer, strerror(errno));
+}
+
 /* A non-blocking connect within the deadline. Returns the socket or -1. */
 static int relay_connect_one(const struct addrinfo *ai, int64_t deadline)
 {
@@ -115,6 +124,7 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 	}
 	snprintf(l->peer, sizeof(l->peer), "%s[%s]:%u", c->smarthost_host, addr, (unsigned)c->smarthost_port);
 	conn_init(&l->conn, fd);
+	l->conn.write_timeout = (int)c->relay_timeout;
 	return 0;
 }
 
@@ -177,8 +187,9 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
 	}
 	line[n] = '\r';
 	line[n + 1] = '\n';
-	if (conn_write(&l->conn, line, (size_t)n + 2) < 0 || (!more && conn_flush(&l->conn, 60) < 0)) {
-		return relay_fail(l, "write to %s failed", l->peer);
+	if (conn_write(&l->conn, line, (size_t)n + 2) < 0 ||
+	    (!more && conn_flush(&l->conn, l->conn.write_timeout) < 0)) {
+		return relay_write_failed(l);
 	}
 	return 0;
 }
@@ -293,13 +304,13 @@ int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset)
 		for (size_t i = 0; i < (size_t)n; i++) {
 			if (at_line_start && buf[i] == '.' &&
 			    (conn_write(&l->conn, buf + start, i - start) < 0 || conn_write(&l->conn, ".", 1) < 0)) {
-				return relay_fail(l, "write to %s failed", l->peer);
+				return relay_write_failed(l);
 			}
 			start = at_line_start && buf[i] == '.' ? i : start;
 			at_line_start = buf[i] == '\n';
 		}
 		if (conn_write(&l->conn, buf + start, (size_t)n - start) < 0) {
-			return relay_fail(l, "write to %s failed", l->peer);
+			return relay_write_failed(l);
 		}
 		last_lf = buf[n - 1] == '\n';
 		offset += (uint64_t)n;

@@ -252,6 +252,7 @@ void session_main(const struct session_start *start)
 	memcpy(s->client, start->client, sizeof(s->client));
 	s->state = SESSION_CONNECTED;
 	conn_init(&s->conn, start->fd);
+	s->conn.write_timeout = (int)s->conf->command_timeout;
 	log_info("%s: connect from [%s]%s", s->id, s->client, s->implicit_tls ? " (implicit TLS)" : "");
 	if (s->implicit_tls && session_start_tls(s) < 0) {
 		session_close(s, "TLS handshake failed");
