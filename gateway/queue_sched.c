@@ -119,6 +119,8 @@ static void sched_finish(void)
 	sched_job_close();
 }
 
+static void sched_relay_gone(void);
+
 /* Opens the due message and hands it to the relay. Returns 1 if a job started. */
 static int sched_start(const char *id, enum spool_where where)
 {
@@ -145,14 +147,18 @@ static int sched_start(const char *id, enum spool_where where)
 		return 0;
 	}
 	ro = spool_open_msg_ro(sched_spool, id, where);
+	if (ro < 0) {
+		/* never retry the same file in a tight loop: set it aside until the next retry time */
+		log_err("%s: cannot open for the relay: %s", id, strerror(errno));
+		spool_defer(sched_spool, job.fd, id, where, now + (time_t)sched_conf->retry_min);
+		sched_job_close();
+		return 0;
+	}
 	memset(&j, 0, sizeof(j));
 	memcpy(j.id, job.id, sizeof(j.id));
-	if (ro < 0 || ipc_send(sched_svc->extra_fd, PROTO_R_JOB, &j, sizeof(j), ro) < 0) {
-		log_warn("%s: cannot hand to the relay: %s", id, strerror(errno));
-		if (ro >= 0) {
-			close(ro);
-		}
-		sched_job_close();
+	if (ipc_send(sched_svc->extra_fd, PROTO_R_JOB, &j, sizeof(j), ro) < 0) {
+		close(ro);
+		sched_relay_gone(); /* the message stays where it is; the master starts a new relay */
 		return 0;
 	}
 	close(ro);
