@@ -114,7 +114,7 @@ struct proto_r_rcpt {
 	uint32_t index;   /* the recipient's position in the spool envelope */
 	uint32_t outcome; /* enum proto_r_outcome */
 	char status[16];  /* RFC 3463 code for a bounce, e.g. "5.1.1" */
-	char reply[256];  /* the smarthost's reply (for logs and bounces) */
+	char reply[600];  /* the smarthost's reply (for logs and bounces), "..." when cut */
 };
 
 struct proto_r_done {

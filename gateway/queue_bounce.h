@@ -14,7 +14,7 @@
 struct queue_bounce_rcpt {
 	char addr[ADDR_MAX + 1];
 	char status[16];
-	char reply[256];
+	char reply[600];
 };
 
 /* Composes and commits the bounce. Returns 0 (also when none is due), -1 on failure (logged). */

@@ -251,7 +251,7 @@ static void sched_rcpt_result(const struct proto_r_rcpt *r)
 
 		snprintf(f->addr, sizeof(f->addr), "%s", rc->addr);
 		snprintf(f->status, sizeof(f->status), "%.15s", r->status);
-		snprintf(f->reply, sizeof(f->reply), "%.255s", r->reply);
+		snprintf(f->reply, sizeof(f->reply), "%s", r->reply);
 	}
 }
 

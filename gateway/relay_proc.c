@@ -62,10 +62,13 @@ static void relay_result(unsigned index, enum proto_r_outcome outcome, const cha
 /* Maps a reply to an outcome and reports it for one recipient. */
 static void relay_result_reply(unsigned index, const struct smtp_reply *r)
 {
-	char text[256];
+	char text[sizeof(((struct proto_r_rcpt *)0)->reply)];
 	const char *status = r->enhanced[0] ? r->enhanced : SMTP_REPLY_CLASS(r->code) == 5 ? "5.0.0" : "4.0.0";
+	int n = snprintf(text, sizeof(text), "%d %s%s%s", r->code, r->enhanced, r->enhanced[0] ? " " : "", r->text);
 
-	snprintf(text, sizeof(text), "%d %s%s%.230s", r->code, r->enhanced, r->enhanced[0] ? " " : "", r->text);
+	if (n < 0 || (size_t)n >= sizeof(text) || strlen(r->text) + 1 >= sizeof(r->text)) {
+		memcpy(text + sizeof(text) - 4, "...", 4); /* cut here or by the reply parser: say so */
+	}
 	relay_result(index,
 		     SMTP_REPLY_CLASS(r->code) == 2   ? PROTO_R_DELIVERED
 		     : SMTP_REPLY_CLASS(r->code) == 5 ? PROTO_R_BOUNCED
@@ -95,10 +98,22 @@ static void relay_done(int pause)
 	}
 }
 
+/* 1 if the smarthost already said something on an idle connection: a 421, or its close. */
+static int relay_link_went_away(void)
+{
+	struct pollfd p = { .fd = relay_link.conn.fd, .events = POLLIN };
+
+	return conn_buffered(&relay_link.conn) > 0 || poll(&p, 1, 0) != 0;
+}
+
 static int relay_ensure_open(void)
 {
-	if (relay_link.open && !relay_link.conn.failed) {
+	if (relay_link.open && !relay_link.conn.failed && !relay_link_went_away()) {
 		return 0;
+	}
+	if (relay_link.open && !relay_link.conn.failed) {
+		log_info("relay: %s closed the idle connection; reconnecting", relay_link.peer);
+		relay_link.conn.failed = 1; /* no QUIT into a closed connection */
 	}
 	relay_smtp_close(&relay_link);
 	if (relay_smtp_open(&relay_link, relay_conf, relay_trust, &relay_cred) < 0) {
