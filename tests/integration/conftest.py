@@ -14,6 +14,10 @@
   users, spool), all stopped at teardown.
 - `fresh_source()`: a loopback client address no other test uses (127.0.10.x,
   127.0.11.x, ...), for tests whose failed logins must not block others.
+- Relay tests (relaykit.py): `pki` (session: test CA, certificates and pins),
+  `smarthost` (a factory of scripted aiosmtpd smarthosts) and `staller` (a
+  factory of smarthosts that stall in the middle of DATA), all stopped at
+  teardown.
 
 All files live in pytest's temporary directories; nothing outside is touched.
 """
@@ -227,3 +231,50 @@ def make_server(tmp_path, subgate_bin, certs):
     yield make
     codes = [server.close() for server in servers]
     assert all(code in (0, None) for code in codes), codes  # None: the test stopped it itself
+
+
+# --- relay fixtures (relaykit.py; imported lazily so that only the relay tests need aiosmtpd) ----
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """relaykit.make_pki(): a test CA, server certificates (good, wrong name, expired, ...) and pins."""
+    import relaykit
+
+    return relaykit.make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def smarthost():
+    """smarthost(mode="plain", start=True, **relaykit.Smarthost keywords) -> Smarthost, stopped at teardown."""
+    import relaykit
+
+    made = []
+
+    def make(mode="plain", start=True, **kw):
+        host = relaykit.Smarthost(mode, **kw)
+        made.append(host)
+        if start:
+            host.up()
+        return host
+
+    yield make
+    for host in made:
+        host.close()
+
+
+@pytest.fixture
+def staller():
+    """staller(mode, **relaykit.Staller keywords) -> Staller (listening at once), closed at teardown."""
+    import relaykit
+
+    made = []
+
+    def make(mode="stop-reading", **kw):
+        s = relaykit.Staller(mode, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()

@@ -2,10 +2,13 @@
 
 - `SubgateServer`: writes a configuration into a directory (certificate, key,
   users.cdb made with `subgate user add`, free loopback ports, a "black hole"
-  smarthost that accepts TCP connections and never answers, so that mail stays
-  in queue/ whatever the relay does), runs `subgate serve -f --no-jail` with
-  stderr (the log) in a file, waits for "subgate ready", and stops it with
-  SIGTERM (asserting that it exits).
+  smarthost that accepts TCP connections and never answers, with
+  relay_timeout = 3600 s, so that the relay waits for its greeting for the
+  whole test and mail stays in queue/; the relay tests pass their own
+  smarthost), runs `subgate serve -f --no-jail` with stderr (the log) in a
+  file, waits for "subgate ready", and stops it with SIGTERM (asserting that
+  it exits). `queue_ids()` and `spool_file()` look in queue/ and defer/, so a
+  message the relay deferred is still found.
 - `SmtpClient`: a raw line-level SMTP client over TCP or TLS (self-signed
   server certificates are accepted) that returns replies as exact text, for
   asserting codes, enhanced codes and wording byte for byte.
@@ -95,7 +98,7 @@ class SubgateServer:
         self.log = self.dir / "subgate.log"
         self.spool = Path(spool) if spool is not None else self.dir / "spool"
         self.proc = None
-        self.auth_pid = self.queue_pid = None
+        self.auth_pid = self.queue_pid = self.relay_pid = None
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -104,7 +107,8 @@ class SubgateServer:
         self.port, self.tls_port = (s.getsockname()[1] for s in holders)
         for s in holders:
             s.close()
-        # A smarthost that never answers: a future relay process finds nothing to deliver to.
+        # A smarthost that accepts and never answers: the relay waits relay_timeout (the maximum) for the
+        # greeting of its first connection, delivers nothing, and every message stays in queue/.
         self.blackhole = socket.socket()
         self.blackhole.bind(("127.0.0.1", 0))
         self.blackhole.listen(16)
@@ -121,6 +125,7 @@ class SubgateServer:
             "max_message_size": "10m",
             "smarthost": f"[127.0.0.1]:{self.blackhole.getsockname()[1]}",
             "smarthost_tls": "none",
+            "relay_timeout": "3600",
         }
         self.settings.update(settings or {})
         self.aliases = list(aliases if aliases is not None else ["root: admin@example.com, ops@example.com"])
@@ -150,11 +155,11 @@ class SubgateServer:
         assert r.returncode == 0, f"user add {name}: {r.stderr}"
 
     def start(self, timeout=15):
+        offset = len(self.log_text())  # before the start: a fast server may log "subgate ready" at once
         self.log_fh = open(self.log, "ab")
         self.proc = subprocess.Popen([self.bin, "serve", "-f", "--no-jail", "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self.log_fh, stderr=self.log_fh,
                                      env=_env(), start_new_session=True)
-        offset = len(self.log_text())
 
         def ready():
             if self.proc.poll() is not None:
@@ -165,6 +170,8 @@ class SubgateServer:
         text = self.log_text()[offset:]
         self.auth_pid = int(re.findall(r"auth process started \(pid (\d+)\)", text)[-1])
         self.queue_pid = int(re.findall(r"queue process started \(pid (\d+)\)", text)[-1])
+        relay = re.findall(r"relay process started \(pid (\d+)\)", text)
+        self.relay_pid = int(relay[-1]) if relay else None
         return self
 
     def stop(self):
@@ -214,8 +221,16 @@ class SubgateServer:
     def tmp_dir(self):
         return self.spool / "tmp"
 
+    @property
+    def defer_dir(self):
+        return self.spool / "defer"
+
     def queue_ids(self):
-        return set(os.listdir(self.queue_dir))
+        """Ids of the committed messages: queue/ and defer/ (where the relay moves what it could not deliver)."""
+        ids = set(os.listdir(self.queue_dir))
+        if self.defer_dir.is_dir():
+            ids |= set(os.listdir(self.defer_dir))
+        return ids
 
     def tmp_files(self):
         return sorted(os.listdir(self.tmp_dir))
@@ -228,7 +243,19 @@ class SubgateServer:
         return sorted(out)
 
     def spool_file(self, qid):
-        return SpoolFile(self.queue_dir / qid)
+        """The committed message `qid`, in queue/ or defer/ (a rename between the two is retried)."""
+        for _ in range(50):
+            for d in (self.queue_dir, self.defer_dir):
+                try:
+                    return SpoolFile(d / qid)
+                except FileNotFoundError:
+                    continue
+            time.sleep(0.02)
+        raise FileNotFoundError(f"{qid} is neither in {self.queue_dir} nor in {self.defer_dir}")
+
+    def flush(self):
+        """SIGUSR1 to the master: every deferred message is due now."""
+        os.kill(self.pid, signal.SIGUSR1)
 
     # processes -------------------------------------------------------------------------
     @property
@@ -239,7 +266,7 @@ class SubgateServer:
         return children_of(self.pid)
 
     def session_pids(self):
-        return [p for p in self.children() if p not in (self.auth_pid, self.queue_pid)]
+        return [p for p in self.children() if p not in (self.auth_pid, self.queue_pid, self.relay_pid)]
 
     # clients ---------------------------------------------------------------------------
     def connect(self, source=None, implicit=False, timeout=IO_TIMEOUT):
@@ -491,10 +518,12 @@ class SpoolFile:
         assert lines[4].startswith("client "), lines
         self.client = lines[4][7:]
         self.rcpts = []
+        self.states = {}  # address -> P (pending), D (delivered) or B (bounced)
         for line in lines[5:]:
-            m = re.fullmatch(r"rcpt P (\S+)", line)
+            m = re.fullmatch(r"rcpt ([PDB]) (\S+)", line)
             assert m, f"bad envelope line {line!r}"
-            self.rcpts.append(m.group(1))
+            self.rcpts.append(m.group(2))
+            self.states[m.group(2)] = m.group(1)
         # The Received: header added by the server: first line plus continuation lines.
         assert self.message.startswith(b"Received: "), self.message[:200]
         pos = self.message.index(b"\r\n") + 2

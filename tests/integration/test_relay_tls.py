@@ -1,0 +1,108 @@
+"""Relay TLS: the smarthost's certificate is always verified, and nothing is sent to one that fails.
+
+Covers, each with STARTTLS or implicit TLS to an aiosmtpd smarthost: a
+certificate for another host name, an expired one, one not valid yet, one
+from a CA we do not trust, and a wrong SPKI pin. Each time: nothing is
+delivered, no MAIL and no AUTH reach the smarthost (the credentials never
+cross an unverified channel), the message moves to defer/ with its recipient
+still pending and its mtime (the next attempt) in the future, no bounce is
+made (verification failures are temporary), and the log names the reason
+("host name mismatch", "certificate expired or not yet valid", "unknown CA",
+"pin mismatch"). A right pin without any CA file delivers, with the
+smarthost given by IP address and also for an expired self-signed
+certificate of another name (a pin needs no CA, no name and no clock). A
+smarthost that does not offer STARTTLS while smarthost_tls = starttls:
+deferred with "does not offer STARTTLS", nothing sent in plaintext.
+"""
+
+import re
+import time
+
+import pytest
+
+from relaykit import (SMARTHOST_PASSWORD, SMARTHOST_USER, pending_ids, read_envelope, relay_settings, spool_where,
+                      write_secret)
+from smtpkit import USER, make_message, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+RCPT = "tls@example.org"
+
+FAILURES = {
+    # id: (smarthost mode, served certificate, trust settings maker, reason in the log)
+    "wrong-name": ("starttls", "wrong_name", lambda pki: {"smarthost_ca": pki.ca}, "host name mismatch"),
+    "expired": ("starttls", "expired", lambda pki: {"smarthost_ca": pki.ca}, "certificate expired or not yet valid"),
+    "not-yet-valid": ("tls", "not_yet_valid", lambda pki: {"smarthost_ca": pki.ca},
+                      "certificate expired or not yet valid"),
+    "unknown-ca": ("starttls", "unknown_ca", lambda pki: {"smarthost_ca": pki.ca}, "unknown CA"),
+    "wrong-pin": ("tls", "localhost", lambda pki: {"smarthost_pin": pki.wrong_name.pin}, "pin mismatch"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_verification_failure_defers(make_server, smarthost, pki, tmp_path, case):
+    mode, served, trust, reason = FAILURES[case]
+    host = smarthost(mode, cert=getattr(pki, served), auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    server = make_server(settings=relay_settings(host.port, mode, "localhost", smarthost_auth=write_secret(tmp_path),
+                                                 **trust(pki)))
+    before = time.time()
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"tls-{case}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=localhost\[127\.0\.0\.1\]:{host.port}, delay=\d+s, tls=none, "
+                        rf"status=deferred \((.*)\)")
+    assert m.group(1) == f"TLS handshake with localhost[127.0.0.1]:{host.port} failed: {reason}", m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    env = read_envelope(server, qid)
+    assert env.rcpts == [("P", RCPT)]
+    assert env.mtime > before  # the next attempt, in the future of the failed one
+    assert pending_ids(server) == [qid]  # no bounce
+    assert "bounce" not in server.log_text() and "non-delivery" not in server.log_text()
+    assert host.transactions == [] and host.mail_seen == []
+    for conn in host.connections:
+        assert conn.auth == []
+        assert b"AUTH" not in bytes(conn.transcript) and b"MAIL" not in bytes(conn.transcript)
+    if mode == "starttls":  # the relay got as far as STARTTLS, then stopped
+        [conn] = host.sessions
+        assert conn.commands()[:2] == ["EHLO gw.example.test", "STARTTLS"]
+
+
+def test_right_pin_without_ca_delivers(make_server, smarthost, pki):
+    host = smarthost("starttls", cert=pki.localhost)
+    server = make_server(settings=relay_settings(host.port, "starttls", "127.0.0.1", smarthost_pin=pki.localhost.pin))
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message("pin-ok"))
+    [t] = host.wait_messages(1)
+    server.wait_log(rf"{qid}: to=<{RCPT}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{host.port}, delay=\d+s, "
+                    rf"tls=TLSv1\.2/\S+, status=sent \(250 2\.0\.0 Ok: queued\)")
+    server.wait_log(rf"{qid}: removed")
+    assert t.rcpt_tos == [RCPT] and t.content.endswith(make_message("pin-ok"))
+    assert "smarthost_ca" not in server.conf.read_text()
+
+
+def test_pin_needs_no_name_and_no_clock(make_server, smarthost, pki):
+    """DESIGN 4: a pin needs "no CA and no clock": an expired self-signed certificate of another name, pinned."""
+    host = smarthost("tls", cert=pki.self_signed)
+    server = make_server(settings=relay_settings(host.port, "tls", "localhost", smarthost_pin=pki.self_signed.pin))
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message("pin-expired"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, .*status=(\w+) \((.*)\)")
+    assert m.group(1) == "sent", m.group(0)
+    [t] = host.wait_messages(1)
+    assert t.rcpt_tos == [RCPT]
+
+
+def test_smarthost_without_starttls_defers(make_server, smarthost, pki, tmp_path):
+    host = smarthost("plain", auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    server = make_server(settings=relay_settings(host.port, "starttls", "localhost", smarthost_ca=pki.ca,
+                                                 smarthost_auth=write_secret(tmp_path)))
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message("no-starttls"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=localhost\[127\.0\.0\.1\]:{host.port}, delay=\d+s, tls=none, "
+                        rf"status=deferred \((.*)\)")
+    assert m.group(1) == f"localhost[127.0.0.1]:{host.port} does not offer STARTTLS", m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    assert read_envelope(server, qid).rcpts == [("P", RCPT)]
+    [conn] = host.sessions
+    assert conn.commands()[0] == "EHLO gw.example.test"
+    assert not any(re.match(r"(AUTH|MAIL|RCPT|DATA)\b", c) for c in conn.commands())
+    assert host.transactions == [] and conn.auth == []
