@@ -9,22 +9,21 @@
  */
 #include "bounce.h"
 
+#include "timefmt.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#define BOUNCE_OUT_CAP       512
-#define BOUNCE_FIELD_MAX     512   /* hostname, ids, addresses: far below 998 with any prefix */
-#define BOUNCE_BOUNDARY_MAX  70    /* RFC 2046 5.1.1 */
-#define BOUNCE_WRAP          78    /* human text width */
-#define BOUNCE_INDENT        4     /* continuation lines of the human text */
-#define BOUNCE_DIAG_MAX      900   /* Diagnostic-Code text kept on its one line */
-#define BOUNCE_LINE_MAX      998   /* RFC 5322 2.1.1, without CRLF */
-#define BOUNCE_HEADERS_MAX   65536 /* original header bytes copied, CRLFs included */
-#define BOUNCE_DATE_CAP      40
-#define BOUNCE_SECS_PER_DAY  86400
-#define BOUNCE_DAYS_PER_ERA  146097 /* 400 Gregorian years */
-#define BOUNCE_YEARS_PER_ERA 400
+#define BOUNCE_OUT_CAP      512
+#define BOUNCE_FIELD_MAX    512   /* hostname, ids, addresses: far below 998 with any prefix */
+#define BOUNCE_BOUNDARY_MAX 70    /* RFC 2046 5.1.1 */
+#define BOUNCE_WRAP         78    /* human text width */
+#define BOUNCE_INDENT       4     /* continuation lines of the human text */
+#define BOUNCE_DIAG_MAX     900   /* Diagnostic-Code text kept on its one line */
+#define BOUNCE_LINE_MAX     998   /* RFC 5322 2.1.1, without CRLF */
+#define BOUNCE_HEADERS_MAX  65536 /* original header bytes copied, CRLFs included */
+#define BOUNCE_DATE_CAP     40
 
 /* Buffered output to the caller's sink; after one failure nothing more is sent. */
 struct bounce_out {
@@ -101,56 +100,6 @@ static void bounce_line(struct bounce_out *o, const char *head, const char *valu
 		bounce_str(o, value);
 	}
 	bounce_crlf(o);
-}
-
-/* Floor division for the calendar arithmetic (time_t may be negative). */
-static long long bounce_floor_div(long long a, long long b)
-{
-	long long q = a / b;
-
-	if ((a % b) != 0 && ((a < 0) != (b < 0))) {
-		q--;
-	}
-	return q;
-}
-
-/* Gregorian date of a day count since 1970-01-01 (H. Hinnant, civil_from_days). */
-static void bounce_civil(long long days, long long *year, unsigned *month, unsigned *mday)
-{
-	long long z = days + 719468; /* days since 0000-03-01 */
-	long long era = bounce_floor_div(z, BOUNCE_DAYS_PER_ERA);
-	long long doe = z - era * BOUNCE_DAYS_PER_ERA;                         /* [0, 146096] */
-	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
-	long long mp = (5 * doy + 2) / 153;                                    /* March = 0 */
-
-	*mday = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*year = yoe + era * BOUNCE_YEARS_PER_ERA + (*month <= 2 ? 1 : 0);
-}
-
-/* RFC 5322 3.3 date-time in UTC: "Thu, 01 Jan 1970 00:00:00 +0000". */
-static void bounce_date(time_t t, char *out, size_t cap)
-{
-	static const char wdays[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	long long secs = (long long)t;
-	long long days = bounce_floor_div(secs, BOUNCE_SECS_PER_DAY);
-	long long sod = secs - days * BOUNCE_SECS_PER_DAY;
-	long long wday = (days + 4) % 7; /* 1970-01-01 was a Thursday */
-	long long year;
-	unsigned month;
-	unsigned mday;
-
-	if (wday < 0) {
-		wday += 7;
-	}
-	bounce_civil(days, &year, &month, &mday);
-	unsigned hms = (unsigned)sod; /* 0 .. 86399: days was floored */
-
-	(void)snprintf(out, cap, "%s, %02u %s %04lld %02u:%02u:%02u +0000", wdays[wday], mday, months[month - 1], year,
-		       hms / 3600, hms / 60 % 60, hms % 60);
 }
 
 /* A field for a header line: present, non-empty, short, and no CR or LF. */
@@ -254,7 +203,7 @@ static void bounce_headers(struct bounce_out *o, const struct bounce_info *info)
 {
 	char date[BOUNCE_DATE_CAP];
 
-	bounce_date(info->now, date, sizeof(date));
+	timefmt_rfc5322(info->now, date, sizeof(date));
 	bounce_str(o, "From: MAILER-DAEMON@");
 	bounce_str(o, info->hostname);
 	bounce_line(o, " (Mail Delivery System)", NULL);
@@ -416,7 +365,7 @@ static void bounce_status(struct bounce_out *o, const struct bounce_info *info)
 	const char *mta = bounce_mta(info);
 	unsigned i;
 
-	bounce_date(info->arrival, date, sizeof(date));
+	timefmt_rfc5322(info->arrival, date, sizeof(date));
 	bounce_line(o, "Reporting-MTA: dns; ", info->hostname);
 	bounce_line(o, "X-Subgate-Queue-ID: ", info->queue_id);
 	bounce_line(o, "Arrival-Date: ", date);

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "spool.h"
 #include "spool_env.h"
+#include "timefmt.h"
 
 #define QUEUE_USAGE "usage: subgate queue list|flush [-c FILE]\n       subgate queue show|delete ID [-c FILE]"
 
@@ -39,19 +40,11 @@ static int queue_open_file(const char *dir, const char *id)
 	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-static void queue_time(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, cap, "%a %b %d %H:%M:%S", &tm);
-}
-
 /* Prints one message in the mailq format. Returns its size, or -1 if unreadable. */
 static long long queue_print_one(const char *dir, const char *id)
 {
 	static char head[SPOOL_ENV_MAX];
-	char when[32], next[32];
+	char when[TIMEFMT_RFC5322_LEN], next[TIMEFMT_RFC5322_LEN];
 	struct stat st;
 	int fd = queue_open_file(dir, id);
 	ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
@@ -64,16 +57,16 @@ static long long queue_print_one(const char *dir, const char *id)
 		return -1;
 	}
 	close(fd);
-	queue_time(queue_env.arrival, when, sizeof(when));
-	printf("%-17s %9lld %-20s %s\n", id, (long long)st.st_size, when,
+	timefmt_rfc5322(queue_env.arrival, when, sizeof(when));
+	printf("%-17s %9lld %-31s %s\n", id, (long long)st.st_size, when,
 	       queue_env.sender[0] ? queue_env.sender : "MAILER-DAEMON");
 	if (strcmp(dir, "defer") == 0) {
-		queue_time(st.st_mtime, next, sizeof(next));
-		printf("%49s(deferred; next attempt %s)\n", "", next);
+		timefmt_rfc5322(st.st_mtime, next, sizeof(next));
+		printf("%60s(deferred; next attempt %s)\n", "", next);
 	}
 	for (unsigned i = 0; i < queue_env.nrcpt; i++) {
 		if (queue_env.rcpt[i].state == SPOOL_RCPT_PENDING) {
-			printf("%49s%s\n", "", queue_env.rcpt[i].addr);
+			printf("%60s%s\n", "", queue_env.rcpt[i].addr);
 		}
 	}
 	return (long long)st.st_size;
@@ -105,7 +98,8 @@ static int queue_list(void)
 	unsigned count = 0;
 	long long bytes = 0;
 
-	printf("%-17s %9s %-20s %s\n", "-Queue ID-", "--Size--", "----Arrival Time----", "-Sender/Recipient-------");
+	printf("%-17s %9s %-31s %s\n", "-Queue ID-", "--Size--", "---Arrival Time (UTC)---",
+	       "-Sender/Recipient-------");
 	queue_list_dir("queue", &count, &bytes);
 	queue_list_dir("defer", &count, &bytes);
 	if (count == 0) {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
+#include "timefmt.h"
 
 #define DATA_CHUNK 8192
 
@@ -55,14 +56,6 @@ static void data_add(struct session *s, const char *text)
 	run.size += len;
 }
 
-static void data_date(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
-
 static void data_received(struct session *s)
 {
 	char hdr[1024], date[64];
@@ -71,7 +64,7 @@ static void data_received(struct session *s)
 	for (int i = 0; i < 3; i++) {
 		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */
 	}
-	data_date(run.arrival, date, sizeof(date));
+	timefmt_rfc5322(run.arrival, date, sizeof(date));
 	snprintf(hdr, sizeof(hdr),
 		 "Received: from %s ([%s])\r\n\t(using %s)\r\n\t(Authenticated sender: %s)\r\n"
 		 "\tby %s (subgate) with ESMTPSA id %s%s%s%s;\r\n\t%s\r\n",
@@ -90,7 +83,7 @@ static void data_missing_headers(struct session *s)
 		data_add(s, line);
 	}
 	if (!run.filter.has_date) {
-		data_date(run.arrival, date, sizeof(date));
+		timefmt_rfc5322(run.arrival, date, sizeof(date));
 		snprintf(line, sizeof(line), "Date: %s\r\n", date);
 		data_add(s, line);
 	}
