@@ -83,6 +83,15 @@ static int parse_listen(struct conf *c, const char *v, char *err, size_t errcap)
 	return conf_value_listen(v, &c->listen[c->nlisten++], err, errcap);
 }
 
+static int parse_masquerade(struct conf *c, const char *v, char *err, size_t errcap)
+{
+	if (c->nmasquerade >= CONFIG_MAX_ALIASES) {
+		snprintf(err, errcap, "more than %d masquerade lines (CONFIG_MAX_ALIASES)", CONFIG_MAX_ALIASES);
+		return -1;
+	}
+	return conf_value_masquerade(v, &c->masquerade[c->nmasquerade++], err, errcap);
+}
+
 static int parse_alias(struct conf *c, const char *v, char *err, size_t errcap)
 {
 	if (c->nalias >= CONFIG_MAX_ALIASES) {
@@ -184,6 +193,13 @@ static void print_listen(const struct conf *c, const char *k, FILE *o)
 	}
 }
 
+static void print_masquerade(const struct conf *c, const char *k, FILE *o)
+{
+	for (unsigned i = 0; i < c->nmasquerade; i++) {
+		fprintf(o, "%-16s = %s: %s\n", k, c->masquerade[i].pattern, c->masquerade[i].target);
+	}
+}
+
 static void print_alias(const struct conf *c, const char *k, FILE *o)
 {
 	for (unsigned i = 0; i < c->nalias; i++) {
@@ -220,6 +236,7 @@ static const struct conf_key conf_keys[] = {
 	{ "smarthost_pin", parse_smarthost_pin, print_smarthost_pin, NULL, 0 },
 	{ "smarthost_auth", parse_smarthost_auth, print_smarthost_auth, NULL, 0 },
 	{ "alias", parse_alias, print_alias, NULL, CONF_REPEAT },
+	{ "masquerade", parse_masquerade, print_masquerade, NULL, CONF_REPEAT },
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

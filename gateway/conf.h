@@ -42,6 +42,11 @@ struct conf_alias {
 	char targets[CONF_ALIAS_TARGETS]; /* validated mailboxes, ", " separated */
 };
 
+struct conf_masquerade {
+	char pattern[ADDR_MAX + 1]; /* local@domain or @domain */
+	char target[ADDR_MAX + 1];
+};
+
 struct conf {
 	char file[CONF_PATH_MAX];
 	char dir[CONF_PATH_MAX]; /* absolute directory of `file`: base of relative paths */
@@ -77,6 +82,8 @@ struct conf {
 	char smarthost_auth[CONF_PATH_MAX];
 	struct conf_alias alias[CONFIG_MAX_ALIASES];
 	unsigned nalias;
+	struct conf_masquerade masquerade[CONFIG_MAX_ALIASES];
+	unsigned nmasquerade;
 	/* Bookkeeping: line each key was set on (0 = default), error count and first error. */
 	unsigned key_line[32];
 	unsigned nerrors;

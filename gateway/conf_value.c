@@ -300,6 +300,26 @@ static int conf_alias_target(struct conf_alias *out, const char *t, size_t len)
 	return 0;
 }
 
+/* "PATTERN: ADDRESS": a sender (or @domain) and the address it is rewritten to. */
+int conf_value_masquerade(const char *v, struct conf_masquerade *out, char *err, size_t errcap)
+{
+	const char *colon = strchr(v, ':');
+	size_t plen = colon ? (size_t)(colon - v) : 0;
+	const char *target = colon ? colon + 1 + strspn(colon + 1, " \t") : "";
+
+	if (!CONFIG_RELAY_MASQUERADE) {
+		return conf_fail(err, errcap, "sender masquerading is not compiled in (CONFIG_RELAY_MASQUERADE)");
+	}
+	if (colon == NULL || plen > ADDR_MAX || !addr_valid_sender_spec(v, plen) ||
+	    !addr_valid_mailbox(target, strlen(target))) {
+		return conf_fail(err, errcap, "expected ADDRESS|@DOMAIN: ADDRESS, got '%s'", v);
+	}
+	memcpy(out->pattern, v, plen);
+	out->pattern[plen] = '\0';
+	snprintf(out->target, sizeof(out->target), "%s", target);
+	return 0;
+}
+
 int conf_value_alias(const char *v, struct conf_alias *out, char *err, size_t errcap)
 {
 	const char *colon = strchr(v, ':');

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "proto.h"
 #include "relay_smtp.h"
@@ -125,6 +126,17 @@ static int relay_ensure_open(void)
 	return 0;
 }
 
+/* The address a local-only sender is rewritten to (masquerade lines), or NULL. */
+static const char *relay_masquerade_target(const char *sender)
+{
+	for (unsigned i = 0; sender[0] != '\0' && i < relay_conf->nmasquerade; i++) {
+		if (addr_matches_spec(sender, relay_conf->masquerade[i].pattern)) {
+			return relay_conf->masquerade[i].target;
+		}
+	}
+	return NULL;
+}
+
 /* A RCPT reply: accepted recipients wait for DATA, the others are decided now. */
 static void relay_rcpt_reply(unsigned index, const struct smtp_reply *r)
 {
@@ -195,7 +207,9 @@ static int relay_envelope(int pipe)
 	if (relay_link.ehlo.has_size) {
 		snprintf(size, sizeof(size), " SIZE=%llu", (unsigned long long)relay_job.size);
 	}
-	if (relay_smtp_command(&relay_link, pipe, "MAIL FROM:<%s>%s", e->sender, size) < 0 ||
+	const char *masq = relay_masquerade_target(e->sender);
+
+	if (relay_smtp_command(&relay_link, pipe, "MAIL FROM:<%s>%s", masq ? masq : e->sender, size) < 0 ||
 	    (!pipe && relay_smtp_reply(&relay_link, relay_conf, &r) < 0)) {
 		return -1;
 	}
@@ -258,7 +272,10 @@ static int relay_transaction(void)
 		return -1;
 	}
 	if (rc == 1) {
-		if (relay_smtp_body(&relay_link, relay_job.fd, relay_job.env.body_offset) < 0 ||
+		const char *masq = relay_masquerade_target(relay_job.env.sender);
+
+		if (relay_smtp_body(&relay_link, relay_job.fd, relay_job.env.body_offset,
+				    masq ? relay_job.env.sender : NULL, masq) < 0 ||
 		    relay_smtp_reply(&relay_link, relay_conf, &r) < 0) {
 			return -1;
 		}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -292,11 +293,76 @@ void relay_smtp_close(struct relay_link *l)
 	l->open = 0;
 }
 
-int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset)
+/* Writes one header line (CRLF included), dot-stuffed, with `from` replaced by `to` in it. */
+static int relay_header_line(struct relay_link *l, const char *line, size_t len, const char *from, const char *to)
+{
+	size_t flen = strlen(from), head = len;
+
+	for (size_t i = 0; flen > 0 && i + flen <= len; i++) {
+		if (strncasecmp(line + i, from, flen) == 0) {
+			head = i;
+			break;
+		}
+	}
+	if ((line[0] == '.' && conn_write(&l->conn, ".", 1) < 0) || conn_write(&l->conn, line, head) < 0 ||
+	    (head < len && (conn_write(&l->conn, to, strlen(to)) < 0 ||
+			    conn_write(&l->conn, line + head + flen, len - head - flen) < 0))) {
+		return relay_write_failed(l);
+	}
+	return 0;
+}
+
+/*
+ * Sends the header block with From: rewritten (masquerading). Returns the
+ * offset where the rest of the message starts, or -1. A header block larger
+ * than the buffer is sent unchanged (and logged).
+ */
+static int64_t relay_masquerade_headers(struct relay_link *l, int fd, uint64_t offset, const char *from, const char *to)
+{
+	static char hdr[65536];
+	ssize_t n = pread(fd, hdr, sizeof(hdr), (off_t)offset);
+	size_t pos = 0;
+	int in_from = 0;
+
+	if (n <= 0) {
+		return (int64_t)offset;
+	}
+	while (pos < (size_t)n) {
+		const char *nl = memchr(hdr + pos, '\n', (size_t)n - pos);
+		size_t len = nl ? (size_t)(nl - hdr - pos) + 1 : 0;
+
+		if (nl == NULL) {
+			log_warn("relay: header block too large to masquerade; sent unchanged");
+			break;
+		}
+		if (len <= 2) {
+			break; /* the empty line: the body follows, sent by the caller */
+		}
+		if (hdr[pos] != ' ' && hdr[pos] != '\t') {
+			in_from = len > 5 && strncasecmp(hdr + pos, "From:", 5) == 0;
+		}
+		if (relay_header_line(l, hdr + pos, len, in_from ? from : "", to) < 0) {
+			return -1;
+		}
+		pos += len;
+	}
+	return (int64_t)(offset + pos);
+}
+
+int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset, const char *masq_from, const char *masq_to)
 {
 	static char buf[8192];
 	int at_line_start = 1, last_lf = 1;
 	ssize_t n;
+
+	if (masq_from != NULL) {
+		int64_t rest = relay_masquerade_headers(l, fd, offset, masq_from, masq_to);
+
+		if (rest < 0) {
+			return -1;
+		}
+		offset = (uint64_t)rest;
+	}
 
 	while ((n = pread(fd, buf, sizeof(buf), (off_t)offset)) > 0) {
 		size_t start = 0;

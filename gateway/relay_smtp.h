@@ -50,7 +50,11 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...) __a
 /* Reads one complete reply. Returns 0, or -1 with link->error set (timeout, EOF, malformed). */
 int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r);
 
-/* Streams the message body (from offset to EOF) dot-stuffed, then ".". Returns 0 or -1. */
-int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset);
+/*
+ * Streams the message (from offset to EOF) dot-stuffed, then ".". When
+ * masq_from is set, From: header lines (and their continuations) have that
+ * address replaced by masq_to (sender masquerading). Returns 0 or -1.
+ */
+int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset, const char *masq_from, const char *masq_to);
 
 #endif
