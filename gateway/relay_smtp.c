@@ -137,6 +137,10 @@ static int relay_start_tls(struct relay_link *l, const struct conf *c, const str
 			     BR_SSL_BUFSIZE_OUTPUT) < 0) {
 		return relay_fail(l, "TLS set-up failed");
 	}
+	if (relay_tls.clock_floored) {
+		log_warn("relay: the system clock is before this build's date: certificates are judged at the build "
+			 "date (no RTC?)");
+	}
 	if (conn_start_tls(&l->conn, eng, (int)c->relay_timeout) < 0) {
 		int err = br_ssl_engine_last_error(eng);
 
