@@ -17,5 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "apt-need: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (a test smarthost) must never configure or start the system's own mail.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
