@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -25,14 +26,24 @@ void log_init(const char *progname, enum log_dest dest)
 
 static void log_vemit(int priority, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], out[1100];
+	int n;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG) {
 		syslog(priority, "%s", line);
 		return;
 	}
-	fprintf(stderr, "%s: %s\n", log_progname, line);
+	/* one write per line: several processes share stderr, and a line split over
+	 * several writes would interleave with theirs */
+	n = snprintf(out, sizeof(out), "%s: %s\n", log_progname, line);
+	if (n < 0 || (size_t)n >= sizeof(out)) {
+		n = (int)sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
+	if (write(STDERR_FILENO, out, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
 }
 
 void log_info(const char *fmt, ...)
