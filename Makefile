@@ -39,11 +39,18 @@ CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefcon
 DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
 
 # --- sources (obj-y style) -------------------------------------------------------
-optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c
+optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c \
+	gateway/test_hook.c gateway/sandbox_policy.c
 srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
 srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/queue_cmd.c
+srcs-$(CONFIG_TEST_HOOKS) += gateway/test_hook.c
+# seccomp filters built at start need libseccomp (and the policy) in the binary;
+# built at build time (the default), only their BPF is in it.
+ifeq ($(CONFIG_SANDBOX_SECCOMP)$(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),y)
+srcs-y += gateway/sandbox_policy.c
+endif
 test-srcs := $(wildcard tests/unit/*.c)
 
 OBJDIR := $(B)/obj
@@ -122,6 +129,23 @@ $(OBJDIR)/%.o: %.c $(B)/include/config.h | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OBJDIR)/gateway/cmd_version.o: $(B)/include/build_info.h
+
+# The seccomp policy compiler runs on the build machine (musl + the host sysroot's
+# libseccomp) and emits the target's filters: SECCOMP_ARCH is a libseccomp arch name.
+SECCOMP_ARCH ?= native
+BPFGEN := build/host/sandbox-bpfgen
+$(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | build/sysroot/.stamp-bearssl
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)musl-gcc $(WARN) -Os -D_GNU_SOURCE -Igateway -isystem build/sysroot/include -static -o $@ \
+		tools/sandbox_bpfgen.c gateway/sandbox_policy.c build/sysroot/lib/libseccomp.a
+
+$(B)/include/sandbox_bpf.h: $(BPFGEN) $(B)/include/config.h
+	@echo "  BPF     $@ ($(SECCOMP_ARCH); PFC in $(B)/seccomp/)"
+	$(Q)$(BPFGEN) --arch $(SECCOMP_ARCH) --trap $(if $(CONFIG_SANDBOX_SECCOMP_DEBUG),1,0) \
+		--header $@ --pfc $(B)/seccomp
+
+$(OBJDIR)/gateway/sandbox.o: $(if $(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),$(B)/include/sandbox_bpf.h)
 
 $(B)/subgate: $(objs) $(main-obj)
 	@echo "  LINK    $@"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "proto.h"
 #include "secret.h"
 #include "service.h"
+#include "tls_key.h"
 #include "userdb.h"
 
 struct auth_slot {
@@ -34,10 +36,12 @@ static struct service auth_service;
 static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
 static struct userdb auth_db = { .fd = -1 };
 static struct stat auth_db_stat;
-static const char *auth_db_path;
+static const char *auth_db_path;      /* as the jailed process sees it */
+static const char *auth_db_name;      /* as the operator knows it, for logs */
 static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
 static struct ipc_frame auth_in;
 static struct proto_auth_result auth_out;
+static struct tls_key auth_tls_key;
 
 /* Reopens users.cdb when `subgate user` replaced it. Returns 0 or -1. */
 static int auth_db_refresh(void)
@@ -45,7 +49,7 @@ static int auth_db_refresh(void)
 	struct stat st;
 
 	if (stat(auth_db_path, &st) < 0) {
-		log_err("auth: cannot stat %s: %s", auth_db_path, strerror(errno));
+		log_err("auth: cannot stat %s: %s", auth_db_name, strerror(errno));
 		return auth_db.fd >= 0 ? 0 : -1;
 	}
 	if (auth_db.fd >= 0 && st.st_ino == auth_db_stat.st_ino && st.st_mtime == auth_db_stat.st_mtime &&
@@ -54,11 +58,11 @@ static int auth_db_refresh(void)
 	}
 	userdb_close(&auth_db);
 	if (userdb_open(&auth_db, auth_db_path) < 0) {
-		log_err("auth: cannot open %s: %s", auth_db_path, userdb_strerror(errno));
+		log_err("auth: cannot open %s: %s", auth_db_name, userdb_strerror(errno));
 		return -1;
 	}
 	auth_db_stat = st;
-	log_info("auth: user database %s loaded", auth_db_path);
+	log_info("auth: user database %s loaded", auth_db_name);
 	return 0;
 }
 
@@ -70,7 +74,7 @@ static int auth_lookup(const char *user, struct userdb_entry *e)
 	}
 	int rc = userdb_lookup(&auth_db, user, e);
 	if (rc < 0) {
-		log_err("auth: corrupt record for user %s in %s", user, auth_db_path);
+		log_err("auth: corrupt record for user %s in %s", user, auth_db_name);
 	}
 	return rc;
 }
@@ -204,6 +208,25 @@ static void auth_scram_final(struct auth_slot *s, struct proto_auth_scram *req)
 	secret_wipe(&e, sizeof(e));
 }
 
+/* A session's TLS handshake: sign its ServerKeyExchange hash. Never throttled. */
+static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
+{
+	static struct proto_tls_signature sig;
+
+	memset(&sig, 0, sizeof(sig));
+	if (req->hv_len <= sizeof(req->hv)) {
+		sig.len =
+		    (uint32_t)tls_key_sign(&auth_tls_key, req->algo_id, req->hv, req->hv_len, sig.sig, sizeof(sig.sig));
+	}
+	if (sig.len == 0) {
+		log_warn("auth: session %s: cannot sign a TLS handshake (algorithm 0x%04x)", s->sid,
+			 (unsigned)req->algo_id);
+	}
+	if (ipc_send(s->fd, PROTO_TLS_SIGNATURE, &sig, sizeof(sig), -1) < 0) {
+		log_warn("auth: session %s: cannot reply: %s", s->sid, strerror(errno));
+	}
+}
+
 static void auth_request(unsigned slot)
 {
 	struct auth_slot *s = &auth_slots[slot];
@@ -215,7 +238,9 @@ static void auth_request(unsigned slot)
 		return;
 	}
 	memset(&auth_out, 0, sizeof(auth_out));
-	if (auth_fail_blocked(s->client, time(NULL))) {
+	if (type == PROTO_TLS_SIGN && len == sizeof(struct proto_tls_sign)) {
+		auth_tls_sign(s, (const struct proto_tls_sign *)auth_in.payload);
+	} else if (auth_fail_blocked(s->client, time(NULL))) {
 		auth_reply(s, PROTO_AUTH_THROTTLED); /* no password is checked for a blocked address */
 	} else if (type == PROTO_AUTH_PLAIN && len == sizeof(struct proto_auth_plain)) {
 		auth_plain(s, (struct proto_auth_plain *)auth_in.payload);
@@ -245,13 +270,21 @@ static void auth_drop(unsigned slot)
 	scram_server_reset(&auth_slots[slot].scram);
 }
 
-void auth_proc_main(const struct conf *c, int master_fd)
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd)
 {
+	char err[CONF_PATH_MAX + 64];
+
+	if (tls_key_load(&auth_tls_key, c->tls_key, err, sizeof(err)) < 0) {
+		log_err("auth: %s", err);
+		exit(EX_CONFIG);
+	}
+	auth_db_name = c->users;
+	jail_enter(j, SANDBOX_AUTH);
 	service_init(&auth_service, "auth", master_fd);
 	auth_service.adopt = auth_adopt;
 	auth_service.request = auth_request;
 	auth_service.drop = auth_drop;
-	auth_db_path = c->users;
+	auth_db_path = j->users_file;
 	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
 		fatal(71, "auth: no random bytes: %s", strerror(errno));
 	}

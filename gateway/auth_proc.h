@@ -8,8 +8,9 @@
 #define SUBGATE_AUTH_PROC_H
 
 #include "conf.h"
+#include "jail.h"
 
-/* Runs until the master's channel closes. Never returns. */
-void auth_proc_main(const struct conf *c, int master_fd) __attribute__((noreturn));
+/* Loads the TLS key, enters the jail, runs until the master's channel closes. */
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd) __attribute__((noreturn));
 
 #endif

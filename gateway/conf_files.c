@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "secret.h"
 #include "tls_pem.h"
 #include "userdb.h"
@@ -64,6 +65,39 @@ static void conf_check_tls(struct conf *c)
 	}
 }
 
+/* May the account read (r: S_IROTH) or search (S_IXOTH) what st describes? */
+static int conf_account_may(const struct stat *st, const struct passwd *pw, mode_t other_bit)
+{
+	return (st->st_uid == pw->pw_uid && (st->st_mode & (other_bit << 6))) ||
+	       (st->st_gid == pw->pw_gid && (st->st_mode & (other_bit << 3))) || (st->st_mode & other_bit);
+}
+
+/*
+ * The jailed `auth` process runs as run_as inside the directory of users.cdb:
+ * it must be able to search that directory and read the file.
+ */
+static void conf_check_users_readable(struct conf *c)
+{
+	const struct passwd *pw = getpwnam(c->run_as);
+	struct stat st, dst;
+	char dir[CONF_PATH_MAX], msg[2 * CONF_PATH_MAX + 160];
+
+	if (pw == NULL || stat(c->users, &st) < 0 || fs_dirname(c->users, dir, sizeof(dir)) < 0 ||
+	    stat(dir, &dst) < 0) {
+		return; /* reported elsewhere */
+	}
+	if (!conf_account_may(&dst, pw, S_IXOTH)) {
+		snprintf(msg, sizeof(msg),
+			 "directory %s is not searchable by the account '%s' the daemon runs as: chmod o+x %s", dir,
+			 c->run_as, dir);
+		conf_file_error(c, "users", msg);
+	} else if (!conf_account_may(&st, pw, S_IROTH)) {
+		snprintf(msg, sizeof(msg), "%s is not readable by the account '%s' the daemon runs as: chgrp %u %s",
+			 c->users, c->run_as, (unsigned)pw->pw_gid, c->users);
+		conf_file_error(c, "users", msg);
+	}
+}
+
 static void conf_check_users(struct conf *c)
 {
 	struct userdb db;
@@ -76,6 +110,7 @@ static void conf_check_users(struct conf *c)
 		return;
 	}
 	userdb_close(&db);
+	conf_check_users_readable(c);
 }
 
 /* The credentials file holds one line "user:password"; nothing else. */

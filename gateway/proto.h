@@ -7,9 +7,12 @@
  *   master  -> auth, queue   PROTO_NEW_SESSION + the session's socket (fd)
  *   session -> auth          PROTO_AUTH_PLAIN | PROTO_AUTH_SCRAM_FIRST | PROTO_AUTH_SCRAM_FINAL
  *   auth    -> session       PROTO_AUTH_RESULT
+ *   session -> auth          PROTO_TLS_SIGN (the handshake hash to sign with the TLS key)
+ *   auth    -> session       PROTO_TLS_SIGNATURE (empty on failure)
  *   session -> queue         PROTO_Q_CHECK, PROTO_Q_BEGIN, PROTO_Q_DATA..., PROTO_Q_END | PROTO_Q_ABORT
  *   queue   -> session       PROTO_Q_REPLY (after CHECK, BEGIN and END only)
- *   master  -> queue         PROTO_RELAY_CHANNEL + the queue's end of a new relay's socket (fd)
+ *   relay   -> master        PROTO_RELAY_CHANNEL + the queue's end of a new relay worker's socket (fd)
+ *   master  -> queue         PROTO_RELAY_CHANNEL, forwarded as it came
  *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
@@ -24,6 +27,7 @@
 #include "lib/ipc.h"
 #include "scram.h"
 #include "spool.h"
+#include "tls_key.h"
 
 #define PROTO_ADDR_STR 48 /* an IPv6 address in text, with room */
 
@@ -44,6 +48,8 @@ enum proto_type {
 	PROTO_R_JOB,
 	PROTO_R_RCPT,
 	PROTO_R_DONE,
+	PROTO_TLS_SIGN,
+	PROTO_TLS_SIGNATURE,
 };
 
 struct proto_new_session {
@@ -77,6 +83,17 @@ struct proto_auth_result {
 	char server_message[SCRAM_MSG_MAX];
 	uint32_t nsenders;
 	char senders[CONFIG_USER_MAX_SENDERS][ADDR_MAX + 1];
+};
+
+struct proto_tls_sign {
+	uint32_t algo_id; /* BearSSL's: 0xFF00 + hash id */
+	uint32_t hv_len;
+	unsigned char hv[TLS_HASH_MAX];
+};
+
+struct proto_tls_signature {
+	uint32_t len; /* 0: the key could not sign this */
+	unsigned char sig[TLS_SIG_MAX];
 };
 
 struct proto_q_check {

@@ -199,8 +199,9 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 	}
 }
 
-void queue_proc_main(const struct conf *c, struct spool *sp, int master_fd)
+void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
 {
+	jail_enter(j, SANDBOX_QUEUE);
 	queue_spool = sp;
 	service_init(&queue_service, "queue", master_fd);
 	queue_service.adopt = queue_adopt;

@@ -8,9 +8,11 @@
 #define SUBGATE_QUEUE_PROC_H
 
 #include "conf.h"
+#include "jail.h"
 #include "spool.h"
 
 /* Runs until the master's channel closes. The spool must be open. Never returns. */
-void queue_proc_main(const struct conf *c, struct spool *sp, int master_fd) __attribute__((noreturn));
+void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
+    __attribute__((noreturn));
 
 #endif

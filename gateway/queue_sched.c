@@ -121,6 +121,23 @@ static void sched_finish(void)
 
 static void sched_relay_gone(void);
 
+/*
+ * A file the queue cannot even open (wrong owner, say): set it aside in
+ * corrupt/, or, if that fails too, hold the queue a while rather than spin.
+ */
+static void sched_unopenable(const char *id, enum spool_where where, time_t now)
+{
+	int err = errno;
+
+	if (spool_quarantine(sched_spool, id, where) == 0) {
+		log_err("%s: cannot open the spool file (%s); moved to corrupt/ for the operator", id, strerror(err));
+		return;
+	}
+	log_err("%s: cannot open the spool file (%s) nor move it to corrupt/ (%s); holding the queue for %llus", id,
+		strerror(err), strerror(errno), (unsigned long long)sched_conf->retry_min);
+	sched_paused_until = now + (time_t)sched_conf->retry_min;
+}
+
 /* Opens the due message and hands it to the relay. Returns 1 if a job started. */
 static int sched_start(const char *id, enum spool_where where)
 {
@@ -132,7 +149,12 @@ static int sched_start(const char *id, enum spool_where where)
 	snprintf(job.id, sizeof(job.id), "%s", id);
 	job.where = where;
 	job.fd = spool_open_msg(sched_spool, id, where);
-	if (job.fd < 0 || spool_read_env(job.fd, &job.env) < 0) {
+	if (job.fd < 0) {
+		sched_unopenable(id, where, now);
+		sched_job_close();
+		return 0;
+	}
+	if (spool_read_env(job.fd, &job.env) < 0) {
 		log_err("%s: unreadable or damaged spool file; set aside for a year", id);
 		if (job.fd >= 0) {
 			spool_defer(sched_spool, job.fd, id, where, now + (time_t)365 * 86400);

@@ -1,15 +1,20 @@
 /*
  * relay_proc.c - the relay process: one job at a time from the queue (an id
  * and a read-only fd), one SMTP transaction per job over a connection that
- * is kept for CONFIG_RELAY_IDLE_SECONDS, and a result per recipient.
+ * is kept for CONFIG_RELAY_IDLE_SECONDS, and a result per recipient. The
+ * process that holds the smarthost credentials (the keeper) runs the work
+ * in a child (the worker) and restarts it when it dies.
  */
 #include "relay_proc.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,11 +372,43 @@ static void relay_wait(void)
 	}
 }
 
-void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, int queue_fd)
+/* The worker: serves jobs on its queue channel until it closes. */
+static void __attribute__((noreturn)) relay_serve(const struct jail *j, int queue_fd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	jail_enter(j, SANDBOX_RELAY);
+	relay_queue_fd = queue_fd;
+	for (;;) {
+		relay_wait();
+	}
+}
+
+/* Starts a worker and gives the queue (through the master) its channel. Returns its pid. */
+static pid_t relay_start_worker(const struct jail *j, int master_fd)
+{
+	int pair[2];
+	pid_t pid;
+
+	if (ipc_pair(pair) < 0 || (pid = fork()) < 0) {
+		fatal(71, "relay: cannot start a worker: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(pair[0]);
+		close(master_fd);
+		relay_serve(j, pair[1]);
+	}
+	close(pair[1]);
+	if (ipc_send(master_fd, PROTO_RELAY_CHANNEL, NULL, 0, pair[0]) < 0) {
+		fatal(71, "relay: the master is gone: %s", strerror(errno));
+	}
+	close(pair[0]);
+	return pid;
+}
+
+void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd)
 {
 	relay_conf = c;
 	relay_trust = trust;
-	relay_queue_fd = queue_fd;
 	if (c->smarthost_auth[0] != '\0' && relay_smtp_load_credentials(c->smarthost_auth, &relay_cred) < 0) {
 		log_err("relay: delivering without logging in to the smarthost");
 	}
@@ -380,7 +417,20 @@ void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust,
 		 c->smarthost_tls == CONF_SMARTHOST_TLS        ? "implicit TLS"
 		 : c->smarthost_tls == CONF_SMARTHOST_STARTTLS ? "STARTTLS"
 							       : "plaintext, loopback");
+	jail_enter(j, SANDBOX_RELAY_KEEPER);
 	for (;;) {
-		relay_wait();
+		time_t started = time(NULL);
+		pid_t pid = relay_start_worker(j, master_fd);
+		int status = 0;
+
+		log_info("relay process started (pid %d)", (int)pid);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+		}
+		log_err("relay process (pid %d) exited (%s %d); restarting it", (int)pid,
+			WIFSIGNALED(status) ? "signal" : "status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (time(NULL) - started < 2) {
+			sleep(1); /* a worker that dies at once must not spin */
+		}
 	}
 }

@@ -7,10 +7,16 @@
 #define SUBGATE_RELAY_PROC_H
 
 #include "conf.h"
+#include "jail.h"
 #include "tls_client.h"
 
-/* Runs until the queue's channel closes. Never returns. */
-void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, int queue_fd)
+/*
+ * The relay keeper: loads the smarthost credentials, enters the jail, then
+ * runs one relay worker at a time, restarting it when it dies; each worker's
+ * channel to the queue goes to the master (PROTO_RELAY_CHANNEL), which
+ * forwards it. Never returns.
+ */
+void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd)
     __attribute__((noreturn));
 
 #endif

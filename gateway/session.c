@@ -5,6 +5,7 @@
  * Runs in the per-connection session process.
  */
 #include "session.h"
+#include "test_hook.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -228,6 +229,15 @@ static void session_loop(struct session *s)
 			session_bad_line(s, st);
 			continue;
 		}
+#if CONFIG_TEST_HOOKS
+		if (len > 6 && memcmp(line, "XHOOK ", 6) == 0) {
+			char out[256];
+
+			test_hook_action(line + 6, out, sizeof(out));
+			session_reply(s, "250 %s", out);
+			continue;
+		}
+#endif
 		enum smtp_parse_status ps = smtp_parse_line(line, len, &cmd);
 		if (ps != SMTP_PARSE_OK) {
 			session_parse_failed(s, ps, &cmd);

@@ -14,13 +14,40 @@
 
 static unsigned char session_tls_buf[CONFIG_TLS_INBUF_SIZE + CONFIG_TLS_OUTBUF_SIZE];
 static br_ssl_server_context session_tls;
+static struct tls_server_policy session_tls_policy;
+static struct ipc_frame session_sign_frame;
+
+/* The handshake signature comes from `auth`, which alone holds the private key. */
+static size_t session_sign(void *ctx, unsigned algo_id, const unsigned char *hv, size_t hv_len, unsigned char *sig,
+			   size_t sig_cap)
+{
+	struct session *s = ctx;
+	struct proto_tls_sign req = { .algo_id = algo_id, .hv_len = (uint32_t)hv_len };
+	const struct proto_tls_signature *r = (const struct proto_tls_signature *)session_sign_frame.payload;
+
+	if (hv_len > sizeof(req.hv)) {
+		return 0;
+	}
+	memcpy(req.hv, hv, hv_len);
+	if (ipc_send(s->auth_fd, PROTO_TLS_SIGN, &req, sizeof(req), -1) < 0 ||
+	    ipc_recv_expect(s->auth_fd, &session_sign_frame, PROTO_TLS_SIGNATURE, sizeof(*r)) != 1) {
+		log_err("%s: auth process unavailable for the TLS handshake: %s", s->id, strerror(errno));
+		return 0;
+	}
+	if (r->len == 0 || r->len > sizeof(r->sig) || r->len > sig_cap) {
+		return 0;
+	}
+	memcpy(sig, r->sig, r->len);
+	return r->len;
+}
 
 int session_start_tls(struct session *s)
 {
 	br_ssl_engine_context *eng = &session_tls.eng;
 
-	if (tls_server_setup(&session_tls, s->creds, session_tls_buf, CONFIG_TLS_INBUF_SIZE, CONFIG_TLS_OUTBUF_SIZE) <
-		0 ||
+	session_tls_policy = (struct tls_server_policy){ .creds = s->creds, .sign = session_sign, .sign_ctx = s };
+	if (tls_server_setup(&session_tls, &session_tls_policy, session_tls_buf, CONFIG_TLS_INBUF_SIZE,
+			     CONFIG_TLS_OUTBUF_SIZE) < 0 ||
 	    conn_start_tls(&s->conn, eng, (int)s->conf->command_timeout) < 0) {
 		int timed_out = errno == ETIMEDOUT;
 

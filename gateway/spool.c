@@ -147,7 +147,7 @@ static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
 
 void spool_close(struct spool *s)
 {
-	int *fds[] = { &s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->root_fd };
+	int *fds[] = { &s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->corrupt_fd, &s->root_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0) {
@@ -157,11 +157,15 @@ void spool_close(struct spool *s)
 	}
 }
 
-/* Opens the three subdirectories and fsyncs the root if it had to create any. */
+/* Opens the subdirectories and fsyncs the root if it had to create any. */
 static int spool_open_subdirs(struct spool *s)
 {
 	int created = 0;
 
+	s->corrupt_fd = spool_open_subdir(s->root_fd, "corrupt", &created);
+	if (s->corrupt_fd < 0) {
+		return -1;
+	}
 	s->tmp_fd = spool_open_subdir(s->root_fd, "tmp", &created);
 	if (s->tmp_fd < 0) {
 		return -1;
@@ -185,7 +189,7 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 	int saved;
 
 	memset(s, 0, sizeof(*s));
-	s->tmp_fd = s->queue_fd = s->defer_fd = -1;
+	s->tmp_fd = s->queue_fd = s->defer_fd = s->corrupt_fd = -1;
 	s->limits = *limits;
 	spool_swept = 0;
 	s->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -4,6 +4,7 @@
  *   tmp/ID    being received (never read by anyone else; swept at start)
  *   queue/ID  committed, ready for the relay
  *   defer/ID  waiting for a retry (mtime = next attempt)
+ *   corrupt/ID a file the queue could not open, set aside for the operator
  * Commit: write tmp/ID, fsync(file), rename to queue/ID, fsync(queue/);
  * only then may the session answer 250. One file fsync and one directory
  * fsync per message. Quotas (messages, bytes, free-space reserve) are
@@ -46,6 +47,7 @@ struct spool {
 	int tmp_fd;
 	int queue_fd;
 	int defer_fd;
+	int corrupt_fd;
 	struct spool_limits limits;
 	uint64_t nmessages; /* files in queue/ and defer/, plus messages being received */
 	uint64_t nbytes;    /* their total size */
@@ -69,7 +71,7 @@ struct spool_msg {
 };
 
 /*
- * Opens (creating tmp/ queue/ defer/ with mode 0700 if missing) the spool at
+ * Opens (creating tmp/ queue/ defer/ corrupt/ with mode 0700 if missing) the spool at
  * path, removes every file left in tmp/ (a crash mid-receive), and counts
  * the usage of queue/ and defer/. Returns 0 or -1 with errno.
  */

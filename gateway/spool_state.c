@@ -24,6 +24,14 @@ int spool_open_msg(struct spool *s, const char *id, enum spool_where where)
 	return openat(spool_dir_fd(s, where), id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 }
 
+int spool_quarantine(struct spool *s, const char *id, enum spool_where where)
+{
+	if (renameat(spool_dir_fd(s, where), id, s->corrupt_fd, id) < 0) {
+		return -1;
+	}
+	return fsync(s->corrupt_fd);
+}
+
 int spool_open_msg_ro(struct spool *s, const char *id, enum spool_where where)
 {
 	return openat(spool_dir_fd(s, where), id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -47,6 +47,9 @@ int spool_remove(struct spool *s, int fd, const char *id, enum spool_where where
 int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1], enum spool_where *where,
 		   time_t *next_due);
 
+/* Moves a message the queue cannot open to corrupt/ (Postfix's habit). Returns 0 or -1 with errno. */
+int spool_quarantine(struct spool *s, const char *id, enum spool_where where);
+
 /* Makes every deferred message due now (flush). Returns how many. */
 unsigned spool_flush_deferred(struct spool *s);
 

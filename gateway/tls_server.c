@@ -1,7 +1,10 @@
 /*
- * tls_server.c - BearSSL server set-up: credentials (master, start-up) and
- * the per-connection context (session process). Only ECDHE suites are
- * offered, so a stolen key cannot decrypt recorded sessions.
+ * tls_server.c - BearSSL server set-up: the certificate chain (master,
+ * start-up) and the per-connection context (session process) with a policy
+ * class that never touches the private key: the ServerKeyExchange signature
+ * comes from a callback (the session asks `auth`, which holds the key).
+ * Only ECDHE suites are offered, so a stolen key cannot decrypt recorded
+ * sessions.
  */
 #include "tls_server.h"
 
@@ -10,13 +13,11 @@
 #include <string.h>
 
 #include "config.h"
-#include "secret.h"
 #include "tls_engine.h"
 #include "tls_pem.h"
 
 struct tls_load {
 	struct tls_creds *c;
-	int key_seen;
 	int bad;
 };
 
@@ -30,6 +31,7 @@ static unsigned char *tls_dup(const void *p, size_t len)
 	return q;
 }
 
+/* The leaf's own key type decides the suites; its signer's, nothing here (ECDHE only). */
 static int tls_add_cert(struct tls_load *l, const unsigned char *der, size_t len)
 {
 	struct tls_creds *c = l->c;
@@ -39,49 +41,19 @@ static int tls_add_cert(struct tls_load *l, const unsigned char *der, size_t len
 	}
 	if (c->chain_len == 0) {
 		br_x509_decoder_context dc;
+		const br_x509_pkey *pk;
 
 		br_x509_decoder_init(&dc, NULL, NULL);
 		br_x509_decoder_push(&dc, der, len);
-		if (br_x509_decoder_last_error(&dc) != 0) {
+		pk = br_x509_decoder_get_pkey(&dc);
+		if (br_x509_decoder_last_error(&dc) != 0 || pk == NULL) {
 			return -1;
 		}
-		c->issuer_key_type = br_x509_decoder_get_signer_key_type(&dc);
+		c->key_type = pk->key_type;
 	}
 	c->chain[c->chain_len].data = tls_dup(der, len);
 	c->chain[c->chain_len].data_len = len;
 	return c->chain[c->chain_len++].data ? 0 : -1;
-}
-
-static int tls_copy_rsa(br_rsa_private_key *dst, const br_rsa_private_key *src)
-{
-	*dst = *src;
-	dst->p = tls_dup(src->p, src->plen);
-	dst->q = tls_dup(src->q, src->qlen);
-	dst->dp = tls_dup(src->dp, src->dplen);
-	dst->dq = tls_dup(src->dq, src->dqlen);
-	dst->iq = tls_dup(src->iq, src->iqlen);
-	return dst->p && dst->q && dst->dp && dst->dq && dst->iq ? 0 : -1;
-}
-
-static int tls_add_key(struct tls_load *l, const unsigned char *der, size_t len)
-{
-	br_skey_decoder_context kc;
-	int rc = -1;
-
-	br_skey_decoder_init(&kc);
-	br_skey_decoder_push(&kc, der, len);
-	if (br_skey_decoder_last_error(&kc) == 0) {
-		l->c->key_type = br_skey_decoder_key_type(&kc);
-		if (l->c->key_type == BR_KEYTYPE_RSA) {
-			rc = tls_copy_rsa(&l->c->rsa, br_skey_decoder_get_rsa(&kc));
-		} else {
-			l->c->ec = *br_skey_decoder_get_ec(&kc);
-			l->c->ec.x = tls_dup(l->c->ec.x, l->c->ec.xlen);
-			rc = l->c->ec.x ? 0 : -1;
-		}
-	}
-	secret_wipe(&kc, sizeof(kc));
-	return rc;
 }
 
 static int tls_load_object(const char *label, const unsigned char *der, size_t len, void *ctx)
@@ -90,65 +62,115 @@ static int tls_load_object(const char *label, const unsigned char *der, size_t l
 
 	if (strcmp(label, "CERTIFICATE") == 0 || strcmp(label, "X509 CERTIFICATE") == 0) {
 		l->bad |= tls_add_cert(l, der, len) < 0;
-	} else if (strstr(label, "PRIVATE KEY") != NULL) {
-		l->bad |= l->key_seen++ > 0 || tls_add_key(l, der, len) < 0;
 	}
 	return 0;
 }
 
-static int tls_load_file(struct tls_load *l, const char *path, size_t max)
+int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t errcap)
 {
+	struct tls_load l = { c, 0 };
 	size_t len;
-	char *text = tls_pem_read_file(path, max, &len);
-	int rc;
-
-	if (text == NULL) {
-		return -1;
-	}
-	rc = tls_pem_decode(text, len, tls_load_object, l);
-	secret_wipe(text, len);
-	free(text);
-	return rc < 0 ? -1 : 0;
-}
-
-int tls_creds_load(struct tls_creds *c, const char *cert_path, const char *key_path, char *err, size_t errcap)
-{
-	struct tls_load l;
+	char *text;
 
 	memset(c, 0, sizeof(*c));
-	l = (struct tls_load){ c, 0, 0 };
-	if (tls_load_file(&l, cert_path, (size_t)1 << 20) < 0 || l.bad || c->chain_len == 0) {
+	text = tls_pem_read_file(cert_path, (size_t)1 << 20, &len);
+	if (text == NULL || tls_pem_decode(text, len, tls_load_object, &l) < 0 || l.bad || c->chain_len == 0) {
+		free(text);
 		snprintf(err, errcap, "%s: cannot load the certificate chain", cert_path);
 		return -1;
 	}
-	l.key_seen = 0;
-	if (tls_load_file(&l, key_path, (size_t)64 << 10) < 0 || l.bad || l.key_seen != 1) {
-		snprintf(err, errcap, "%s: cannot load the private key", key_path);
-		return -1;
-	}
+	free(text);
 	if (CONFIG_TLS_PROFILE_EC_ONLY && c->key_type != BR_KEYTYPE_EC) {
-		snprintf(err, errcap, "%s: RSA key, but this build is EC-only", key_path);
+		snprintf(err, errcap, "%s: RSA certificate, but this build is EC-only", cert_path);
 		return -1;
 	}
 	return 0;
 }
 
-int tls_server_setup(br_ssl_server_context *cc, const struct tls_creds *c, void *iobuf, size_t in_size, size_t out_size)
+/* The strongest hash both sides sign with: SHA-256 first (every TLS 1.2 client has it). */
+static unsigned tls_pick_hash(unsigned bits)
+{
+	static const unsigned order[] = { br_sha256_ID, br_sha384_ID, br_sha512_ID, br_sha224_ID, br_sha1_ID };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (bits & (1u << order[i])) {
+			return order[i];
+		}
+	}
+	return 0;
+}
+
+/* ECDHE only: the suite that matches our key, signed with a hash the client takes. */
+static int tls_policy_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *cc,
+			     br_ssl_server_choices *choices)
+{
+	const struct tls_server_policy *pol = (const struct tls_server_policy *)(const void *)pctx;
+	int ec = pol->creds->key_type == BR_KEYTYPE_EC;
+	unsigned want = ec ? BR_SSLKEYX_ECDHE_ECDSA : BR_SSLKEYX_ECDHE_RSA;
+	unsigned hashes = br_ssl_server_get_client_hashes(cc);
+	unsigned hash = tls_pick_hash(ec ? hashes >> 8 : hashes & 0xFF);
+	size_t n;
+	const br_suite_translated *st = br_ssl_server_get_client_suites(cc, &n);
+
+	if (br_ssl_engine_get_version(&cc->eng) < BR_TLS12) {
+		hash = ec ? br_sha1_ID : 0; /* TLS 1.0/1.1: SHA-1, or MD5+SHA-1 for RSA */
+	} else if (hash == 0) {
+		return 0;
+	}
+	choices->chain = pol->creds->chain;
+	choices->chain_len = pol->creds->chain_len;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)(st[i][1] >> 12) == want) {
+			choices->cipher_suite = st[i][0];
+			choices->algo_id = 0xFF00 + hash;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Static (EC)DH and RSA key exchange are never chosen, so there is nothing to decrypt. */
+static uint32_t tls_policy_keyx(const br_ssl_server_policy_class **pctx, unsigned char *data, size_t *len)
+{
+	(void)pctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+static size_t tls_policy_sign(const br_ssl_server_policy_class **pctx, unsigned algo_id, unsigned char *data,
+			      size_t hv_len, size_t len)
+{
+	const struct tls_server_policy *pol = (const struct tls_server_policy *)(const void *)pctx;
+
+	unsigned char hv[64]; /* the signature overwrites the hash in data */
+
+	if (hv_len > sizeof(hv)) {
+		return 0;
+	}
+	memcpy(hv, data, hv_len);
+	return pol->sign(pol->sign_ctx, algo_id, hv, hv_len, data, len);
+}
+
+static const br_ssl_server_policy_class tls_policy_vtable = {
+	sizeof(struct tls_server_policy),
+	tls_policy_choose,
+	tls_policy_keyx,
+	tls_policy_sign,
+};
+
+int tls_server_setup(br_ssl_server_context *cc, struct tls_server_policy *pol, void *iobuf, size_t in_size,
+		     size_t out_size)
 {
 	br_ssl_engine_context *eng = &cc->eng;
-	int rsa = c->key_type == BR_KEYTYPE_RSA;
+	int rsa = pol->creds->key_type == BR_KEYTYPE_RSA;
 
 	br_ssl_server_zero(cc);
 	/* our order, not the client's: ChaCha20 first, as most router CPUs lack AES instructions */
 	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
 	tls_engine_profile(eng, !rsa, rsa);
-	if (rsa) {
-		br_ssl_server_set_single_rsa(cc, c->chain, c->chain_len, &c->rsa, BR_KEYTYPE_SIGN,
-					     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
-	} else {
-		br_ssl_server_set_single_ec(cc, c->chain, c->chain_len, &c->ec, BR_KEYTYPE_SIGN, c->issuer_key_type,
-					    br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
-	}
+	pol->vtable = &tls_policy_vtable;
+	br_ssl_server_set_policy(cc, &pol->vtable);
 	br_ssl_engine_set_buffers_bidi(eng, iobuf, in_size, (unsigned char *)iobuf + in_size, out_size);
 	return br_ssl_server_reset(cc) ? 0 : -1;
 }

@@ -6,6 +6,7 @@
 #include "user_cmd.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ struct user_args {
 	int from_stdin;
 	int nsenders;
 	const char *senders[CONFIG_USER_MAX_SENDERS];
+	gid_t group; /* the daemon account's group, for a new database */
 };
 
 static struct conf user_conf;
@@ -38,6 +40,7 @@ static int user_db_path(int *argc, char **argv, struct user_args *a)
 {
 	int missing;
 	const char *conf_path;
+	const struct passwd *pw;
 
 	a->db = cli_take_value(argc, argv, "--db", &missing);
 	if (missing) {
@@ -54,6 +57,8 @@ static int user_db_path(int *argc, char **argv, struct user_args *a)
 		}
 		a->db = user_conf.users;
 	}
+	pw = getpwnam(user_conf.run_as[0] != '\0' ? user_conf.run_as : CONFIG_RUN_AS_USER);
+	a->group = pw != NULL ? pw->pw_gid : (gid_t)-1;
 	return 0;
 }
 
@@ -131,7 +136,7 @@ static int user_add(const struct user_args *a)
 	}
 	rc = user_new_credential(a, &e);
 	if (rc == 0) {
-		rc = userdb_edit(a->db, USERDB_EDIT_ADD, a->name, &e);
+		rc = userdb_edit(a->db, a->group, USERDB_EDIT_ADD, a->name, &e);
 	}
 	secret_wipe(&e, sizeof(e));
 	return rc;
@@ -155,7 +160,7 @@ static int user_passwd(const struct user_args *a)
 	}
 	rc = user_new_credential(a, &e);
 	if (rc == 0) {
-		rc = userdb_edit(a->db, USERDB_EDIT_REPLACE, a->name, &e);
+		rc = userdb_edit(a->db, a->group, USERDB_EDIT_REPLACE, a->name, &e);
 	}
 	secret_wipe(&e, sizeof(e));
 	return rc;
@@ -217,7 +222,7 @@ int cmd_user(int argc, char **argv)
 		return user_passwd(&a);
 	}
 	if (strcmp(a.verb, "del") == 0) {
-		return userdb_edit(a.db, USERDB_EDIT_DELETE, a.name, NULL);
+		return userdb_edit(a.db, a.group, USERDB_EDIT_DELETE, a.name, NULL);
 	}
 	log_err("%s", USER_USAGE);
 	return EX_USAGE;

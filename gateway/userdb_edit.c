@@ -20,6 +20,7 @@
 
 struct userdb_rebuild {
 	const char *path;
+	gid_t group; /* of a new database, so that the daemon's account can read it; -1: ours */
 	char tmp[4096];
 	int tmp_fd;
 	int old_fd;
@@ -106,6 +107,9 @@ static int userdb_create_tmp(struct userdb_rebuild *r, const struct stat *old_st
 		}
 		return fchmod(r->tmp_fd, old_st->st_mode & 07777);
 	}
+	if (r->group != (gid_t)-1 && fchown(r->tmp_fd, (uid_t)-1, r->group) < 0 && errno != EPERM) {
+		return -1;
+	}
 	return fchmod(r->tmp_fd, 0640);
 }
 
@@ -167,9 +171,9 @@ static int userdb_commit(struct userdb_rebuild *r)
 	return 0;
 }
 
-int userdb_edit(const char *path, enum userdb_edit_op op, const char *name, const struct userdb_entry *e)
+int userdb_edit(const char *path, gid_t group, enum userdb_edit_op op, const char *name, const struct userdb_entry *e)
 {
-	struct userdb_rebuild r = { .path = path, .tmp_fd = -1, .old_fd = -1 };
+	struct userdb_rebuild r = { .path = path, .group = group, .tmp_fd = -1, .old_fd = -1 };
 	struct stat st = { 0 };
 	int rc, lock_fd = userdb_lock_dir(path);
 

@@ -30,6 +30,11 @@ if ! "$bin" user list -c "$dir/subgate.conf" 2>/dev/null | grep -q "^$user"; the
 	printf '%s\n' "$password" | "$bin" user add "$user" --stdin -c "$dir/subgate.conf"
 fi
 
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 755 "$dir" # the jailed auth process (run_as) reads users.cdb in this directory
+	chgrp "$(id -gn nobody)" "$dir/users.cdb"
+fi
+
 echo
 "$bin" version | head -n 3
 echo
@@ -44,11 +49,14 @@ demo: in another terminal, send a mail with (the demo certificate is self-signed
 demo: or: swaks --server 127.0.0.1:5587 --tls --auth PLAIN --auth-user $user --auth-password $password --from $user --to you@example.org
 demo: accepted mail is committed to $dir/spool/ and relayed over STARTTLS + AUTH to the
 demo: smarthost on 127.0.0.1:5525, which saves it in $dir/smarthost/ and says so below.
-demo: the demo runs unjailed (--no-jail) until the sandbox milestone. Ctrl-C stops it.
+demo: as root the gateway jails itself (chroot, account nobody, seccomp); otherwise it runs
+demo: with --no-jail and says so. Ctrl-C stops it.
 
 EOT
 /usr/bin/python3 scripts/demo-smarthost.py "$dir" 5525 &
 smarthost=$!
 trap 'kill $smarthost 2>/dev/null' EXIT
 sleep 1
-"$bin" serve -f --no-jail -c "$dir/subgate.conf"
+jail=()
+[ "$(id -u)" -eq 0 ] || jail=(--no-jail)
+"$bin" serve -f "${jail[@]}" -c "$dir/subgate.conf"

@@ -22,6 +22,7 @@
 All files live in pytest's temporary directories; nothing outside is touched.
 """
 
+import grp
 import itertools
 import os
 import shutil
@@ -189,6 +190,7 @@ def site(tmp_path, certs, subgate):
                 input=SITE_PASSWORD + "\n")
     assert r.returncode == EX_OK, r.stderr
     assert s.users.is_file()
+    os.chown(s.users, -1, grp.getgrnam("nogroup").gr_gid)  # --db alone cannot know run_as (nobody)
     return s
 
 

@@ -804,6 +804,8 @@ def write_spool_file(spool, qid, sender, rcpts, message, arrival=None, user="han
     tmp = Path(spool) / "tmp" / qid
     tmp.write_bytes(head.encode() + message)
     tmp.chmod(0o600)
+    owner = (Path(spool) / "queue").stat()  # the jailed queue process reads it as the spool's account
+    os.chown(tmp, owner.st_uid, owner.st_gid)
     os.rename(tmp, Path(spool) / "queue" / qid)
 
 

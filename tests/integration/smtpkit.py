@@ -93,12 +93,13 @@ class SubgateServer:
                  spool=None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)  # the jailed auth process (run_as nobody) lives in this directory (users.cdb)
         self.bin = str(subgate_bin)
         self.conf = self.dir / "subgate.conf"
         self.log = self.dir / "subgate.log"
         self.spool = Path(spool) if spool is not None else self.dir / "spool"
         self.proc = None
-        self.auth_pid = self.queue_pid = self.relay_pid = None
+        self.auth_pid = self.queue_pid = self.keeper_pid = self.relay_pid = None
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -122,6 +123,7 @@ class SubgateServer:
             "users": "users.cdb",
             "spool": str(self.spool),
             "run_as": "nobody",
+            "pid_file": str(self.dir / "subgate.pid"),  # locked by the master: one per server
             "max_message_size": "10m",
             "smarthost": f"[127.0.0.1]:{self.blackhole.getsockname()[1]}",
             "smarthost_tls": "none",
@@ -157,7 +159,7 @@ class SubgateServer:
     def start(self, timeout=15):
         offset = len(self.log_text())  # before the start: a fast server may log "subgate ready" at once
         self.log_fh = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.bin, "serve", "-f", "--no-jail", "-c", str(self.conf)],
+        self.proc = subprocess.Popen([self.bin, "serve", "-f", "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self.log_fh, stderr=self.log_fh,
                                      env=_env(), start_new_session=True)
 
@@ -170,7 +172,8 @@ class SubgateServer:
         text = self.log_text()[offset:]
         self.auth_pid = int(re.findall(r"auth process started \(pid (\d+)\)", text)[-1])
         self.queue_pid = int(re.findall(r"queue process started \(pid (\d+)\)", text)[-1])
-        relay = re.findall(r"relay process started \(pid (\d+)\)", text)
+        self.keeper_pid = int(re.findall(r"relay keeper started \(pid (\d+)\)", text)[-1])
+        relay = re.findall(r"relay process started \(pid (\d+)\)", text)  # the keeper's worker (a grandchild)
         self.relay_pid = int(relay[-1]) if relay else None
         return self
 
@@ -236,10 +239,11 @@ class SubgateServer:
         return sorted(os.listdir(self.tmp_dir))
 
     def spool_files(self):
-        """Every regular file anywhere under the spool, as relative paths."""
+        """Every file in tmp/, queue/ and defer/ (relative paths); the jail's etc/ copies are not mail."""
         out = []
-        for root, _, files in os.walk(self.spool):
-            out += [os.path.relpath(os.path.join(root, f), self.spool) for f in files]
+        for d in ("tmp", "queue", "defer"):
+            for root, _, files in os.walk(self.spool / d):
+                out += [os.path.relpath(os.path.join(root, f), self.spool) for f in files]
         return sorted(out)
 
     def spool_file(self, qid):
@@ -266,7 +270,7 @@ class SubgateServer:
         return children_of(self.pid)
 
     def session_pids(self):
-        return [p for p in self.children() if p not in (self.auth_pid, self.queue_pid, self.relay_pid)]
+        return [p for p in self.children() if p not in (self.auth_pid, self.queue_pid, self.keeper_pid)]
 
     # clients ---------------------------------------------------------------------------
     def connect(self, source=None, implicit=False, timeout=IO_TIMEOUT):

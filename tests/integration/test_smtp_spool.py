@@ -99,8 +99,8 @@ def test_enospc(make_server, tmpfs):
 
 
 def known_children(server):
-    """Pids of the long-lived children named in the log ("NAME process started (pid N)")."""
-    return {int(p) for p in re.findall(r"process started \(pid (\d+)\)", server.log_text())}
+    """Pids of the long-lived children named in the log ("NAME process|keeper started (pid N)")."""
+    return {int(p) for p in re.findall(r"(?:process|keeper) started \(pid (\d+)\)", server.log_text())}
 
 
 def partial_data(server, c):

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "harness.h"
 #include "tls_client.h"
+#include "tls_key.h"
 #include "tls_pem.h"
 #include "tls_pump.h"
 #include "tls_server.h"
@@ -207,15 +208,26 @@ static int hs_recv(br_ssl_engine_context *eng, int fd, const char *msg, int64_t 
 	return 0;
 }
 
+/* The server signs in-process here; in the daemon the same callback asks `auth`. */
+static size_t hs_sign(void *ctx, unsigned algo_id, const unsigned char *hv, size_t hv_len, unsigned char *sig,
+		      size_t cap)
+{
+	return tls_key_sign(ctx, algo_id, hv, hv_len, sig, cap);
+}
+
 static void hs_server(int fd, const char *cert, const char *key)
 {
-	struct tls_creds creds;
+	static struct tls_creds creds;
+	static struct tls_key tkey;
+	static struct tls_server_policy pol;
 	char err[256];
 	int64_t deadline = tls_now_ms() + 10000;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	if (tls_creds_load(&creds, tc_path(cert), tc_path(key), err, sizeof(err)) < 0 ||
-	    tls_server_setup(&hs_server_cc, &creds, hs_server_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0) {
+	pol = (struct tls_server_policy){ .creds = &creds, .sign = hs_sign, .sign_ctx = &tkey };
+	if (tls_creds_load(&creds, tc_path(cert), err, sizeof(err)) < 0 ||
+	    tls_key_load(&tkey, tc_path(key), err, sizeof(err)) < 0 ||
+	    tls_server_setup(&hs_server_cc, &pol, hs_server_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0) {
 		_exit(2);
 	}
 	if (hs_recv(&hs_server_cc.eng, fd, "ping", deadline) < 0 ||

@@ -127,13 +127,13 @@ TEST(userdb_edit_round_trip)
 	int n = 0;
 
 	sample_entry(&e, "first");
-	CHECK(userdb_edit(path, USERDB_EDIT_DELETE, "alice", NULL) == EX_NOUSER);
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "alice", &e) == 0);
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "bob", &e) == 0);
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "alice", &e) == EX_DATAERR);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_DELETE, "alice", NULL) == EX_NOUSER);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", &e) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "bob", &e) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", &e) == EX_DATAERR);
 	sample_entry(&e, "second");
-	CHECK(userdb_edit(path, USERDB_EDIT_REPLACE, "alice", &e) == 0);
-	CHECK(userdb_edit(path, USERDB_EDIT_REPLACE, "carol", &e) == EX_NOUSER);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_REPLACE, "alice", &e) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_REPLACE, "carol", &e) == EX_NOUSER);
 	CHECK(userdb_open(&db, path) == 0);
 	CHECK(userdb_lookup(&db, "alice", &got) == 1);
 	CHECK(scram_check_password(&got.cred, "second", 6));
@@ -142,7 +142,7 @@ TEST(userdb_edit_round_trip)
 	CHECK(userdb_lookup(&db, "carol", &got) == 0);
 	CHECK(userdb_foreach(&db, count_user, &n) == 0 && n == 2);
 	userdb_close(&db);
-	CHECK(userdb_edit(path, USERDB_EDIT_DELETE, "bob", NULL) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_DELETE, "bob", NULL) == 0);
 	CHECK(userdb_open(&db, path) == 0);
 	CHECK(userdb_lookup(&db, "bob", &got) == 0);
 	userdb_close(&db);
@@ -157,12 +157,28 @@ TEST(userdb_edit_keeps_mode_and_leaves_no_temp)
 	char cmd[256];
 
 	sample_entry(&e, "pw");
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "alice", &e) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", &e) == 0);
 	CHECK(chmod(path, 0600) == 0);
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "bob", &e) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "bob", &e) == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
 	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", userdb_dir);
 	CHECK(system(cmd) == 0);
+	remove_temp_db(path);
+}
+
+/* A new database is readable by the daemon's group (auth runs unprivileged); edits keep the group. */
+TEST(userdb_edit_new_database_gets_the_daemon_group)
+{
+	const char *path = temp_db();
+	struct userdb_entry e;
+	struct stat st;
+	gid_t group = getuid() == 0 ? 65534 : getgid(); /* as root: nogroup; else a group we are in */
+
+	sample_entry(&e, "pw");
+	CHECK(userdb_edit(path, group, USERDB_EDIT_ADD, "alice", &e) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_gid == group && (st.st_mode & 07777) == 0640);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "bob", &e) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_gid == group);
 	remove_temp_db(path);
 }
 
@@ -177,6 +193,6 @@ TEST(userdb_corrupt_file_is_an_error)
 	close(fd);
 	CHECK(userdb_open(&db, path) < 0);
 	CHECK(strstr(userdb_strerror(errno), "not a valid") != NULL);
-	CHECK(userdb_edit(path, USERDB_EDIT_ADD, "alice", NULL) != 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", NULL) != 0);
 	remove_temp_db(path);
 }

@@ -1,0 +1,34 @@
+/*
+ * test_hook.h - fault hooks for the test suite, compiled only with
+ * CONFIG_TEST_HOOKS (a test build; never in production). They make a jailed
+ * process attempt what its jail forbids, so tests can see it fail:
+ *   - env SUBGATE_TEST_HOOK="ROLE:ACTION[:ARG]" runs once in every process of
+ *     that role right after it entered its jail (ROLE: master, auth, queue,
+ *     relay, session);
+ *   - the SMTP command "XHOOK ACTION[:ARG]" runs it in the session process.
+ * ACTIONs: execve, ptrace, socket, connect:PORT (127.0.0.1), open-read:PATH,
+ * open-write:PATH. The outcome is logged ("test hook: ..."), unless the
+ * seccomp filter kills the process first.
+ */
+#ifndef SUBGATE_TEST_HOOK_H
+#define SUBGATE_TEST_HOOK_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "sandbox_policy.h"
+
+#if CONFIG_TEST_HOOKS
+/* Runs ACTION[:ARG]; describes the outcome in out. */
+void test_hook_action(const char *spec, char *out, size_t cap);
+
+/* Runs the environment's hook if it names this role. */
+void test_hook_role(enum sandbox_role role);
+#else
+static inline void test_hook_role(enum sandbox_role role)
+{
+	(void)role;
+}
+#endif
+
+#endif
