@@ -4,7 +4,7 @@
 #   make -f bench/bench.mk build/loadgen
 # A static musl binary that links BearSSL from $(SYSROOT) and borrows four
 # gateway files that need no config.h (the TLS pump, PEM reading, base64,
-# secret wiping). It does not follow FLAVOR: it is always built with musl.
+# secret wiping). Build it with the musl flavour only (FLAVOR=asan sets CC=gcc).
 # This fragment never sets the default goal of the Makefile that includes it.
 
 bench_saved_goal := $(.DEFAULT_GOAL)
@@ -23,6 +23,11 @@ $(B)/loadgen: $(LOADGEN_SRCS) gateway/tls_pump.h gateway/tls_pem.h gateway/lib/b
 		bench/bench.mk | $(SYSROOT)/.stamp-bearssl
 	@mkdir -p $(@D)
 	@echo "  LINK    $@"
-	$(CC) $(LOADGEN_CFLAGS) -o $@ $(LOADGEN_SRCS) $(SYSROOT)/lib/libbearssl.a -lpthread
+	$(Q)$(CC) $(LOADGEN_CFLAGS) -o $@ $(LOADGEN_SRCS) $(SYSROOT)/lib/libbearssl.a -lpthread
+
+.PHONY: loadgen-clean
+clean: loadgen-clean
+loadgen-clean:
+	rm -f $(B)/loadgen
 
 .DEFAULT_GOAL := $(bench_saved_goal)
