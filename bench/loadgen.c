@@ -54,6 +54,7 @@ static struct {
 	int64_t *lat_us; /* per message: end-of-data latency + 1, 0 if not accepted */
 	int64_t deadline_ms;
 	time_t started;
+	struct lg_conn *conns; /* one per thread */
 	atomic_ulong next, connections, handshakes;
 	atomic_int reported;
 } lg;
@@ -611,6 +612,11 @@ static int lg_setup(void)
 	snprintf(lg.rcpt, sizeof(lg.rcpt), "RCPT TO:<%s>\r\n", opt.to);
 	lg.body = lg_make_body(opt.size);
 	lg.lat_us = calloc(opt.total, sizeof(*lg.lat_us));
+	lg.conns = calloc(opt.conns, sizeof(*lg.conns));
+	if (lg.body == NULL || lg.lat_us == NULL || lg.conns == NULL) {
+		fprintf(stderr, "loadgen: out of memory\n");
+		return -1;
+	}
 	if (opt.ca != NULL && ((pem = tls_pem_read_file(opt.ca, (size_t)1 << 20, &len)) == NULL ||
 			       tls_pem_decode(pem, len, lg_ca_object, NULL) <= 0 || lg.nanchors == 0)) {
 		fprintf(stderr, "loadgen: %s: unreadable, bad PEM, unusable certificate or more than %d\n", opt.ca,
@@ -618,7 +624,7 @@ static int lg_setup(void)
 		return -1;
 	}
 	free(pem);
-	return lg.body != NULL && lg.lat_us != NULL ? 0 : -1;
+	return 0;
 }
 
 static int lg_cmp(const void *a, const void *b)
@@ -665,7 +671,7 @@ static int lg_summary(double secs)
 
 int main(int argc, char **argv)
 {
-	struct lg_conn *conns;
+	struct lg_conn *c;
 	unsigned long started = 0;
 	int64_t t0;
 
@@ -673,23 +679,22 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (lg_setup() < 0 || (conns = calloc(opt.conns, sizeof(*conns))) == NULL) {
+	if (lg_setup() < 0) {
 		return 1;
 	}
 	lg.started = time(NULL);
 	t0 = lg_now_us();
 	lg.deadline_ms = tls_now_ms() + (int64_t)opt.max_seconds * 1000;
-	for (; started < opt.conns; started++) {
-		conns[started].id = (unsigned)started + 1;
-		conns[started].fd = -1;
-		if (pthread_create(&conns[started].tid, NULL, lg_worker, &conns[started]) != 0) {
+	for (c = lg.conns; started < opt.conns; started++, c++) {
+		c->id = (unsigned)started + 1;
+		c->fd = -1;
+		if (pthread_create(&c->tid, NULL, lg_worker, c) != 0) {
 			fprintf(stderr, "loadgen: could start only %lu of %lu threads\n", started, opt.conns);
 			break;
 		}
 	}
 	for (unsigned long k = 0; k < started; k++) {
-		pthread_join(conns[k].tid, NULL);
+		pthread_join(lg.conns[k].tid, NULL);
 	}
-	free(conns);
 	return lg_summary((double)(lg_now_us() - t0) / 1e6) != 0 || started < opt.conns;
 }
