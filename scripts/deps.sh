@@ -24,6 +24,9 @@
 #   CC [musl-gcc]  AR [ar]  RANLIB [ranlib]
 #   HOST_TRIPLET []                    passed to libseccomp's configure --host
 #   KERNEL_HEADERS_ARCH_DIR [/usr/include/x86_64-linux-gnu]  (dir holding asm/)
+#   KERNEL_HEADERS_DIR [/usr/include]  (dir holding linux/ and asm-generic/)
+#   KERNEL_HEADERS_PKG [linux-libc-dev] (the package they come from, for stamps;
+#                                      cross.sh: linux-libc-dev-<arch>-cross)
 #   DEPS_CFLAGS [-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections]
 #   BEARSSL_VERSION / TINYCDB_VERSION / LIBSECCOMP_VERSION
 #                                      pin a Debian source version; empty (the
@@ -48,6 +51,8 @@ AR="${AR:-ar}"
 RANLIB="${RANLIB:-ranlib}"
 HOST_TRIPLET="${HOST_TRIPLET:-}"
 KERNEL_HEADERS_ARCH_DIR="${KERNEL_HEADERS_ARCH_DIR:-/usr/include/x86_64-linux-gnu}"
+KERNEL_HEADERS_DIR="${KERNEL_HEADERS_DIR:-/usr/include}"
+KERNEL_HEADERS_PKG="${KERNEL_HEADERS_PKG:-linux-libc-dev}"
 DEPS_CFLAGS="${DEPS_CFLAGS:--Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections}"
 JOBS=2
 BUILD_TOOLS=(musl-tools musl-dev gperf dpkg-dev linux-libc-dev make gcc)
@@ -94,7 +99,7 @@ version_of() {            # version_of PKG -> requested Debian source version
     esac
 }
 
-kernel_headers_version() { dpkg-query -W -f='${Version}' linux-libc-dev 2>/dev/null || true; }
+kernel_headers_version() { dpkg-query -W -f='${Version}' "$KERNEL_HEADERS_PKG" 2>/dev/null || true; }
 
 # Stamp contents: line 1 is "<package> <version>", the rest the build
 # configuration, so a change of compiler or flags also triggers a rebuild.
@@ -102,7 +107,8 @@ kernel_headers_version() { dpkg-query -W -f='${Version}' linux-libc-dev 2>/dev/n
 # also records their version.
 stamp_want() {            # stamp_want PKG [VERSION]
     if [ "$1" = kernel-headers ]; then
-        printf 'linux-libc-dev %s\narch-dir=%s\n' "$(kernel_headers_version)" "$KERNEL_HEADERS_ARCH_DIR"
+        printf '%s %s\narch-dir=%s\n' "$KERNEL_HEADERS_PKG" "$(kernel_headers_version)" "$KERNEL_HEADERS_ARCH_DIR"
+        if [ "$KERNEL_HEADERS_DIR" != /usr/include ]; then printf 'dir=%s\n' "$KERNEL_HEADERS_DIR"; fi
         return
     fi
     printf '%s %s\nCC=%s AR=%s RANLIB=%s HOST=%s CFLAGS=%s\n' "$1" "${2:-$(version_of "$1")}" \
@@ -156,13 +162,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v "${CC%% *}" >/dev/null || die "compiler not found: $CC"
 [ -d "$KERNEL_HEADERS_ARCH_DIR/asm" ] || die "no asm/ in KERNEL_HEADERS_ARCH_DIR=$KERNEL_HEADERS_ARCH_DIR"
+[ -d "$KERNEL_HEADERS_DIR/linux" ] || die "no linux/ in KERNEL_HEADERS_DIR=$KERNEL_HEADERS_DIR"
 
 # --- step 2: builds ---------------------------------------------------------------------
 install_kernel_headers() {
     local d
-    say "installing kernel UAPI headers (linux-libc-dev $(kernel_headers_version))"
+    say "installing kernel UAPI headers ($KERNEL_HEADERS_PKG $(kernel_headers_version))"
     for d in linux asm-generic asm; do rm -rf "${SYSROOT:?}/include/$d"; done
-    cp -a /usr/include/linux /usr/include/asm-generic "$SYSROOT/include/"
+    cp -a "$KERNEL_HEADERS_DIR/linux" "$KERNEL_HEADERS_DIR/asm-generic" "$SYSROOT/include/"
     cp -a "$KERNEL_HEADERS_ARCH_DIR/asm" "$SYSROOT/include/asm"
     stamp_write kernel-headers
 }
