@@ -74,8 +74,8 @@ board_vars() {
         subgate-board-vars
 }
 vars="$(board_vars)" || die "cannot read $BOARD_MK"
-mapfile -t v <<<"$vars"     # one line each; $(...) dropped the empty last ones
-TRIPLET="${v[0]:-}" DEB_ARCH="${v[1]:-}" BOARD_CFLAGS="${v[2]:-}" LIBGCC_SOFT_FP="${v[3]:-}"
+mapfile -t bv <<<"$vars"    # one line each; $(...) dropped the empty last ones
+TRIPLET="${bv[0]:-}" DEB_ARCH="${bv[1]:-}" BOARD_CFLAGS="${bv[2]:-}" LIBGCC_SOFT_FP="${bv[3]:-}"
 [ -n "$TRIPLET" ] && [ -n "$DEB_ARCH" ] || die "$BOARD_MK must set CROSS_TRIPLET and DEB_ARCH"
 # The FPU checks and the FP ABI tags below are MIPS ones.
 case "$LIBGCC_SOFT_FP" in ''|mips) ;; *) die "LIBGCC_SOFT_FP=$LIBGCC_SOFT_FP: only mips is implemented" ;; esac
@@ -128,9 +128,9 @@ if ! musl_stamp_ok; then
     rm -f "$SYSROOT/.stamp-musl" "$SYSROOT/.stamp-cross"
     : >"$LOGDIR/musl.log"
     fetch musl "$MUSL_VERSION"
-    v="$FETCHED_VERSION"
+    musl_version="$FETCHED_VERSION"
     src="$WORK/build/musl"
-    say "building musl $v for $TRIPLET ($CROSS_CC${BOARD_CFLAGS:+ $BOARD_CFLAGS})"
+    say "building musl $musl_version for $TRIPLET ($CROSS_CC${BOARD_CFLAGS:+ $BOARD_CFLAGS})"
     start=$SECONDS
     # --disable-shared: static only, so nothing is installed outside the sysroot
     # (no ld-musl-*.so.1 in /lib). --disable-wrapper: our wrapper is written below.
@@ -139,7 +139,7 @@ if ! musl_stamp_ok; then
         CFLAGS="$MUSL_CFLAGS"
     run "$LOGDIR/musl.log" make -C "$src" -j"$JOBS"
     run "$LOGDIR/musl.log" make -C "$src" install
-    musl_stamp_want "$v" >"$SYSROOT/.stamp-musl"
+    musl_stamp_want "$musl_version" >"$SYSROOT/.stamp-musl"
     MUSL_BUILT=1
     say "built musl in $((SECONDS - start))s (log: ${LOGDIR#"$TOP"/}/musl.log)"
 fi

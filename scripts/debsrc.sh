@@ -139,6 +139,7 @@ fetch() {
     fi
     dsc="$(ls "$WORK/src/${pkg}_"*.dsc 2>/dev/null | head -n 1)"
     [ -n "$dsc" ] && [ -f "$dsc" ] || die "no ${pkg}_*.dsc after apt-get source"
+    # shellcheck disable=SC2034  # read by the caller
     FETCHED_VERSION="$(sed -n 's/^Version: //p' "$dsc" | head -n 1)"
 
     rm -rf "$WORK/build/$pkg"
