@@ -190,7 +190,8 @@ build_softfp_libgcc() {
     rm -rf "$out" && mkdir -p "$out/obj" "$out/debian-libgcc"
     run "$log" tar -xf "$tarball" -C "$out" --strip-components=1 --wildcards \
         '*/libgcc/soft-fp/*' "*/libgcc/config/$LIBGCC_SOFT_FP/sfp-machine.h" '*/include/longlong.h'
-    rm -rf "${WORK:?}/build/$pkg" "$WORK/src/${pkg}_"*      # 90 MB, no longer needed
+    # 90 MB, no longer needed (dpkg-source also left a copy of the orig tarball)
+    rm -rf "${WORK:?}/build/$pkg" "$WORK/build/${pkg}_"* "$WORK/src/${pkg}_"*
     gsrc="$out/libgcc"
     say "building soft-float libgcc for $TRIPLET from $pkg $ver"
     for f in "${SOFTFP_FUNCS[@]}"; do
