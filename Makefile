@@ -10,6 +10,9 @@
 # Variables: B (output dir, default build), KCONFIG_CONFIG (default .config),
 # FLAVOR=musl|asan (asan: glibc + sanitizers with Debian's -dev packages, tests only).
 
+ifdef BOARD
+include board/board.mk
+endif
 B ?= build
 FLAVOR ?= musl
 KCONFIG_CONFIG ?= .config

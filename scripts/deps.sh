@@ -6,7 +6,8 @@
 #   * the dependency work dir  (default build/deps):    Debian source packages,
 #     unpacked trees, logs, versions.txt
 #   * /etc/apt/sources.list.d/subgate-deb-src.sources  (only created when no
-#     deb-src entry is configured; mirrors the existing Debian "deb" entries)
+#     deb-src entry is configured; mirrors the existing Debian "deb" entries;
+#     the code is in scripts/debsrc.sh, shared with scripts/cross.sh)
 #
 # Dependencies, all built from Debian *source* packages (fetched with
 # `apt-get source`, i.e. hash-checked against the signed Sources index) and
@@ -23,6 +24,9 @@
 #   CC [musl-gcc]  AR [ar]  RANLIB [ranlib]
 #   HOST_TRIPLET []                    passed to libseccomp's configure --host
 #   KERNEL_HEADERS_ARCH_DIR [/usr/include/x86_64-linux-gnu]  (dir holding asm/)
+#   KERNEL_HEADERS_DIR [/usr/include]  (dir holding linux/ and asm-generic/)
+#   KERNEL_HEADERS_PKG [linux-libc-dev] (the package they come from, for stamps;
+#                                      cross.sh: linux-libc-dev-<arch>-cross)
 #   DEPS_CFLAGS [-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections]
 #   BEARSSL_VERSION / TINYCDB_VERSION / LIBSECCOMP_VERSION
 #                                      pin a Debian source version; empty (the
@@ -47,19 +51,22 @@ AR="${AR:-ar}"
 RANLIB="${RANLIB:-ranlib}"
 HOST_TRIPLET="${HOST_TRIPLET:-}"
 KERNEL_HEADERS_ARCH_DIR="${KERNEL_HEADERS_ARCH_DIR:-/usr/include/x86_64-linux-gnu}"
+KERNEL_HEADERS_DIR="${KERNEL_HEADERS_DIR:-/usr/include}"
+KERNEL_HEADERS_PKG="${KERNEL_HEADERS_PKG:-linux-libc-dev}"
 DEPS_CFLAGS="${DEPS_CFLAGS:--Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections}"
 JOBS=2
-APT_OPTS=(-q -o APT::Sandbox::User=root)   # we run as root; silence the _apt sandbox warning
-DEB_SRC_FILE=/etc/apt/sources.list.d/subgate-deb-src.sources
 BUILD_TOOLS=(musl-tools musl-dev gperf dpkg-dev linux-libc-dev make gcc)
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 
+SCRIPT_TAG=deps
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
 
 usage() { sed -n 's/^# \{0,1\}//; /^Usage:/,/^$/p' "$0" | sed '/^$/q'; }
 
 TOP="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/debsrc.sh
+. "$TOP/scripts/debsrc.sh"
 SYSROOT="build/sysroot"
 WORK="build/deps"
 while [ $# -gt 0 ]; do
@@ -92,7 +99,7 @@ version_of() {            # version_of PKG -> requested Debian source version
     esac
 }
 
-kernel_headers_version() { dpkg-query -W -f='${Version}' linux-libc-dev 2>/dev/null || true; }
+kernel_headers_version() { dpkg-query -W -f='${Version}' "$KERNEL_HEADERS_PKG" 2>/dev/null || true; }
 
 # Stamp contents: line 1 is "<package> <version>", the rest the build
 # configuration, so a change of compiler or flags also triggers a rebuild.
@@ -100,7 +107,8 @@ kernel_headers_version() { dpkg-query -W -f='${Version}' linux-libc-dev 2>/dev/n
 # also records their version.
 stamp_want() {            # stamp_want PKG [VERSION]
     if [ "$1" = kernel-headers ]; then
-        printf 'linux-libc-dev %s\narch-dir=%s\n' "$(kernel_headers_version)" "$KERNEL_HEADERS_ARCH_DIR"
+        printf '%s %s\narch-dir=%s\n' "$KERNEL_HEADERS_PKG" "$(kernel_headers_version)" "$KERNEL_HEADERS_ARCH_DIR"
+        if [ "$KERNEL_HEADERS_DIR" != /usr/include ]; then printf 'dir=%s\n' "$KERNEL_HEADERS_DIR"; fi
         return
     fi
     printf '%s %s\nCC=%s AR=%s RANLIB=%s HOST=%s CFLAGS=%s\n' "$1" "${2:-$(version_of "$1")}" \
@@ -122,21 +130,6 @@ stamp_ok() {              # stamp_ok PKG -> true if installed stamp matches
 }
 stamp_write() { stamp_want "$1" "${2:-}" >"$SYSROOT/.stamp-$1"; }
 
-in_dir() ( cd "$1" && shift && exec "$@" )   # in_dir DIR CMD... (subshell)
-
-# run LOG CMD... : run CMD with all output appended to LOG; on failure show the
-# tail of the log and abort.
-run() {
-    local log="$1"; shift
-    printf '\n+ %s\n' "$*" >>"$log"
-    if ! "$@" >>"$log" 2>&1; then
-        printf 'deps: error: command failed: %s\n' "$*" >&2
-        printf 'deps: last lines of %s:\n' "$log" >&2
-        tail -n 40 "$log" | sed 's/^/  | /' >&2
-        exit 1
-    fi
-}
-
 write_versions() {        # versions.txt: "<source package> <version>" per line
     local p
     for p in "${PACKAGES[@]}"; do
@@ -157,15 +150,6 @@ if [ ${#TODO[@]} -eq 0 ]; then
 fi
 
 # --- step 1: build tools -------------------------------------------------------
-APT_UPDATED=0
-apt_update() {
-    [ "$APT_UPDATED" = 1 ] && return 0
-    [ "$(id -u)" = 0 ] || die "apt-get update needed; run as root"
-    say "apt-get update"
-    run "$LOGDIR/apt.log" apt-get "${APT_OPTS[@]}" update
-    APT_UPDATED=1
-}
-
 missing=()
 for t in "${BUILD_TOOLS[@]}"; do
     [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$t" 2>/dev/null || true)" = "ii " ] || missing+=("$t")
@@ -178,127 +162,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v "${CC%% *}" >/dev/null || die "compiler not found: $CC"
 [ -d "$KERNEL_HEADERS_ARCH_DIR/asm" ] || die "no asm/ in KERNEL_HEADERS_ARCH_DIR=$KERNEL_HEADERS_ARCH_DIR"
+[ -d "$KERNEL_HEADERS_DIR/linux" ] || die "no linux/ in KERNEL_HEADERS_DIR=$KERNEL_HEADERS_DIR"
 
-# --- step 2: deb-src entries -------------------------------------------------------
-have_deb_src() {
-    apt-get indextargets --format '$(IDENTIFIER)' 2>/dev/null | grep -qx Sources
-}
-
-# Print deb822 "Types: deb-src" stanzas mirroring the enabled Debian "deb"
-# entries. Only URIs containing "debian" are considered, and entries signed
-# with a non-Debian keyring (e.g. download.docker.com/linux/debian) are skipped.
-debian_src_stanzas() {
-    local f
-    # deb822 files
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && [ "$f" != "$DEB_SRC_FILE" ] || continue
-        awk '
-            function flush() {
-                if (types ~ /(^| )deb( |$)/ && uris ~ /debian/ && enabled !~ /^[Nn]o/ &&
-                    (signed == "" || signed ~ /debian-archive/)) {
-                    print "Types: deb-src"; print "URIs: " uris
-                    print "Suites: " suites; print "Components: " comps
-                    if (signed != "") print "Signed-By: " signed
-                    print ""
-                }
-                types = uris = suites = comps = signed = enabled = ""
-            }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            /^[ \t]/   { next }        # continuation line (e.g. inline key): ignore
-            {
-                key = tolower($1); sub(/:$/, "", key)
-                val = $0; sub(/^[^:]*:[ \t]*/, "", val); sub(/[ \t]+$/, "", val)
-                if (key == "types") types = val
-                else if (key == "uris") uris = val
-                else if (key == "suites") suites = val
-                else if (key == "components") comps = val
-                else if (key == "signed-by") signed = val
-                else if (key == "enabled") enabled = val
-            }
-            END { flush() }' "$f"
-    done
-    # legacy one-line format: deb [opts] URI SUITE COMPONENT...
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
-        awk '
-            $1 != "deb" { next }
-            {
-                signed = ""; i = 2
-                if ($2 ~ /^\[/) {
-                    while (i <= NF) {
-                        o = $i; gsub(/[\[\]]/, "", o)
-                        if (o ~ /^signed-by=/) { signed = o; sub(/^signed-by=/, "", signed) }
-                        if ($i ~ /\]$/) { i++; break }
-                        i++
-                    }
-                }
-                uri = $i; suite = $(i + 1); comps = ""
-                for (j = i + 2; j <= NF && $j !~ /^#/; j++) comps = comps (comps == "" ? "" : " ") $j
-                if (uri !~ /debian/ || (signed != "" && signed !~ /debian-archive/)) next
-                print "Types: deb-src"; print "URIs: " uri
-                print "Suites: " suite; print "Components: " comps
-                if (signed != "") print "Signed-By: " signed
-                print ""
-            }' "$f"
-    done
-}
-
-ensure_deb_src() {
-    have_deb_src && return 0
-    local content
-    content="$(printf '# Written by subgate scripts/deps.sh: deb-src mirror of the Debian deb entries.\n'; debian_src_stanzas)"
-    grep -q '^Types: deb-src' <<<"$content" || die "no Debian 'deb' entries found to mirror as deb-src"
-    if [ ! -f "$DEB_SRC_FILE" ] || [ "$(cat "$DEB_SRC_FILE")" != "$content" ]; then
-        [ "$(id -u)" = 0 ] || die "no deb-src entries configured; run as root to add $DEB_SRC_FILE"
-        say "adding deb-src entries: $DEB_SRC_FILE"
-        printf '%s\n' "$content" >"$DEB_SRC_FILE"
-    fi
-    APT_UPDATED=0     # new index targets: force a fresh update
-    apt_update
-}
-
-# --- step 3: fetch a source package ----------------------------------------------
-# fetch PKG VERSION: download the .dsc/.orig/.debian into $WORK/src (apt checks
-# them against the signed Sources index) and unpack a fresh tree into
-# $WORK/build/PKG with dpkg-source (applies debian/patches).
-fetch() {
-    local pkg="$1" ver="$2" log="$LOGDIR/$1.log" dsc spec="$1${2:+=$2}"
-    say "fetching $pkg ${ver:-(current version)}"
-    rm -f "$WORK/src/${pkg}_"*
-    # Try with the current indexes first; on failure add deb-src entries if
-    # none exist, and finally retry after an apt-get update.
-    if ! in_dir "$WORK/src" apt-get "${APT_OPTS[@]}" source --download-only "$spec" >>"$log" 2>&1; then
-        ensure_deb_src
-        if ! in_dir "$WORK/src" apt-get "${APT_OPTS[@]}" source --download-only "$spec" >>"$log" 2>&1; then
-            apt_update
-            run "$log" in_dir "$WORK/src" apt-get "${APT_OPTS[@]}" source --download-only "$spec"
-        fi
-    fi
-    if grep -qi 'hash sum mismatch' "$log"; then
-        die "apt reported a hash mismatch for $pkg (see $log)"
-    fi
-    dsc="$(ls "$WORK/src/${pkg}_"*.dsc 2>/dev/null | head -n 1)"
-    [ -n "$dsc" ] && [ -f "$dsc" ] || die "no ${pkg}_*.dsc after apt-get source"
-    FETCHED_VERSION="$(sed -n 's/^Version: //p' "$dsc" | head -n 1)"
-
-    rm -rf "$WORK/build/$pkg"
-    mkdir -p "$WORK/build"
-    local xlog="$LOGDIR/$pkg.extract.log"
-    : >"$xlog"
-    run "$xlog" dpkg-source -x "$dsc" "$WORK/build/$pkg"
-    cat "$xlog" >>"$log"
-    if grep -Eqi 'mismatch|checksum|(has size|expected) ' "$xlog"; then
-        die "dpkg-source reported a checksum problem for $pkg: $(grep -Ei 'mismatch|checksum|size' "$xlog" | head -n 3)"
-    fi
-}
-
-# --- step 4: builds ---------------------------------------------------------------------
+# --- step 2: builds ---------------------------------------------------------------------
 install_kernel_headers() {
     local d
-    say "installing kernel UAPI headers (linux-libc-dev $(kernel_headers_version))"
+    say "installing kernel UAPI headers ($KERNEL_HEADERS_PKG $(kernel_headers_version))"
     for d in linux asm-generic asm; do rm -rf "${SYSROOT:?}/include/$d"; done
-    cp -a /usr/include/linux /usr/include/asm-generic "$SYSROOT/include/"
+    cp -a "$KERNEL_HEADERS_DIR/linux" "$KERNEL_HEADERS_DIR/asm-generic" "$SYSROOT/include/"
     cp -a "$KERNEL_HEADERS_ARCH_DIR/asm" "$SYSROOT/include/asm"
     stamp_write kernel-headers
 }
