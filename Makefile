@@ -98,7 +98,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools run test unit test-unit test-asan test-configs test-integration fuzz bench \
+.PHONY: all deps host-tools hooks run test unit test-unit test-asan test-configs test-integration fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -107,6 +107,9 @@ host-tools:
 
 deps: host-tools
 	$(Q)scripts/deps.sh --sysroot $(SYSROOT)
+
+build/sysroot/.stamp-libseccomp: | host-tools
+	$(Q)scripts/deps.sh --sysroot build/sysroot
 
 $(SYSROOT)/.stamp-bearssl:
 	$(Q)$(MAKE) --no-print-directory deps
@@ -137,7 +140,7 @@ $(OBJDIR)/gateway/cmd_version.o: $(B)/include/build_info.h
 # libseccomp) and emits the target's filters: SECCOMP_ARCH is a libseccomp arch name.
 SECCOMP_ARCH ?= native
 BPFGEN := build/host/sandbox-bpfgen
-$(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | build/sysroot/.stamp-bearssl
+$(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | build/sysroot/.stamp-libseccomp
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)musl-gcc $(WARN) -Os -D_GNU_SOURCE -Igateway -isystem build/sysroot/include -static -o $@ \
@@ -178,9 +181,19 @@ FUZZ_SECONDS ?= 10
 fuzz: $(B)/include/config.h
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test-integration: all
+# The jail tests need a test build: defconfig plus CONFIG_TEST_HOOKS (never shipped).
+HOOKS_B := build/hooks
+$(HOOKS_B)/.config: conf/defconfig $(KCONFIG_FILES)
+	@mkdir -p $(@D)
+	$(Q){ cat conf/defconfig; echo CONFIG_TEST_HOOKS=y; } > $(@D)/defconfig.in
+	$(Q)KCONFIG_CONFIG=$@ kconfig-conf -s --defconfig=$(@D)/defconfig.in Kconfig
+hooks: $(HOOKS_B)/.config
+	$(Q)$(MAKE) --no-print-directory B=$(HOOKS_B) KCONFIG_CONFIG=$(HOOKS_B)/.config $(HOOKS_B)/subgate
+
+test-integration: all hooks $(B)/loadgen
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
-	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(HOOKS_B)/subgate) \
+		SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
@@ -241,3 +254,7 @@ clean:
 	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo
 distclean:
 	rm -rf build .config .config.old defconfig
+
+# --- fragments: the load generator (bench/), per-board size table (board/) -------------
+include bench/bench.mk
+include board/sizes.mk

@@ -107,13 +107,28 @@ static void master_relay_frame(void)
 	}
 }
 
+/*
+ * Stops every child and exits. A child still starting may be root for a moment,
+ * out of reach of the master's kill(2): the signal is repeated for at most 5 s,
+ * after which the parent-death signal finishes the job.
+ */
 static void __attribute__((noreturn)) master_exit(int code)
 {
-	master_stop_sessions();
-	kill(master.auth_pid, SIGTERM);
-	kill(master.queue_pid, SIGTERM);
-	kill(master.relay_pid, SIGTERM);
-	while (wait(NULL) > 0) {
+	const struct timespec tick = { 0, 100000000L };
+
+	for (int i = 0; i < 50; i++) {
+		pid_t pid;
+
+		master_stop_sessions();
+		kill(master.auth_pid, SIGTERM);
+		kill(master.queue_pid, SIGTERM);
+		kill(master.relay_pid, SIGTERM);
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		}
+		if (pid < 0) {
+			break; /* no child left */
+		}
+		nanosleep(&tick, NULL);
 	}
 	if (master.pid_fd >= 0 && ftruncate(master.pid_fd, 0) < 0) {
 		log_warn("cannot empty the pid file: %s", strerror(errno));

@@ -100,6 +100,7 @@ class SubgateServer:
         self.spool = Path(spool) if spool is not None else self.dir / "spool"
         self.proc = None
         self.auth_pid = self.queue_pid = self.keeper_pid = self.relay_pid = None
+        self.env_extra = {}  # e.g. SUBGATE_TEST_HOOK for the hooks build
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -161,7 +162,7 @@ class SubgateServer:
         self.log_fh = open(self.log, "ab")
         self.proc = subprocess.Popen([self.bin, "serve", "-f", "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self.log_fh, stderr=self.log_fh,
-                                     env=_env(), start_new_session=True)
+                                     env={**_env(), **self.env_extra}, start_new_session=True)
 
         def ready():
             if self.proc.poll() is not None:

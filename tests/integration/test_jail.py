@@ -1,0 +1,216 @@
+"""The jail (issue #5): every process unprivileged, chrooted and filtered; the TLS key only in auth.
+
+- /proc/PID/status of every subgate process (master, auth, queue, relay keeper, relay worker and a
+  live session): no uid or gid 0, no supplementary groups, NoNewPrivs 1, Seccomp 2; /proc/PID/root
+  is the role's jail (spool/empty, the users.cdb directory, the spool).
+- The private key's bytes are not in a session's memory (read through /proc/PID/mem while the
+  session is logged in); the same search finds them in `auth`, so the search itself works.
+- With the test build (CONFIG_TEST_HOOKS, $SUBGATE_HOOKS_BIN): a session that attempts execve,
+  socket, connect, open or ptrace dies of SIGSYS, its client sees the connection drop, the master
+  logs it and the next client is served; `auth` cannot write anywhere (SIGSYS takes the daemon
+  down, exit 70); `queue` cannot open a socket; the relay cannot see users.cdb.
+"""
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from smtpkit import USER, ConnectionClosed, SubgateServer, children_of, make_message
+
+SIGSYS = int(signal.SIGSYS)
+
+
+def status_fields(pid):
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        out[key] = value.split()
+    return out
+
+
+def all_processes(server):
+    """{role: [pids]} of a running server: master, its children, the relay keeper's worker."""
+    roles = {"master": [server.pid], "auth": [server.auth_pid], "queue": [server.queue_pid],
+             "relay keeper": [server.keeper_pid]}
+    roles["relay"] = children_of(server.keeper_pid)
+    roles["session"] = server.session_pids()
+    return roles
+
+
+def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
+    server = make_server()
+    with server.session() as c:
+        roles = all_processes(server)
+        assert len(roles["session"]) == 1 and len(roles["relay"]) == 1, roles
+        spool = os.path.realpath(server.spool)
+        want_root = {"master": f"{spool}/empty", "session": f"{spool}/empty", "auth": str(server.dir.resolve()),
+                     "queue": spool, "relay keeper": spool, "relay": spool}
+        for role, pids in roles.items():
+            for pid in pids:
+                st = status_fields(pid)
+                assert all(int(u) != 0 for u in st["Uid"]), (role, st["Uid"])
+                assert all(int(g) != 0 for g in st["Gid"]), (role, st["Gid"])
+                assert st.get("Groups", []) == [], (role, st["Groups"])
+                assert st["NoNewPrivs"] == ["1"], (role, st["NoNewPrivs"])
+                assert st["Seccomp"] == ["2"], (role, st["Seccomp"])
+                assert os.readlink(f"/proc/{pid}/root") == want_root[role], role
+        assert c.cmd("NOOP").startswith("250")
+    assert sorted(os.listdir(server.spool / "empty")) == []
+    assert (server.spool / "empty").stat().st_uid == 0
+
+
+def _key_secrets(key_path):
+    """The private scalar (EC) or primes (RSA) as bytes: what must never be in a session."""
+    key = load_pem_private_key(Path(key_path).read_bytes(), password=None)
+    numbers = key.private_numbers()
+    if hasattr(numbers, "private_value"):
+        n = numbers.private_value
+        return [n.to_bytes((key.curve.key_size + 7) // 8, "big")]
+    size = (numbers.p.bit_length() + 7) // 8
+    return [numbers.p.to_bytes(size, "big"), numbers.q.to_bytes(size, "big")]
+
+
+def _memory_contains(pid, needles):
+    """Searches every readable mapping of a live process for any of the byte strings."""
+    found = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("r"):
+                continue
+            start, end = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            found += [n for n in needles if n in chunk]
+    return found
+
+
+@pytest.mark.parametrize("key", ["ec", "rsa"])
+def test_private_key_is_not_in_session_memory(make_server, key):
+    server = make_server(key=key)
+    secrets = _key_secrets(server.dir / "key.pem")
+    pem_body = (server.dir / "key.pem").read_text().splitlines()[1].encode()
+    with server.session() as c:  # TLS handshake signed by auth, then AUTH PLAIN
+        assert c.cmd("NOOP").startswith("250")
+        session = server.session_pids()
+        assert len(session) == 1
+        assert _memory_contains(session[0], secrets + [pem_body]) == []
+        assert _memory_contains(server.pid, secrets + [pem_body]) == []
+        # the search works: auth holds the key
+        assert _memory_contains(server.auth_pid, secrets) != []
+
+
+# --- with the test build (CONFIG_TEST_HOOKS) ----------------------------------------------------
+
+@pytest.fixture
+def hooks_bin():
+    path = os.environ.get("SUBGATE_HOOKS_BIN")
+    if not path or not os.access(path, os.X_OK):
+        pytest.skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
+    return path
+
+
+@pytest.fixture
+def hooks_server(tmp_path, hooks_bin, certs):
+    servers = []
+
+    def make(name="server", hook=None, **kw):
+        server = SubgateServer(tmp_path / name, hooks_bin, certs, **kw)
+        if hook:
+            server.env_extra["SUBGATE_TEST_HOOK"] = hook
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def test_hook_itself_answers_when_the_action_is_harmless(hooks_server):
+    server = hooks_server().start()
+    with server.session() as c:
+        assert c.cmd("XHOOK no-such-action") == "250 test hook: no-such-action: Invalid argument"
+
+
+@pytest.mark.parametrize("action", ["execve", "socket", "connect:{port}", "open-read:/etc/passwd",
+                                    "open-write:/x", "ptrace"])
+def test_forbidden_syscall_kills_the_session_and_the_next_client_is_served(hooks_server, action):
+    server = hooks_server().start()
+    start = len(server.log_text())
+    c = server.session()
+    try:
+        pid = server.session_pids()[0]
+        c.send("XHOOK " + action.format(port=server.port) + "\r\n")
+        with pytest.raises((ConnectionClosed, ConnectionResetError, BrokenPipeError)):
+            c.reply()
+    finally:
+        c.close()
+    server.wait_log(rf"session process {pid} for \[127\.0\.0\.1\] killed by signal {SIGSYS} "
+                    r"\(a forbidden system call: seccomp\)", start=start)
+    assert server.proc.poll() is None
+    with server.session() as c:
+        qid = c.submit(USER, ["next@example.org"], make_message("after the kill"))
+    assert qid in server.queue_ids()
+
+
+def start_and_expect_exit(server, code=70):
+    """Starts a server whose hook kills a long-lived child: the master must stop with `code`."""
+    try:
+        server.start()
+    except AssertionError as e:  # it may die before or after "subgate ready"
+        assert f"exited with {code}" in str(e), e
+    assert server.proc.wait(timeout=15) == code, server.log_text()
+    server.proc = None
+    server.log_fh.close()
+
+
+def test_auth_cannot_write_anything(hooks_server):
+    server = hooks_server(hook="auth:open-write:/users.cdb")
+    start_and_expect_exit(server)
+    assert re.search(rf"auth process \(pid \d+\) died \(signal {SIGSYS}, a forbidden system call: seccomp\)",
+                     server.log_text())
+
+
+def test_queue_cannot_reach_the_network(hooks_server):
+    server = hooks_server(hook="queue:socket")
+    start_and_expect_exit(server)
+    assert re.search(rf"queue process \(pid \d+\) died \(signal {SIGSYS}", server.log_text())
+
+
+def test_relay_cannot_see_the_user_database(hooks_server):
+    probe = "relay:open-read:{users}"
+    server = hooks_server()
+    users = str((server.dir / "users.cdb").resolve())
+    assert os.path.exists(users)
+    server.env_extra["SUBGATE_TEST_HOOK"] = probe.format(users=users)
+    server.start()
+    server.wait_log(rf"relay test hook: open-read:{re.escape(users)}: No such file or directory")
+    assert not os.path.exists(f"/proc/{server.relay_pid}/root{users}")
+    assert server.proc.poll() is None
+
+
+def test_auth_sees_only_its_directory(make_server):
+    server = make_server()
+    root = Path(f"/proc/{server.auth_pid}/root")
+    assert (root / "users.cdb").exists()
+    assert not (root / "etc" / "passwd").exists()
+
+
+def test_a_spool_file_the_queue_cannot_open_goes_to_corrupt(make_server):
+    """Regression: a root-owned file dropped into queue/ made the scheduler spin forever."""
+    server = make_server()
+    qid = "0000000000000001"
+    bad = server.spool / "queue" / qid
+    bad.write_bytes(b"subgate-spool 1\n")
+    bad.chmod(0o600)  # root's: the jailed queue (nobody) cannot open it
+    server.flush()
+    server.wait_log(rf"{qid}: cannot open the spool file \(Permission denied\); moved to corrupt/")
+    assert (server.spool / "corrupt" / qid).exists() and not bad.exists()
+    with server.session() as c:  # the queue still answers
+        assert c.submit(USER, ["after@example.org"], make_message("after the bad file")) in server.queue_ids()
