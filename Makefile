@@ -241,7 +241,7 @@ format:
 format-check:
 	$(Q)scripts/apt-need.sh clang-format
 	$(Q)clang-format --dry-run --Werror $(C_FILES)
-lint: $(B)/include/config.h $(B)/include/build_info.h
+lint: $(B)/include/config.h $(B)/include/build_info.h $(if $(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),$(B)/include/sandbox_bpf.h)
 	$(Q)scripts/apt-need.sh $(LINT_TOOLS) $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

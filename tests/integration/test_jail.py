@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from smtpkit import USER, ConnectionClosed, SubgateServer, children_of, make_message
+from smtpkit import USER, ConnectionClosed, SubgateServer, children_of, make_message, wait_for
 
 SIGSYS = int(signal.SIGSYS)
 
@@ -214,3 +214,48 @@ def test_a_spool_file_the_queue_cannot_open_goes_to_corrupt(make_server):
     assert (server.spool / "corrupt" / qid).exists() and not bad.exists()
     with server.session() as c:  # the queue still answers
         assert c.submit(USER, ["after@example.org"], make_message("after the bad file")) in server.queue_ids()
+
+
+def test_daemon_logs_to_syslog_from_inside_the_jail(hooks_server, tmp_path):
+    """Without -f the daemon detaches and logs through its own /dev/log client (test builds may name
+    the socket): every role's lines arrive, none of them trips a seccomp filter."""
+    import socket
+    import subprocess
+    import time
+    from smtpkit import _env
+
+    sock_path = str(tmp_path / "log.sock")
+    logs = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    logs.bind(sock_path)
+    logs.settimeout(0.2)
+    server = hooks_server()
+    env = {**_env(), "SUBGATE_LOG_SOCKET": sock_path}
+    assert subprocess.run([server.bin, "serve", "-c", str(server.conf)], env=env, timeout=15).returncode == 0
+    pid_file = server.dir / "subgate.pid"
+    lines = []
+
+    def collect(pattern):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if any(re.search(pattern, line) for line in lines):
+                return True
+            try:
+                lines.append(logs.recv(2048).decode())
+            except socket.timeout:
+                pass
+        raise AssertionError(f"no syslog line /{pattern}/ in {lines}")
+
+    try:
+        collect(r"^<22>subgate\[\d+\]: subgate ready: .*jailed$")  # mail.info
+        collect(r"auth: user database .* loaded")
+        with server.session() as c:
+            c.submit(USER, ["syslog@example.org"], make_message("via syslog"))
+        collect(r"connect from \[127\.0\.0\.1\]")
+        collect(r"from=<alice@example\.com>, size=\d+, nrcpt=1")
+        assert not any("signal" in line for line in lines), lines
+    finally:
+        master = int(pid_file.read_text() or 0) if pid_file.exists() else 0
+        if master > 1:
+            os.kill(master, signal.SIGTERM)
+            wait_for(lambda: not os.path.exists(f"/proc/{master}"), 10, what="the daemon to stop")
+        logs.close()
