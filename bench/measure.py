@@ -75,10 +75,11 @@ def setup(binary, tmp, port, sessions):
                     "-nodes", "-days", "30", "-subj", "/CN=bench.test", "-keyout", tmp + "/key.pem",
                     "-out", tmp + "/cert.pem"], check=True, capture_output=True)
     os.chmod(tmp + "/key.pem", 0o600)
+    os.chmod(tmp, 0o755)  # the jailed auth process (nobody) reads users.cdb here
     conf = tmp + "/subgate.conf"
     with open(conf, "w") as f:
         f.write("hostname = bench.test\nlisten = 127.0.0.1:%d starttls\ntls_cert = cert.pem\n"
-                "tls_key = key.pem\nusers = users.cdb\nspool = spool\nrun_as = nobody\n"
+                "tls_key = key.pem\nusers = users.cdb\nspool = spool\nrun_as = nobody\npid_file = subgate.pid\n"
                 "max_sessions = %d\nmax_sessions_per_addr = %d\nspool_max_messages = 100000\n"
                 "spool_max_size = 1g\nsmarthost = [127.0.0.1]:%d\nsmarthost_tls = none\n"
                 % (port, sessions + 2, sessions + 2, port + 1))
@@ -118,7 +119,9 @@ class Sink:
 
 
 def start(binary, conf, log):
-    proc = subprocess.Popen([binary, "serve", "-f", "--no-jail", "-c", conf], stderr=log)
+    """The daemon as users run it: jailed when we are root (else --no-jail, which it logs)."""
+    jail = [] if os.geteuid() == 0 else ["--no-jail"]
+    proc = subprocess.Popen([binary, "serve", "-f"] + jail + ["-c", conf], stderr=log)
     deadline = time.time() + 10
     while time.time() < deadline:
         with open(log.name) as f:
