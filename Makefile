@@ -98,7 +98,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks run test unit test-unit test-asan test-configs test-integration fuzz bench \
+.PHONY: all deps host-tools hooks run test test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -176,6 +176,33 @@ test-asan:
 test-configs: all
 	$(Q)scripts/test-configs.sh
 
+# The per-role filters for every shipped architecture: golden PFC files and a BPF simulation.
+test-seccomp: $(BPFGEN)
+	$(Q)$(PYTHON) tests/seccomp/check.py $(BPFGEN) build/seccomp-check
+
+# A board under qemu-user: its unit tests and `subgate version` (board.mk's test-qemu), then the
+# integration tests that submit over 587 and 465 and relay, against the daemon running under
+# qemu (a CONFIG_TEST_HOOKS build: qemu cannot install the guest's seccomp filter, so the
+# daemon runs unfiltered on an explicit, logged switch; test-seccomp checks those filters).
+QEMU_BOARD ?= mipsel-24kc
+CROSS_BOARDS := mipsel-24kc armhf aarch64
+QEMU_TESTS := tests/integration/test_smtp_session.py tests/integration/test_relay_delivery.py
+test-qemu-board:
+	$(Q)$(MAKE) --no-print-directory BOARD=$(QEMU_BOARD) test-qemu
+	$(Q)d=build/$(QEMU_BOARD)-hooks; mkdir -p $$d; \
+		{ cat board/$(QEMU_BOARD)/defconfig; echo CONFIG_TEST_HOOKS=y; } > $$d/defconfig.in; \
+		KCONFIG_CONFIG=$$d/.config kconfig-conf -s --defconfig=$$d/defconfig.in Kconfig
+	$(Q)$(MAKE) --no-print-directory BOARD=$(QEMU_BOARD) B=build/$(QEMU_BOARD)-hooks \
+		KCONFIG_CONFIG=build/$(QEMU_BOARD)-hooks/.config build/$(QEMU_BOARD)-hooks/subgate
+	$(Q)SUBGATE_QEMU="$$(sed -n 's/^QEMU := //p' board/$(QEMU_BOARD)/board.mk)" \
+		SUBGATE_QEMU_BIN=$(abspath build/$(QEMU_BOARD)-hooks/subgate) \
+		SUBGATE_BIN=$(abspath tests/integration/qemu-run.sh) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(QEMU_TESTS)
+
+# Every board (make test runs the mipsel one).
+test-cross:
+	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory QEMU_BOARD=$$b test-qemu-board || exit 1; done
+
 # libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 10
 fuzz: $(B)/include/config.h
@@ -200,6 +227,8 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-configs
+	$(Q)$(MAKE) --no-print-directory test-seccomp
+	$(Q)$(MAKE) --no-print-directory test-qemu-board
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
 

@@ -7,8 +7,8 @@
  * their own: the master's filter therefore includes the session's, and the
  * relay keeper's includes the relay's (sandbox_policy_covers). Auth, queue
  * and the relay keeper are forked before the master filters itself.
- * Syscall names that do not exist on an architecture are skipped (musl uses
- * open on x86_64, openat on aarch64, mmap2 on 32-bit ...).
+ * Names that do not exist on an architecture are left out of its filter by
+ * libseccomp (musl uses open on x86_64, openat on aarch64, mmap2 on 32-bit ...).
  */
 #include "sandbox_policy.h"
 
@@ -206,10 +206,13 @@ void *sandbox_policy_build(enum sandbox_role role, uint32_t arch_token, int trap
 	}
 	for (unsigned i = 0; i < sandbox_nrules; i++) {
 		const struct sandbox_rule *r = &sandbox_rules[i];
-		int nr = seccomp_syscall_resolve_name_arch(arch_token ? arch_token : seccomp_arch_native(), r->syscall);
+		/* the native (or libseccomp pseudo) number: libseccomp translates it for the
+		 * filter's architecture, socketcall multiplexing included, and leaves out
+		 * calls that architecture does not have */
+		int nr = seccomp_syscall_resolve_name(r->syscall);
 
-		if (!(r->roles & covers) || nr == __NR_SCMP_ERROR || nr < 0) {
-			continue; /* not this role's, or not a syscall on this architecture */
+		if (!(r->roles & covers) || nr == __NR_SCMP_ERROR) {
+			continue; /* not this role's, or a name libseccomp does not know */
 		}
 		if (r->check != SANDBOX_ANY && sandbox_unrestricted(covers, r->syscall)) {
 			continue;

@@ -4,6 +4,8 @@
  */
 #include "tls_engine.h"
 
+#include "secret.h"
+
 #include "config.h"
 
 static size_t tls_engine_suites(uint16_t *suites, int ecdsa, int rsa)
@@ -49,4 +51,21 @@ void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
 		br_ssl_engine_set_default_aes_cbc(eng);
 	}
+	tls_engine_seed(eng);
+}
+
+/*
+ * Seeds the engine from getrandom(2). BearSSL's own seeder falls back to
+ * /dev/urandom where it has no CPU instruction or getentropy (Debian's MIPS
+ * and ARM builds), and there is no /dev inside the jail: without this the
+ * handshake fails with BR_ERR_NO_RANDOM on those boards.
+ */
+void tls_engine_seed(br_ssl_engine_context *eng)
+{
+	unsigned char seed[32];
+
+	if (secret_random(seed, sizeof(seed)) == 0) {
+		br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
+	}
+	secret_wipe(seed, sizeof(seed));
 }

@@ -12,4 +12,7 @@
 /* Configures eng; ecdsa/rsa choose which certificate types' suites are offered. */
 void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa);
 
+/* Injects 32 bytes from getrandom(2) (also done by tls_engine_profile). */
+void tls_engine_seed(br_ssl_engine_context *eng);
+
 #endif
