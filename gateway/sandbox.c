@@ -124,6 +124,7 @@ static int sandbox_trap_handler(void)
 }
 #endif
 
+#if CONFIG_SANDBOX_SECCOMP
 /*
  * qemu-user cannot install a guest's seccomp filter (EINVAL). Test builds
  * only, and only when SUBGATE_TEST_NO_SECCOMP=1 says so, may then go on
@@ -147,6 +148,7 @@ static int sandbox_unfiltered_for_tests(enum sandbox_role role)
 		 sandbox_role_name(role));
 	return 0;
 }
+#endif
 
 int sandbox_enter(enum sandbox_role role)
 {
