@@ -147,7 +147,32 @@ static unsigned sandbox_policy_covers(enum sandbox_role role)
 	}
 }
 
-static int sandbox_add(scmp_filter_ctx ctx, int nr, const char *name, enum sandbox_check check)
+/*
+ * Flag and signal values the argument filters compare with, for the filter's
+ * architecture, not the build machine's: MIPS numbers O_CREAT, O_APPEND and
+ * SIGCHLD differently from everyone else.
+ */
+struct sandbox_abi {
+	uint32_t o_creat, o_trunc, o_append, sigchld;
+};
+
+static struct sandbox_abi sandbox_abi_of(uint32_t arch)
+{
+	switch (arch) {
+	case SCMP_ARCH_MIPS:
+	case SCMP_ARCH_MIPSEL:
+	case SCMP_ARCH_MIPS64:
+	case SCMP_ARCH_MIPSEL64:
+	case SCMP_ARCH_MIPS64N32:
+	case SCMP_ARCH_MIPSEL64N32:
+		return (struct sandbox_abi){ 0x100, 0x200, 0x8, 18 };
+	default:
+		return (struct sandbox_abi){ 0x40, 0x200, 0x400, 17 };
+	}
+}
+
+static int sandbox_add(scmp_filter_ctx ctx, int nr, const char *name, enum sandbox_check check,
+		       const struct sandbox_abi *abi)
 {
 	const uint32_t allow = SCMP_ACT_ALLOW;
 
@@ -155,9 +180,9 @@ static int sandbox_add(scmp_filter_ctx ctx, int nr, const char *name, enum sandb
 	case SANDBOX_READ_ONLY: {
 		/* open(path, flags) has flags in arg 1, openat(dir, path, flags) in arg 2 */
 		unsigned arg = __builtin_strcmp(name, "openat") == 0 ? 2 : 1;
-		scmp_datum_t mask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND;
+		scmp_datum_t mask = 3 /* O_ACCMODE */ | abi->o_creat | abi->o_trunc | abi->o_append;
 
-		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, O_RDONLY));
+		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, 0 /* O_RDONLY */));
 	}
 	case SANDBOX_NO_EXEC:
 		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -165,7 +190,7 @@ static int sandbox_add(scmp_filter_ctx ctx, int nr, const char *name, enum sandb
 		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET)) ||
 		       seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	case SANDBOX_FORK_ONLY:
-		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, SIGCHLD));
+		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, abi->sigchld));
 	case SANDBOX_STOP_SIGNAL:
 		return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGTERM)) ||
 		       seccomp_rule_add(ctx, allow, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
@@ -194,6 +219,7 @@ static int sandbox_unrestricted(unsigned covers, const char *name)
 void *sandbox_policy_build(enum sandbox_role role, uint32_t arch_token, int trap)
 {
 	unsigned covers = sandbox_policy_covers(role);
+	struct sandbox_abi abi = sandbox_abi_of(arch_token ? arch_token : seccomp_arch_native());
 	scmp_filter_ctx ctx = seccomp_init(trap ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 
 	if (ctx == NULL) {
@@ -217,7 +243,7 @@ void *sandbox_policy_build(enum sandbox_role role, uint32_t arch_token, int trap
 		if (r->check != SANDBOX_ANY && sandbox_unrestricted(covers, r->syscall)) {
 			continue;
 		}
-		if (sandbox_add(ctx, nr, r->syscall, (enum sandbox_check)r->check) < 0) {
+		if (sandbox_add(ctx, nr, r->syscall, (enum sandbox_check)r->check, &abi) < 0) {
 			seccomp_release(ctx);
 			errno = EINVAL;
 			return NULL;

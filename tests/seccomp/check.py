@@ -28,7 +28,9 @@ ARCHES = {  # libseccomp name: (AUDIT_ARCH token, {syscall: number} for the forb
 }
 ROLES = ["master", "session", "auth", "queue", "relay_keeper", "relay"]
 ALLOW, KILL_PROCESS, KILL_THREAD = 0x7FFF0000, 0x80000000, 0x00000000
-O_WRONLY, AF_UNIX, AF_INET, CLONE_THREAD, SIGCHLD = 1, 1, 2, 0x00010000, 17
+O_WRONLY, AF_UNIX, AF_INET, CLONE_THREAD = 1, 1, 2, 0x00010000
+ABI = {"mipsel": {"O_CREAT": 0x100, "O_TRUNC": 0x200, "O_APPEND": 0x8, "SIGCHLD": 18}}  # the target's values
+GENERIC_ABI = {"O_CREAT": 0x40, "O_TRUNC": 0x200, "O_APPEND": 0x400, "SIGCHLD": 17}
 
 
 def run_bpf(prog, nr, arch, args=(0, 0, 0, 0, 0, 0)):
@@ -105,11 +107,13 @@ def check_arch(name, progs, pfc_dir):
             expect(role, f"syscall {nr} with a foreign arch token", run_bpf(prog, nr, foreign), KILL_PROCESS)
         for call in ("execve", "ptrace", "mount"):
             expect(role, call, run_bpf(prog, nrs[call], token), KILL_PROCESS)
+    abi = ABI.get(name, GENERIC_ABI)
     open_call = "openat" if "openat" in nrs else "open"
     flags_arg = 2 if open_call == "openat" else 1
     args = [0] * 6
-    args[flags_arg] = O_WRONLY
-    expect("auth", f"{open_call} for writing", run_bpf(progs["auth"], nrs[open_call], token, args), KILL_PROCESS)
+    for flag, value in [("O_WRONLY", O_WRONLY)] + [(f, abi[f]) for f in ("O_CREAT", "O_TRUNC", "O_APPEND")]:
+        args[flags_arg] = value
+        expect("auth", f"{open_call} with {flag}", run_bpf(progs["auth"], nrs[open_call], token, args), KILL_PROCESS)
     args[flags_arg] = 0
     expect("auth", f"{open_call} read-only", run_bpf(progs["auth"], nrs[open_call], token, args), ALLOW)
     expect("relay", "socket(AF_UNIX)", run_bpf(progs["relay"], nrs["socket"], token, (AF_UNIX, 1, 0, 0, 0, 0)),
@@ -119,7 +123,9 @@ def check_arch(name, progs, pfc_dir):
     expect("session", "socket(AF_INET)", run_bpf(progs["session"], nrs["socket"], token, (AF_INET, 1, 0, 0, 0, 0)),
            KILL_PROCESS)
     expect("master", "clone(CLONE_THREAD)",
-           run_bpf(progs["master"], nrs["clone"], token, (CLONE_THREAD | SIGCHLD, 0, 0, 0, 0, 0)), KILL_PROCESS)
+           run_bpf(progs["master"], nrs["clone"], token, (CLONE_THREAD | abi["SIGCHLD"], 0, 0, 0, 0, 0)), KILL_PROCESS)
+    expect("master", "clone(SIGCHLD), a fork",
+           run_bpf(progs["master"], nrs["clone"], token, (abi["SIGCHLD"], 0, 0, 0, 0, 0)), ALLOW)
     return failures
 
 
