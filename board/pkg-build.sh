@@ -33,7 +33,8 @@
 #   HOSTCC [cc]  HOST_SECCOMP_CFLAGS, HOST_SECCOMP_LIBS [pkg-config libseccomp]
 #                     the build machine's compiler and libseccomp, for the
 #                     build-time seccomp policy compiler
-#   PYTHON [python3]  with kconfiglib (Debian python3-kconfiglib, pip kconfiglib)
+#   PYTHON            a python3 with kconfiglib [the first of python3,
+#                     /usr/bin/python3, /usr/local/bin/python3 that has it]
 #   JOBS [1]  BUILD_INFO [TARGET_CC]  SOURCE_DATE_EPOCH [now]
 set -euo pipefail
 
@@ -43,7 +44,14 @@ die() { printf 'pkg-build: error: %s\n' "$*" >&2; exit 1; }
 
 : "${OUT:?OUT must name the output directory}"
 case "$OUT" in /*) ;; *) die "OUT must be absolute: $OUT" ;; esac
-PYTHON="${PYTHON:-python3}"
+# A python3 that has kconfiglib (a distribution's own host python may not).
+if [ -z "${PYTHON:-}" ]; then
+	for PYTHON in python3 /usr/bin/python3 /usr/local/bin/python3; do
+		"$PYTHON" -c 'import kconfiglib' 2>/dev/null && break
+	done
+fi
+"$PYTHON" -c 'import kconfiglib' 2>/dev/null ||
+	die "no python3 with kconfiglib (Debian/Ubuntu: python3-kconfiglib; else pip install kconfiglib)"
 JOBS="${JOBS:-1}"
 DEPS_CFLAGS="-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections"
 
