@@ -16,7 +16,8 @@
 #
 # Usage: board/pkg-build.sh olddefconfig | build
 #   olddefconfig  completes OUT/.config with the Kconfig defaults (kconfiglib);
-#                 an unknown symbol or a bad value is an error, not a warning
+#                 an unknown symbol, or a value that does not take (out of
+#                 range, dependencies off), is an error, not a warning
 #   build         builds the dependencies, then OUT/subgate
 #
 # Environment (build needs the first four):
@@ -71,6 +72,14 @@ seccomp_arch_of() {
 
 config_has() { grep -qx "CONFIG_$1=y" "$OUT/.config"; }
 
+# The recipes run this from inside OpenWrt's or Buildroot's make, whose
+# command-line variables would reach every make below through MAKEFLAGS
+# (Buildroot's O=, for one, is BearSSL's object suffix): each make here
+# starts clean, with its own -j.
+run_make() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make "$@"
+}
+
 cmd_olddefconfig() {
 	[ -f "$OUT/.config" ] || die "$OUT/.config is missing (the recipe writes it first)"
 	(cd "$SRC" && "$PYTHON" - "$OUT/.config" <<'EOF'
@@ -78,10 +87,25 @@ import sys
 import kconfiglib
 
 kconf = kconfiglib.Kconfig("Kconfig", warn_to_stderr=False)
+kconf.warn_assign_undef = True  # a symbol subgate does not have
 kconf.load_config(sys.argv[1])
-for warning in kconf.warnings:
-    print("pkg-build: " + warning, file=sys.stderr)
-if kconf.warnings:
+problems = list(kconf.warnings)
+# a value that did not take: out of range, or its dependencies are off
+for sym in kconf.unique_defined_syms:
+    if sym.user_value is None:
+        continue
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        took = sym.tri_value == sym.user_value
+        wanted = kconfiglib.TRI_TO_STR[sym.user_value]
+    else:
+        took = sym.str_value == sym.user_value
+        wanted = sym.user_value
+    if not took:
+        problems.append("CONFIG_%s=%s does not take (range or dependencies); it would be %s"
+                        % (sym.name, wanted, sym.str_value or "unset"))
+for problem in problems:
+    print("pkg-build: " + problem, file=sys.stderr)
+if problems:
     sys.exit(1)
 kconf.write_config(sys.argv[1], header="# subgate .config, written by board/pkg-build.sh\n")
 EOF
@@ -105,7 +129,7 @@ build_bearssl() {
 	say "building BearSSL with $TARGET_CC"
 	fresh_copy "$BEARSSL_SRC" bearssl
 	rm -rf "$OUT/deps/bearssl/build"
-	make -C "$OUT/deps/bearssl" -j"$JOBS" CONF=Unix CC="$TARGET_CC" CFLAGS="-W -Wall $DEPS_CFLAGS" \
+	run_make -C "$OUT/deps/bearssl" -j"$JOBS" CONF=Unix CC="$TARGET_CC" CFLAGS="-W -Wall $DEPS_CFLAGS" \
 		AR="$TARGET_AR" ARFLAGS=-rcs DLL=no TOOLS=no TESTS=no STATICLIB=yes build/libbearssl.a >/dev/null
 	$TARGET_RANLIB "$OUT/deps/bearssl/build/libbearssl.a"
 	install -m 0644 "$OUT"/deps/bearssl/inc/*.h "$OUT/sysroot/include/"
@@ -119,7 +143,7 @@ build_tinycdb() {
 	say "building TinyCDB with $TARGET_CC"
 	fresh_copy "$TINYCDB_SRC" tinycdb
 	rm -f "$OUT"/deps/tinycdb/*.o "$OUT"/deps/tinycdb/*.lo "$OUT"/deps/tinycdb/*.a
-	make -C "$OUT/deps/tinycdb" -j"$JOBS" CC="$TARGET_CC" CFLAGS="-Wall $DEPS_CFLAGS" \
+	run_make -C "$OUT/deps/tinycdb" -j"$JOBS" CC="$TARGET_CC" CFLAGS="-Wall $DEPS_CFLAGS" \
 		AR="$TARGET_AR" RANLIB="$TARGET_RANLIB" libcdb.a >/dev/null
 	install -m 0644 "$OUT/deps/tinycdb/cdb.h" "$OUT/sysroot/include/"
 	install -m 0644 "$OUT/deps/tinycdb/libcdb.a" "$OUT/sysroot/lib/"
@@ -178,7 +202,7 @@ cmd_build() {
 	local libs="$OUT/sysroot/lib/libcdb.a $OUT/sysroot/lib/libbearssl.a"
 	[ -f "$OUT/sysroot/lib/libseccomp.a" ] && libs="$OUT/sysroot/lib/libseccomp.a $libs"
 	say "building subgate $(cat "$SRC/VERSION") for $seccomp_arch with $TARGET_CC"
-	make -C "$SRC" --no-print-directory -j"$JOBS" \
+	run_make -C "$SRC" --no-print-directory -j"$JOBS" \
 		B="$OUT" KCONFIG_CONFIG="$OUT/.config" PYTHON="$PYTHON" \
 		CC="$TARGET_CC" SYSROOT="$OUT/sysroot" MUSL_LIB="$crt_dir" DEPS_STAMP= LIBS="$libs" \
 		VERSION="$(cat "$SRC/VERSION")" BUILD_EPOCH="${SOURCE_DATE_EPOCH:-$(date +%s)}" \

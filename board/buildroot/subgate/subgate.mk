@@ -24,15 +24,15 @@ SUBGATE_OUT = $(@D)/build/buildroot
 SUBGATE_DEFCONFIG = $(call qstrip,$(BR2_PACKAGE_SUBGATE_DEFCONFIG))
 SUBGATE_DEFCONFIG_FILE = $(if $(filter /%,$(SUBGATE_DEFCONFIG)),,$(@D)/)$(SUBGATE_DEFCONFIG)
 
-# The chosen defconfig, with test hooks off and the filters' build mode set
-# by this package (the lines it sets are dropped from the defconfig first).
+# The chosen defconfig with test hooks off, and the filters built at start
+# when the menu says so (the lines this sets are dropped from it first).
+SUBGATE_KCONFIG_DROP = CONFIG_TEST_HOOKS \
+	$(if $(BR2_PACKAGE_SUBGATE_SECCOMP_RUNTIME),CONFIG_SANDBOX_SECCOMP_BUILD_TIME)
 define SUBGATE_CONFIGURE_CMDS
 	mkdir -p $(SUBGATE_OUT)
 	{ \
-		sed -e '/CONFIG_TEST_HOOKS[ =]/d' -e '/CONFIG_SANDBOX_SECCOMP_BUILD_TIME[ =]/d' \
-			$(SUBGATE_DEFCONFIG_FILE) && \
-		echo '# CONFIG_TEST_HOOKS is not set' && \
-		echo '$(if $(BR2_PACKAGE_SUBGATE_SECCOMP_RUNTIME),# CONFIG_SANDBOX_SECCOMP_BUILD_TIME is not set,CONFIG_SANDBOX_SECCOMP_BUILD_TIME=y)'; \
+		sed $(foreach s,$(SUBGATE_KCONFIG_DROP),-e '/$(s)[ =]/d') $(SUBGATE_DEFCONFIG_FILE) && \
+		$(foreach s,$(SUBGATE_KCONFIG_DROP),echo '# $(s) is not set' &&) true; \
 	} > $(SUBGATE_OUT)/.config
 	OUT=$(SUBGATE_OUT) $(@D)/board/pkg-build.sh olddefconfig
 endef
@@ -43,13 +43,13 @@ endef
 define SUBGATE_BUILD_CMDS
 	$(TARGET_MAKE_ENV) OUT=$(SUBGATE_OUT) \
 		TARGET_CC="$(TARGET_CC)" TARGET_AR="$(TARGET_AR)" TARGET_RANLIB="$(TARGET_RANLIB)" \
-		TARGET_ARCH="$(BR2_ARCH)" \
+		TARGET_ARCH="$(ARCH)" \
 		BEARSSL_SRC=$(SUBGATE_DEPS_DIR) \
 		TINYCDB_SRC=$(SUBGATE_DEPS_DIR)/tinycdb-$(SUBGATE_DEPS_TINYCDB_VERSION) \
 		TARGET_SECCOMP_LIB=$(STAGING_DIR)/usr/lib/libseccomp.a \
 		TARGET_SECCOMP_INCLUDE=$(STAGING_DIR)/usr/include \
 		HOSTCC="$(HOSTCC)" HOST_SECCOMP_CFLAGS= HOST_SECCOMP_LIBS=-lseccomp \
-		JOBS=$(PARALLEL_JOBS) BUILD_INFO="Buildroot $(BR2_ARCH), $(notdir $(TARGET_CC)) static-pie" \
+		JOBS=$(PARALLEL_JOBS) BUILD_INFO="Buildroot $(ARCH), $(notdir $(TARGET_CC)) static-pie" \
 		$(@D)/board/pkg-build.sh build
 endef
 
