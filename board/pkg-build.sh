@@ -182,8 +182,8 @@ cmd_build() {
 	cc_prefix="${cc_prefix%gcc}"
 	TARGET_AR="${TARGET_AR:-${cc_prefix}ar}"
 	TARGET_RANLIB="${TARGET_RANLIB:-${cc_prefix}ranlib}"
-	command -v "$TARGET_AR" >/dev/null || TARGET_AR=ar
-	command -v "$TARGET_RANLIB" >/dev/null || TARGET_RANLIB=ranlib
+	command -v "$TARGET_AR" >/dev/null || TARGET_AR="ar"
+	command -v "$TARGET_RANLIB" >/dev/null || TARGET_RANLIB="ranlib"
 	HOSTCC="${HOSTCC:-cc}"
 	local seccomp_arch="${SECCOMP_ARCH:-$(seccomp_arch_of "${TARGET_ARCH:?set SECCOMP_ARCH or TARGET_ARCH}")}"
 	local crt_dir="${TARGET_CRT_DIR:-}"

@@ -1,7 +1,7 @@
 # tests/board/lib.sh - assertions shared by the board package tests (sourced
-# by tests/board/*_test.sh under BusyBox ash). Each check prints "ok" or
-# "FAIL" with the difference; `finish NAME` prints the count and sets the
-# exit status.
+# by tests/board/*_test.sh, under BusyBox ash or bash). Each check prints
+# "ok" or "FAIL" with the difference and returns 0, so that a `set -e` test
+# goes on; `finish NAME` prints the count and sets the exit status.
 
 TESTS_PASSED=0
 TESTS_FAILED=0
@@ -24,6 +24,7 @@ check_eq() {
 		fail "$1"
 		printf '        expected: %s\n        actual:   %s\n' "$2" "$3"
 	fi
+	return 0
 }
 
 # check_file WHAT EXPECTED-FILE ACTUAL-FILE: byte for byte, with a diff.
@@ -36,6 +37,7 @@ check_file() {
 		fail "$1"
 		diff -u "$2" "$3" | sed 's/^/        /'
 	fi
+	return 0
 }
 
 # check_has WHAT FILE TEXT: FILE has a line containing TEXT (fixed string).
@@ -45,8 +47,11 @@ check_has() {
 	else
 		fail "$1"
 		echo "        no line with: $3"
-		[ -f "$2" ] && sed 's/^/        | /' "$2"
+		if [ -f "$2" ]; then
+			sed 's/^/        | /' "$2"
+		fi
 	fi
+	return 0
 }
 
 # check_lacks WHAT FILE TEXT
@@ -57,6 +62,7 @@ check_lacks() {
 	else
 		pass "$1"
 	fi
+	return 0
 }
 
 # check_status WHAT EXPECTED-CODE ACTUAL-CODE

@@ -53,6 +53,7 @@ config_load() {
 	CONFIG_NUM_SECTIONS=0
 	CONFIG_SECTION=
 	[ -f "$file" ] || return 1
+	# shellcheck source=/dev/null
 	. "$file"
 }
 
@@ -93,7 +94,7 @@ config_list_foreach() {
 
 config_foreach() {
 	local fn="$1" type="${2:-}" section t
-	[ $# -ge 2 ] && shift 2 || shift
+	if [ $# -ge 2 ]; then shift 2; else shift; fi
 	for section in $CONFIG_SECTIONS; do
 		eval "t=\${CONFIG_${section}_TYPE:-}"
 		[ -z "$type" ] || [ "$t" = "$type" ] || continue

@@ -1,4 +1,4 @@
-# /usr/lib/subgate/subgate-uci.sh - turns /etc/config/subgate (UCI) into
+# subgate-uci.sh, installed as /usr/lib/subgate/subgate-uci.sh - turns /etc/config/subgate (UCI) into
 # subgate's runtime configuration. Sourced by /etc/init.d/subgate, after
 # /lib/functions.sh (config_load, config_get, config_list_foreach ...), which
 # rc.common loads. POSIX sh for BusyBox ash.
@@ -21,6 +21,7 @@
 #   subgate_effective PROG CONF KEY     KEY's effective value (`subgate config`)
 #   subgate_uci_user_hints PROG CONF    logs UCI users missing from users.cdb
 #   subgate_log LEVEL MESSAGE           syslog (daemon facility) and stderr
+# shellcheck shell=dash
 
 SUBGATE_UCI_SECTION=main
 
@@ -104,12 +105,12 @@ subgate_uci_secret() {
 		;;
 	esac
 	subgate_uci_value_ok smarthost_user "$user" && subgate_uci_value_ok smarthost_password "$pass" || return 0
-	(umask 077 && printf '%s:%s\n' "$user" "$pass" >"$dir/smarthost.secret.new") &&
-		mv -f "$dir/smarthost.secret.new" "$dir/smarthost.secret" || {
+	if ! (umask 077 && printf '%s:%s\n' "$user" "$pass" >"$dir/smarthost.secret.new") ||
+		! mv -f "$dir/smarthost.secret.new" "$dir/smarthost.secret"; then
 		subgate_log err "cannot write $dir/smarthost.secret"
 		SUBGATE_UCI_FAILED=1
 		return 0
-	}
+	fi
 	subgate_uci_line "$dir/smarthost.secret" smarthost_auth
 }
 
