@@ -138,13 +138,19 @@ $(OBJDIR)/gateway/cmd_version.o: $(B)/include/build_info.h
 
 # The seccomp policy compiler runs on the build machine (musl + the host sysroot's
 # libseccomp) and emits the target's filters: SECCOMP_ARCH is a libseccomp arch name.
+# Package recipes (board/openwrt, board/buildroot via board/pkg-build.sh) have no
+# deps.sh: they link it with the build machine's compiler and libseccomp instead
+# (BPFGEN_CC, BPFGEN_LIBS) and need no host sysroot (BPFGEN_DEPS empty).
 SECCOMP_ARCH ?= native
 BPFGEN := build/host/sandbox-bpfgen
-$(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | build/sysroot/.stamp-libseccomp
+BPFGEN_CC ?= musl-gcc -static -isystem build/sysroot/include
+BPFGEN_LIBS ?= build/sysroot/lib/libseccomp.a
+BPFGEN_DEPS ?= build/sysroot/.stamp-libseccomp
+$(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | $(BPFGEN_DEPS)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
-	$(Q)musl-gcc $(WARN) -Os -D_GNU_SOURCE -Igateway -isystem build/sysroot/include -static -o $@ \
-		tools/sandbox_bpfgen.c gateway/sandbox_policy.c build/sysroot/lib/libseccomp.a
+	$(Q)$(BPFGEN_CC) $(WARN) -Os -D_GNU_SOURCE -Igateway -o $@ \
+		tools/sandbox_bpfgen.c gateway/sandbox_policy.c $(BPFGEN_LIBS)
 
 $(B)/include/sandbox_bpf.h: $(BPFGEN) $(B)/include/config.h
 	@echo "  BPF     $@ ($(SECCOMP_ARCH); PFC in $(B)/seccomp/)"
