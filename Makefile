@@ -235,6 +235,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-configs
 	$(Q)$(MAKE) --no-print-directory test-seccomp
 	$(Q)$(MAKE) --no-print-directory test-qemu-board
+	$(Q)$(MAKE) --no-print-directory test-board-pkgs
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
 
@@ -293,3 +294,4 @@ distclean:
 # --- fragments: the load generator (bench/), per-board size table (board/) -------------
 include bench/bench.mk
 include board/sizes.mk
+include board/packages.mk
