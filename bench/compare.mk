@@ -8,7 +8,7 @@
 
 compare_saved_goal := $(.DEFAULT_GOAL)
 
-COMPARE_TOOLS := postfix sasl2-bin libsasl2-modules openssl strace python3-matplotlib
+COMPARE_TOOLS := postfix sasl2-bin libsasl2-modules openssl strace python3-matplotlib e2fsprogs
 COMPARE_ARGS ?=
 B ?= build
 PYTHON ?= /usr/bin/python3

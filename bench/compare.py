@@ -567,16 +567,18 @@ def figures(res):
 
 
 def markdown(res, rows):
+    sg, pf = res["subgate"], res["Postfix"]
     load = "; ".join("%s: -n %d -c %d -m %d" % p for p in PROFILES)
     head = ["# subgate vs Postfix (`bench/compare.py`)", "",
-            "- date: %s" % res["date"], "- machine: %s" % res["machine"],
-            "- versions: %s (static musl + BearSSL, jailed: chroot, run_as nobody, seccomp); %s (Debian, "
-            "private instance, `chroot = n`, Cyrus SASL sasldb)" % (res["subgate"]["version"],
-                                                                     res["Postfix"]["version"]),
+            "- date: %s" % res["date"],
+            "- machine: %s" % res["machine"],
+            "- versions: %s (static musl + BearSSL, jailed: chroot, run_as nobody, seccomp); %s (Debian, private "
+            "instance, `chroot = n`, Cyrus SASL sasldb)" % (sg["version"], pf["version"]),
             "- load: `build/loadgen` STARTTLS + AUTH PLAIN, %d-byte body; %s; rounds: %d, alternating, medians; "
             "relay to `smtp-sink` on loopback (plain SMTP)" % (res["body_bytes"], load, res["rounds_n"]),
-            "- %s; CPU: %s; bytes: %s; logs on tmpfs (not counted); fsyncs: `strace -f`, %d messages"
-            % (res["pinning"], res["cpu_method"], res["io_method"], res["subgate"]["fsync"]["messages"]), "",
+            "- spools on %s; %s" % (res["spool_fs"], res["pinning"]),
+            "- CPU: %s; bytes: %s; logs on tmpfs (not counted); fsyncs: `strace -f`, %d messages"
+            % (res["cpu_method"], res["io_method"], sg["fsync"]["messages"]), "",
             "| figure | subgate | Postfix | subgate/Postfix | better |", "|---|---|---|---|---|"]
     body = ["| %s | %s | %s | %s | %s |" % (label, fmt % a, fmt % b, "%.2f" % (a / b) if b else "-", better)
             for label, a, b, fmt, better in rows]
@@ -637,13 +639,36 @@ def check_tools(args):
                  "python3-matplotlib; make all build/loadgen)" % ", ".join(missing))
 
 
+def fresh_fs(args, stack):
+    """A new ext4 (with the journal mkfs gives it) in a file under --out, loop-mounted: spools there do not
+    pay for the host file system's history (on ext4 without a journal, creating a file scans every inode
+    freed in the last 5 minutes of its group, so both systems slow down as the run goes on)."""
+    img, mnt = os.path.join(args.out, "compare-fs.img"), os.path.join(args.out, "compare-fs")
+    with open(img, "wb") as f:
+        f.truncate(args.fresh_fs << 20)
+    stack.callback(os.unlink, img)
+    subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True, capture_output=True, timeout=120)
+    os.makedirs(mnt, exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", img, mnt], check=True, capture_output=True, timeout=30)
+    stack.callback(unmount, mnt)
+    return mnt
+
+
+def unmount(mnt):
+    subprocess.run(["umount", mnt], capture_output=True, timeout=30)  # also frees the loop device
+    with contextlib.suppress(OSError):
+        os.rmdir(mnt)
+
+
 def prepare(args, stack):
-    """The work dir (under --out), the log dir (tmpfs), stale outputs removed; pins this process."""
+    """The work dir (under --out, or on --fresh-fs), the log dir (tmpfs), stale outputs removed; pins this
+    process."""
     os.makedirs(args.out, exist_ok=True)
     for name in ("compare.md", "compare.json", "compare.png"):  # never mistake an old run for this one
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(args.out, name))
-    work = os.path.abspath(tempfile.mkdtemp(prefix="compare-", dir=args.out))  # Postfix wants absolute paths
+    parent = fresh_fs(args, stack) if args.fresh_fs else args.out
+    work = os.path.abspath(tempfile.mkdtemp(prefix="compare-", dir=parent))  # Postfix wants absolute paths
     os.chmod(work, 0o755)  # Postfix's processes search it as postfix
     stack.callback(shutil.rmtree, work, True)
     logdir = tempfile.mkdtemp(prefix="subgate-compare-", dir="/dev/shm")
@@ -665,6 +690,8 @@ def new_meter(args, stack, name):
 
 def describe(args, pin, meters):
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
+            "spool_fs": ("a fresh %d MiB ext4 on a loop device" % args.fresh_fs) if args.fresh_fs
+            else "the file system of %s" % os.path.abspath(args.out),
             "body_bytes": args.size, "rounds_n": args.rounds, "profiles": PROFILES, "rounds": [],
             "pinning": ("server on CPU %d, client + sink on CPU %d" % (SERVER_CPU, CLIENT_CPU)) if pin
             else "no CPU pinning",
@@ -726,6 +753,8 @@ def main():
     ap.add_argument("--time-limit", type=int, default=600, help="seconds for the whole run")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the servers and the client to CPUs")
     ap.add_argument("--no-cgroup", action="store_true", help="count CPU from /proc even if cgroup v2 is writable")
+    ap.add_argument("--fresh-fs", type=int, metavar="MiB", default=0,
+                    help="put both spools on a new ext4 of this size, loop-mounted (default: under --out)")
     args = ap.parse_args()
     if args.time_limit <= CLEANUP_S + 10 or args.rounds < 1:
         sys.exit("compare.py: --time-limit must exceed %d s and --rounds be at least 1" % (CLEANUP_S + 10))
