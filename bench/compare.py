@@ -1,23 +1,24 @@
 #!/usr/bin/python3
 """bench/compare.py - subgate next to Postfix: same machine, same client, same sink (issue #6).
 
-Owns one run of the comparison: a temp dir under --out (the two sites, the sink's and the
-servers' logs go to a tmpfs dir so that they are not counted as spool writes), the processes
-it starts (smtp-sink, jailed subgate, a private Postfix instance, build/loadgen, strace), one
-cgroup v2 dir per system when /sys/fs/cgroup is writable, and the outputs --out/compare.md,
+Owns one run of the comparison: a temp dir under --out (or, with --fresh-fs, on a new ext4
+loop-mounted there) holding both sites; a tmpfs dir for the two servers' logs, so that logging
+is not counted as spool writes (copied to --out/compare-*.log at the end); the processes it
+starts (smtp-sink, jailed subgate, a private Postfix instance, build/loadgen, strace); one
+cgroup v2 dir per system when /sys/fs/cgroup is writable; and the outputs --out/compare.md,
 compare.json and compare.png. Loopback only; every process it started is stopped at the end,
-also on error, Ctrl-C or the --time-limit.
+also on error, Ctrl-C, SIGTERM or the --time-limit.
 
 Both systems relay to one smtp-sink over plain SMTP and are driven alternately, for --rounds
-rounds, by the same build/loadgen profiles (STARTTLS + AUTH PLAIN); each round waits until the
-sink counted every message and the system's queue is empty. Figures: msg/s and end-of-data
-latency (loadgen), CPU seconds per 1000 messages (cgroup cpu.stat, else utime+stime+cutime+
-cstime of the master's family), bytes written per message (/proc/PID/io write_bytes of the
-family: the kernel adds a reaped child's counts to its parent's), PSS idle / per idle TLS
-session / peak, fsyncs per message (strace -f of every process, separate short run) and the
-size of the binaries and shared libraries the processes mapped. Needs root (subgate jails
-itself, Postfix runs as postfix), postfix, sasl2-bin, libsasl2-modules, openssl, strace and
-python3-matplotlib.
+rounds, by the same build/loadgen profiles (STARTTLS + AUTH PLAIN), the servers on one CPU and
+the client on the other; each round waits until the sink counted every message and the
+system's queue is empty. Figures: msg/s and end-of-data latency (loadgen), CPU seconds per 1000
+messages (cgroup cpu.stat, else utime+stime+cutime+cstime of the master's family), bytes
+written per message (/proc/PID/io write_bytes of the family: the kernel adds a reaped child's
+counts to its parent's), PSS idle / per idle TLS session / peak, fsyncs per message (strace -f
+of every process, a separate short run) and the size of the binaries and shared libraries the
+processes mapped. Needs root (subgate jails itself, Postfix runs as postfix), postfix,
+sasl2-bin, libsasl2-modules, openssl, strace and python3-matplotlib.
 """
 import argparse
 import contextlib
