@@ -243,6 +243,7 @@ test: all
 bench: all
 	$(Q)scripts/apt-need.sh openssl python3-aiosmtpd
 	$(Q)$(PYTHON) bench/measure.py --binary $(B)/subgate
+	$(Q)$(MAKE) --no-print-directory bench-compare
 
 # --- demo --------------------------------------------------------------------------
 run: all
@@ -293,5 +294,6 @@ distclean:
 
 # --- fragments: the load generator (bench/), per-board size table (board/) -------------
 include bench/bench.mk
+include bench/compare.mk
 include board/sizes.mk
 include board/packages.mk
