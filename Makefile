@@ -186,13 +186,15 @@ test-configs: all
 test-seccomp: $(BPFGEN)
 	$(Q)$(PYTHON) tests/seccomp/check.py $(BPFGEN) build/seccomp-check
 
-# A board under qemu-user: its unit tests and `subgate version` (board.mk's test-qemu), then the
-# integration tests that submit over 587 and 465 and relay, against the daemon running under
+# A board under qemu-user: its unit tests and `subgate version` (board.mk's test-qemu), then
+# `subgate check` and `subgate user` (test_config, test_userdb) and the integration tests that
+# submit over 587 and 465 and relay, against the daemon running under
 # qemu (a CONFIG_TEST_HOOKS build: qemu cannot install the guest's seccomp filter, so the
 # daemon runs unfiltered on an explicit, logged switch; test-seccomp checks those filters).
 QEMU_BOARD ?= mipsel-24kc
 CROSS_BOARDS := mipsel-24kc armhf aarch64
-QEMU_TESTS := tests/integration/test_smtp_session.py tests/integration/test_relay_delivery.py
+QEMU_TESTS := tests/integration/test_smtp_session.py tests/integration/test_relay_delivery.py \
+	tests/integration/test_config.py tests/integration/test_userdb.py
 test-qemu-board:
 	$(Q)$(MAKE) --no-print-directory BOARD=$(QEMU_BOARD) test-qemu
 	$(Q)d=build/$(QEMU_BOARD)-hooks; mkdir -p $$d; \
@@ -200,9 +202,11 @@ test-qemu-board:
 		KCONFIG_CONFIG=$$d/.config kconfig-conf -s --defconfig=$$d/defconfig.in Kconfig
 	$(Q)$(MAKE) --no-print-directory BOARD=$(QEMU_BOARD) B=build/$(QEMU_BOARD)-hooks \
 		KCONFIG_CONFIG=build/$(QEMU_BOARD)-hooks/.config build/$(QEMU_BOARD)-hooks/subgate
-	$(Q)SUBGATE_QEMU="$$(sed -n 's/^QEMU := //p' board/$(QEMU_BOARD)/board.mk)" \
-		SUBGATE_QEMU_BIN=$(abspath build/$(QEMU_BOARD)-hooks/subgate) \
-		SUBGATE_BIN=$(abspath tests/integration/qemu-run.sh) \
+	$(Q)w=build/$(QEMU_BOARD)-hooks/subgate-qemu; \
+		printf '#!/bin/sh\nSUBGATE_QEMU="%s" SUBGATE_QEMU_BIN=%s exec %s "$$@"\n' \
+		"$$(sed -n 's/^QEMU := //p' board/$(QEMU_BOARD)/board.mk)" $(abspath build/$(QEMU_BOARD)-hooks/subgate) \
+		$(abspath tests/integration/qemu-run.sh) > $$w && chmod +x $$w
+	$(Q)SUBGATE_BIN=$(abspath build/$(QEMU_BOARD)-hooks/subgate-qemu) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(QEMU_TESTS)
 
 # Every board (make test runs the mipsel one).
