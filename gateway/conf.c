@@ -92,6 +92,28 @@ static int parse_masquerade(struct conf *c, const char *v, char *err, size_t err
 	return conf_value_masquerade(v, &c->masquerade[c->nmasquerade++], err, errcap);
 }
 
+FIELD_PARSER(parse_local_submit_group,
+	     conf_value_account(v, c->local_submit_group, sizeof(c->local_submit_group), err, errcap))
+
+static int parse_local_sender(struct conf *c, const char *v, char *err, size_t errcap)
+{
+	if (c->nlocal_sender >= CONFIG_MAX_ALIASES) {
+		snprintf(err, errcap, "more than %d local_sender lines (CONFIG_MAX_ALIASES)", CONFIG_MAX_ALIASES);
+		return -1;
+	}
+	if (conf_value_local_sender(v, &c->local_sender[c->nlocal_sender], err, errcap) < 0) {
+		return -1;
+	}
+	for (unsigned i = 0; i < c->nlocal_sender; i++) {
+		if (strcmp(c->local_sender[i].name, c->local_sender[c->nlocal_sender].name) == 0) {
+			snprintf(err, errcap, "local_sender for '%s' is given twice", c->local_sender[i].name);
+			return -1;
+		}
+	}
+	c->nlocal_sender++;
+	return 0;
+}
+
 static int parse_alias(struct conf *c, const char *v, char *err, size_t errcap)
 {
 	if (c->nalias >= CONFIG_MAX_ALIASES) {
@@ -207,6 +229,22 @@ static void print_alias(const struct conf *c, const char *k, FILE *o)
 	}
 }
 
+static void print_local_sender(const struct conf *c, const char *k, FILE *o)
+{
+	for (unsigned i = 0; i < c->nlocal_sender; i++) {
+		fprintf(o, "%-16s = %s: %s\n", k, c->local_sender[i].name, c->local_sender[i].addr);
+	}
+}
+
+static void print_local_submit_group(const struct conf *c, const char *k, FILE *o)
+{
+	if (c->local_submit_group[0] != '\0') {
+		fprintf(o, "%-16s = %s\n", k, c->local_submit_group);
+	} else {
+		fprintf(o, "# %s is not set: every local user may submit\n", k);
+	}
+}
+
 static const struct conf_key conf_keys[] = {
 	{ "hostname", parse_hostname, print_hostname, NULL, 0 },
 	{ "helo_name", parse_helo_name, print_helo_name, NULL, 0 },
@@ -237,6 +275,8 @@ static const struct conf_key conf_keys[] = {
 	{ "smarthost_auth", parse_smarthost_auth, print_smarthost_auth, NULL, 0 },
 	{ "alias", parse_alias, print_alias, NULL, CONF_REPEAT },
 	{ "masquerade", parse_masquerade, print_masquerade, NULL, CONF_REPEAT },
+	{ "local_submit_group", parse_local_submit_group, print_local_submit_group, NULL, 0 },
+	{ "local_sender", parse_local_sender, print_local_sender, NULL, CONF_REPEAT },
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

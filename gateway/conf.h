@@ -42,6 +42,12 @@ struct conf_alias {
 	char targets[CONF_ALIAS_TARGETS]; /* validated mailboxes, ", " separated */
 };
 
+/* local_sender = NAME: ADDR: the sender a local user may give to sendmail. */
+struct conf_local_sender {
+	char name[CONF_USER_MAX + 1];
+	char addr[ADDR_MAX + 1];
+};
+
 struct conf_masquerade {
 	char pattern[ADDR_MAX + 1]; /* local@domain or @domain */
 	char target[ADDR_MAX + 1];
@@ -84,6 +90,9 @@ struct conf {
 	unsigned nalias;
 	struct conf_masquerade masquerade[CONFIG_MAX_ALIASES];
 	unsigned nmasquerade;
+	char local_submit_group[CONF_USER_MAX + 1]; /* "": everyone may use sendmail */
+	struct conf_local_sender local_sender[CONFIG_MAX_ALIASES];
+	unsigned nlocal_sender;
 	/* Bookkeeping: line each key was set on (0 = default), error count and first error. */
 	unsigned key_line[32];
 	unsigned nerrors;

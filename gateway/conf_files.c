@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,16 @@ static void conf_check_misc(struct conf *c)
 	if (getpwnam(c->run_as) == NULL) {
 		snprintf(msg, sizeof(msg), "no such account '%s'", c->run_as);
 		conf_file_error(c, "run_as", msg);
+	}
+	if (c->local_submit_group[0] != '\0' && getgrnam(c->local_submit_group) == NULL) {
+		snprintf(msg, sizeof(msg), "no such group '%s'", c->local_submit_group);
+		conf_file_error(c, "local_submit_group", msg);
+	}
+	for (unsigned i = 0; i < c->nlocal_sender; i++) {
+		if (getpwnam(c->local_sender[i].name) == NULL) {
+			snprintf(msg, sizeof(msg), "no such local user '%s'", c->local_sender[i].name);
+			conf_file_error(c, "local_sender", msg);
+		}
 	}
 	if (stat(c->spool, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		snprintf(msg, sizeof(msg), "%s exists and is not a directory", c->spool);

@@ -320,6 +320,30 @@ int conf_value_masquerade(const char *v, struct conf_masquerade *out, char *err,
 	return 0;
 }
 
+int conf_value_local_sender(const char *v, struct conf_local_sender *out, char *err, size_t errcap)
+{
+	const char *colon = strchr(v, ':');
+	const char *addr = colon ? colon + 1 + strspn(colon + 1, " \t") : "";
+	char name[CONF_USER_MAX + 1];
+	char ignored[8];
+
+	memset(out, 0, sizeof(*out));
+	if (colon == NULL || (size_t)(colon - v) >= sizeof(name)) {
+		return conf_fail(err, errcap, "expected USER: ADDRESS, got '%s'", v);
+	}
+	memcpy(name, v, (size_t)(colon - v));
+	name[colon - v] = '\0';
+	if (conf_value_account(name, out->name, sizeof(out->name), ignored, sizeof(ignored)) < 0) {
+		return conf_fail(err, errcap, "local_sender: '%s' is not a valid account name", name);
+	}
+	if (!addr_valid_mailbox(addr, strlen(addr)) || strlen(addr) >= sizeof(out->addr)) {
+		return conf_fail(err, errcap, "local_sender '%s': '%s' is not a full address (user@domain)", out->name,
+				 addr);
+	}
+	memcpy(out->addr, addr, strlen(addr) + 1);
+	return 0;
+}
+
 int conf_value_alias(const char *v, struct conf_alias *out, char *err, size_t errcap)
 {
 	const char *colon = strchr(v, ':');

@@ -23,6 +23,7 @@ int conf_value_smarthost(const char *v, char *host, size_t cap, uint16_t *port, 
 int conf_value_smarthost_tls(const char *v, enum conf_smarthost_tls *out, char *err, size_t errcap);
 int conf_value_pin(const char *v, unsigned char out[32], char *err, size_t errcap);
 int conf_value_masquerade(const char *v, struct conf_masquerade *out, char *err, size_t errcap);
+int conf_value_local_sender(const char *v, struct conf_local_sender *out, char *err, size_t errcap);
 int conf_value_alias(const char *v, struct conf_alias *out, char *err, size_t errcap);
 
 /* 1 if host is a loopback address literal (127.0.0.0/8, ::1) or "localhost". */

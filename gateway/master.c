@@ -43,7 +43,8 @@ struct master master; /* zero-initialised (.bss, not file space); descriptors se
 
 void master_child_setup(void)
 {
-	const int fds[] = { master.auth_fd, master.queue_fd, master.relay_fd, master.sigfd, master.pid_fd };
+	const int fds[] = { master.auth_fd, master.queue_fd,  master.relay_fd,  master.sigfd,
+			    master.pid_fd,  master.submit_fd, master.control_fd };
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	for (unsigned i = 0; i < master.nlisteners; i++) {
@@ -176,7 +177,7 @@ static void master_signal(void)
 
 static void __attribute__((noreturn)) master_loop(void)
 {
-	struct pollfd pfd[CONFIG_MAX_LISTENERS + 2];
+	struct pollfd pfd[CONFIG_MAX_LISTENERS + 4];
 	unsigned n = master.nlisteners;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -184,8 +185,10 @@ static void __attribute__((noreturn)) master_loop(void)
 	}
 	pfd[n] = (struct pollfd){ .fd = master.sigfd, .events = POLLIN };
 	pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
+	pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
+	pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, n + 2, -1) < 0) {
+		if (poll(pfd, n + 4, -1) < 0) {
 			if (errno != EINTR) {
 				fatal(EX_OSERR, "poll: %s", strerror(errno));
 			}
@@ -196,6 +199,12 @@ static void __attribute__((noreturn)) master_loop(void)
 		}
 		if (pfd[n + 1].revents) {
 			master_relay_frame();
+		}
+		if (pfd[n + 2].revents) {
+			master_submit_accept();
+		}
+		if (pfd[n + 3].revents) {
+			master_control_accept();
 		}
 		for (unsigned i = 0; i < n; i++) {
 			if (pfd[i].revents) {
@@ -351,6 +360,7 @@ int cmd_serve(int argc, char **argv)
 	int rc;
 
 	master.auth_fd = master.queue_fd = master.relay_fd = master.sigfd = master.pid_fd = -1;
+	master.submit_fd = master.control_fd = -1;
 	if (path == NULL || argc != 1) {
 		log_err("usage: subgate serve [-f] [--no-jail] [-c FILE]");
 		return EX_USAGE;
@@ -378,6 +388,9 @@ int cmd_serve(int argc, char **argv)
 	if (master_write_pid() < 0) {
 		log_err("another subgate is running (pid file %s is locked)", master.conf.pid_file);
 		return EX_TEMPFAIL;
+	}
+	if ((rc = master_local_open()) != 0) {
+		return rc;
 	}
 	master.auth_pid = master_spawn(MASTER_AUTH, &master.auth_fd);
 	master.queue_pid = master_spawn(MASTER_QUEUE, &master.queue_fd);

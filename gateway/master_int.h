@@ -14,6 +14,7 @@
 #include "config.h"
 #include "jail.h"
 #include "listener.h"
+#include "local_users.h"
 #include "proto.h"
 #include "spool.h"
 #include "tls_client.h"
@@ -21,6 +22,8 @@
 
 struct master_child {
 	pid_t pid;
+	int local;    /* came over the local submission socket */
+	uint32_t uid; /* its peer (SO_PEERCRED) */
 	char client[PROTO_ADDR_STR];
 	char id[12];
 };
@@ -34,6 +37,9 @@ struct master {
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	unsigned nlisteners;
 	struct master_child sessions[CONFIG_MAX_SESSIONS];
+	struct local_users local_users; /* uid -> name for the submission socket */
+	int submit_fd, control_fd;      /* SPOOL/public/submit, SPOOL/private/control */
+	int stopping;                   /* SIGTERM: no new sessions; waiting for those in DATA */
 	pid_t auth_pid, queue_pid, relay_pid;
 	int auth_fd, queue_fd, relay_fd, sigfd, pid_fd;
 	sigset_t saved_mask;
@@ -47,6 +53,14 @@ void master_child_setup(void);
 
 /* A listener is readable: accept, check the limits, fork a session. */
 void master_accept(const struct listener *l);
+
+/* A peer on the local submission socket: the same limits, a local session. */
+void master_start_local_session(int fd, uint32_t uid, int pid);
+
+/* The Unix sockets (master_local.c): made before the jail; 0 or an exit code. */
+int master_local_open(void);
+void master_submit_accept(void);
+void master_control_accept(void);
 
 /* A reaped pid that was a session: forget it (log a signal). Returns 1 if it was one. */
 int master_session_reaped(pid_t pid, int status);

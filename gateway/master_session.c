@@ -68,17 +68,28 @@ static int master_connect_services(int slot, const struct master_child *c, int a
 static void __attribute__((noreturn))
 master_run_session(int fd, const struct listener *l, const struct master_child *c, int auth_fd, int queue_fd)
 {
-	struct session_start start = { .conf = &master.conf,
-				       .creds = &master.creds,
-				       .fd = fd,
-				       .implicit_tls = l->implicit_tls,
-				       .auth_fd = auth_fd,
-				       .queue_fd = queue_fd };
+	static struct session_start start;
 
+	start = (struct session_start){ .conf = &master.conf,
+					.creds = &master.creds,
+					.fd = fd,
+					.implicit_tls = l->implicit_tls,
+					.auth_fd = auth_fd,
+					.queue_fd = queue_fd,
+					.local = c->local,
+					.peer_uid = c->uid };
 	master_child_setup();
 	jail_enter(&master.jail, SANDBOX_SESSION);
 	memcpy(start.client, c->client, sizeof(start.client));
 	memcpy(start.id, c->id, sizeof(start.id));
+	if (c->local) {
+		const char *name = local_users_name(&master.local_users, c->uid);
+
+		if (name != NULL) {
+			snprintf(start.peer_name, sizeof(start.peer_name), "%s", name);
+			local_users_sender(&master.conf, name, start.local_sender, sizeof(start.local_sender));
+		}
+	}
 	session_main(&start);
 }
 
@@ -108,12 +119,36 @@ static void master_fork_session(int fd, const struct listener *l, int slot, stru
 	c->pid = pid;
 }
 
+/* Checks the limits for a new connection and forks its session. */
+static void master_admit(int fd, const struct listener *l, struct master_child *c)
+{
+	int slot;
+
+	if (master.stopping) {
+		close(fd);
+		return;
+	}
+	if (master_count_client(c->client, &slot) >= master.conf.max_sessions_per_addr) {
+		master_refuse(fd, l, c->client, "too many connections from this address");
+		return;
+	}
+	if (slot < 0 || master_live_sessions() >= master.conf.max_sessions) {
+		master_refuse(fd, l, c->client, "too many connections");
+		return;
+	}
+	snprintf(c->id, sizeof(c->id), "%06X%04X", (unsigned)time(NULL) & 0xffffffu, master.counter++ & 0xffffu);
+	master_fork_session(fd, l, slot, c);
+	if (c->pid > 0) {
+		master.sessions[slot] = *c;
+	}
+}
+
 void master_accept(const struct listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct master_child c;
-	int slot, fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
@@ -123,19 +158,19 @@ void master_accept(const struct listener *l)
 	}
 	memset(&c, 0, sizeof(c));
 	listener_peer_name(&ss, c.client, sizeof(c.client));
-	if (master_count_client(c.client, &slot) >= master.conf.max_sessions_per_addr) {
-		master_refuse(fd, l, c.client, "too many connections from this address");
-		return;
-	}
-	if (slot < 0 || master_live_sessions() >= master.conf.max_sessions) {
-		master_refuse(fd, l, c.client, "too many connections");
-		return;
-	}
-	snprintf(c.id, sizeof(c.id), "%06X%04X", (unsigned)time(NULL) & 0xffffffu, master.counter++ & 0xffffu);
-	master_fork_session(fd, l, slot, &c);
-	if (c.pid > 0) {
-		master.sessions[slot] = c;
-	}
+	master_admit(fd, l, &c);
+}
+
+void master_start_local_session(int fd, uint32_t uid, int pid)
+{
+	static const struct listener local = { .fd = -1, .implicit_tls = 0, .name = "the local socket" };
+	struct master_child c;
+
+	memset(&c, 0, sizeof(c));
+	c.local = 1;
+	c.uid = uid;
+	snprintf(c.client, sizeof(c.client), "local uid=%u pid=%d", (unsigned)uid, pid);
+	master_admit(fd, &local, &c);
 }
 
 int master_session_reaped(pid_t pid, int status)

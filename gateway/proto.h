@@ -16,6 +16,7 @@
  *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
+ *   master  -> queue         PROTO_CONTROL + a root client of SPOOL/private/control (fd)
  */
 #ifndef SUBGATE_PROTO_H
 #define SUBGATE_PROTO_H
@@ -50,6 +51,7 @@ enum proto_type {
 	PROTO_R_DONE,
 	PROTO_TLS_SIGN,
 	PROTO_TLS_SIGNATURE,
+	PROTO_CONTROL,
 };
 
 struct proto_new_session {

@@ -174,7 +174,7 @@ static void session_dispatch(struct session *s, const struct smtp_cmd *cmd)
 			continue;
 		}
 		s->counts[cmd->verb]++;
-		if ((c->flags & NEEDS_TLS) && !s->tls) {
+		if ((c->flags & NEEDS_TLS) && !s->tls && !s->local) {
 			session_error(s, "530 5.7.0 Must issue a STARTTLS command first");
 		} else if (!(c->states & s->state)) {
 			session_error(s, "%s",
@@ -260,6 +260,20 @@ void session_main(const struct session_start *start)
 	s->queue_fd = start->queue_fd;
 	memcpy(s->id, start->id, sizeof(s->id));
 	memcpy(s->client, start->client, sizeof(s->client));
+	s->local = start->local;
+	if (s->local) {
+		/* the kernel named the peer (SO_PEERCRED): that is its login */
+		s->authed = 1;
+		s->peer_uid = start->peer_uid;
+		memcpy(s->peer_name, start->peer_name, sizeof(s->peer_name));
+		memcpy(s->local_sender, start->local_sender, sizeof(s->local_sender));
+		if (s->peer_name[0] != '\0') {
+			_Static_assert(sizeof(s->peer_name) <= sizeof(s->login.user), "login.user holds a login name");
+			memcpy(s->login.user, s->peer_name, sizeof(s->peer_name));
+		} else {
+			snprintf(s->login.user, sizeof(s->login.user), "uid=%u", (unsigned)s->peer_uid);
+		}
+	}
 	s->state = SESSION_CONNECTED;
 	conn_init(&s->conn, start->fd);
 	s->conn.write_timeout = (int)s->conf->command_timeout;

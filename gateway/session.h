@@ -31,6 +31,10 @@ struct session_start {
 	int queue_fd;
 	char client[PROTO_ADDR_STR];
 	char id[12];
+	int local;                         /* the local submission socket: no TLS, no AUTH */
+	uint32_t peer_uid;                 /* its peer */
+	char peer_name[CONF_USER_MAX + 1]; /* "" when the uid has no passwd entry */
+	char local_sender[ADDR_MAX + 1];   /* the sender the peer may use */
 };
 
 struct session {
@@ -39,6 +43,10 @@ struct session {
 	struct conn conn;
 	enum session_state state;
 	int implicit_tls;
+	int local; /* local submission: the peer is a local user, not a network client */
+	uint32_t peer_uid;
+	char peer_name[CONF_USER_MAX + 1];
+	char local_sender[ADDR_MAX + 1];
 	int tls;
 	int authed;
 	int quit;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "local_users.h"
 #include "log.h"
 #include "session.h"
 #include "userdb_record.h"
@@ -75,7 +76,9 @@ void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, "250-%s", s->conf->hostname);
 	session_reply(s, "250-PIPELINING");
 	session_reply(s, "250-SIZE %llu", (unsigned long long)s->conf->max_message_size);
-	if (!s->tls) {
+	if (s->local) {
+		/* the local socket: neither TLS nor AUTH; the kernel names the peer */
+	} else if (!s->tls) {
 		session_reply(s, "250-STARTTLS");
 	} else {
 		session_reply(s, "250-AUTH PLAIN%s%s", CONFIG_AUTH_LOGIN ? " LOGIN" : "",
@@ -94,6 +97,10 @@ void session_cmd_helo(struct session *s, const struct smtp_cmd *cmd)
 void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
+	if (s->local) {
+		session_error(s, "502 5.5.1 Error: STARTTLS is not offered on the local socket");
+		return;
+	}
 	if (s->tls) {
 		session_error(s, "554 5.5.1 Error: TLS already active");
 		return;
@@ -148,16 +155,64 @@ static int session_sender_allowed(const struct session *s, const char *addr)
 	return 0;
 }
 
+/*
+ * The local socket: root may use any sender (also <>); another user its own
+ * login name or its allowed address, which becomes the sender. Returns the
+ * envelope sender, or NULL after replying.
+ */
+static const char *session_local_sender(struct session *s, const char *path)
+{
+	if (s->peer_uid == 0) {
+		return path;
+	}
+	if (s->peer_name[0] == '\0') {
+		log_warn("%s: reject: MAIL from %s: uid %u has no entry in /etc/passwd", s->id, s->client,
+			 (unsigned)s->peer_uid);
+		session_error(s, "553 5.7.1 <%s>: Sender address rejected: uid %u is not a known local user", path,
+			      (unsigned)s->peer_uid);
+		return NULL;
+	}
+	if (strcmp(path, s->peer_name) == 0 || strcasecmp(path, s->local_sender) == 0) {
+		return s->local_sender;
+	}
+	log_warn("%s: reject: MAIL from %s: <%s> not allowed for local user %s", s->id, s->client, path, s->peer_name);
+	session_error(s, "553 5.7.1 <%s>: Sender address rejected: not allowed for local user %s (uid %u); use <%s>",
+		      path, s->peer_name, (unsigned)s->peer_uid, s->local_sender);
+	return NULL;
+}
+
+/* The envelope sender of a network or local MAIL command, or NULL after replying. */
+static const char *session_mail_sender(struct session *s, const char *path)
+{
+	if (s->local) {
+		return session_local_sender(s, path);
+	}
+	if (path[0] == '\0' || !session_sender_allowed(s, path)) {
+		log_warn("%s: reject: MAIL from [%s]: <%s> not owned by user %s", s->id, s->client, path,
+			 s->login.user);
+		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s", path, s->login.user);
+		return NULL;
+	}
+	return path;
+}
+
 void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 {
+	const char *sender = session_mail_sender(s, cmd->path);
 	int err;
 
-	if (cmd->path[0] == '\0' || !session_sender_allowed(s, cmd->path)) {
-		log_warn("%s: reject: MAIL from [%s]: <%s> not owned by user %s", s->id, s->client, cmd->path,
-			 s->login.user);
-		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s", cmd->path,
-			      s->login.user);
+	if (sender == NULL) {
 		return;
+	}
+	if (strchr(sender, '@') == NULL && sender[0] != '\0') {
+		/* root gave a bare name: qualify it as the user's own would be */
+		static char qualified[ADDR_MAX + 1];
+
+		if (local_users_sender(s->conf, sender, qualified, sizeof(qualified)) < 0) {
+			session_error(s, "501 5.1.7 <%s>: Bad sender address syntax", sender);
+			return;
+		}
+		sender = qualified;
 	}
 	if (cmd->has_size && cmd->size > s->conf->max_message_size) {
 		session_error(s, "552 5.3.4 Message size exceeds fixed limit");
@@ -171,11 +226,15 @@ void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	memset(&s->env, 0, sizeof(s->env));
-	session_env_add(s, cmd->path);
+	session_env_add(s, sender);
 	session_env_add(s, s->login.user);
 	session_env_add(s, s->client);
 	session_enter_state(s, SESSION_MAIL);
-	session_reply(s, "250 2.1.0 Ok");
+	if (s->local) {
+		session_reply(s, "250 2.1.0 <%s>: Sender ok", sender);
+	} else {
+		session_reply(s, "250 2.1.0 Ok");
+	}
 }
 
 /* Adds one recipient address; 0, or -1 when the envelope is full (reply sent). */

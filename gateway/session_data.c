@@ -65,6 +65,14 @@ static void data_received(struct session *s)
 		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */
 	}
 	timefmt_rfc5322(run.arrival, date, sizeof(date));
+	if (s->local) {
+		/* Postfix's form for local submission: no network, the kernel-named uid */
+		snprintf(hdr, sizeof(hdr), "Received: by %s (subgate, from userid %u)\r\n\tid %s%s%s%s;\r\n\t%s\r\n",
+			 s->conf->hostname, (unsigned)s->peer_uid, run.id, s->env.nrcpt == 1 ? "\r\n\tfor <" : "",
+			 s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "", date);
+		data_add(s, hdr);
+		return;
+	}
 	snprintf(hdr, sizeof(hdr),
 		 "Received: from %s ([%s])\r\n\t(using %s)\r\n\t(Authenticated sender: %s)\r\n"
 		 "\tby %s (subgate) with ESMTPSA id %s%s%s%s;\r\n\t%s\r\n",

@@ -319,6 +319,16 @@ static enum smtp_parse_status sp_params(struct smtp_cmd *cmd, const char *s, siz
 	return SMTP_PARSE_OK;
 }
 
+/*
+ * A mailbox, or a bare local part (<postmaster>, <root>): returned as is, for
+ * alias lookup (RCPT) and the local socket's own-name sender (MAIL); the
+ * session decides where a bare name is allowed.
+ */
+static int sp_valid_path(const char *path, size_t plen)
+{
+	return memchr(path, '@', plen) == NULL ? addr_valid_local(path, plen) : addr_valid_mailbox(path, plen);
+}
+
 static enum smtp_parse_status sp_mail(struct smtp_cmd *cmd, const char *arg, size_t len)
 {
 	size_t end = 0, plen;
@@ -328,7 +338,7 @@ static enum smtp_parse_status sp_mail(struct smtp_cmd *cmd, const char *arg, siz
 		return st;
 	}
 	plen = strlen(cmd->path);
-	if (plen != 0 && !addr_valid_mailbox(cmd->path, plen)) {
+	if (plen != 0 && !sp_valid_path(cmd->path, plen)) {
 		return SMTP_PARSE_BAD_ADDRESS;
 	}
 	return sp_params(cmd, arg + end, len - end, 1);
@@ -343,9 +353,7 @@ static enum smtp_parse_status sp_rcpt(struct smtp_cmd *cmd, const char *arg, siz
 		return st;
 	}
 	plen = strlen(cmd->path);
-	/* A bare local part (<postmaster>, <root>) is returned as is for alias lookup. */
-	if (memchr(cmd->path, '@', plen) == NULL ? !addr_valid_local(cmd->path, plen)
-						 : !addr_valid_mailbox(cmd->path, plen)) {
+	if (!sp_valid_path(cmd->path, plen)) {
 		return SMTP_PARSE_BAD_ADDRESS;
 	}
 	return sp_params(cmd, arg + end, len - end, 0);

@@ -88,8 +88,9 @@ static const struct sp_status_case sp_status_cases[] = {
 	{ "MAIL FROM:a@example.com", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
 	{ "MAIL FROM:", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
 	{ "MAIL FROM:<a@example.com", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
-	{ "MAIL FROM:<alice>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
-	{ "MAIL FROM:<postmaster>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
+	{ "MAIL FROM:<alice>", SMTP_PARSE_OK, SMTP_VERB_MAIL },
+	{ "MAIL FROM:<postmaster>", SMTP_PARSE_OK, SMTP_VERB_MAIL }, /* bare name: the local socket's own-name sender */
+	{ "MAIL FROM:<bad name>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
 	{ "MAIL FROM:<@relay.example:a@example.com>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
 	{ "RCPT TO:<@relay.example,@b.example:b@example.com>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_RCPT },
 	{ "MAIL FROM:<\"a b\"@example.com>", SMTP_PARSE_BAD_ADDRESS, SMTP_VERB_MAIL },
