@@ -87,8 +87,9 @@ ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
 		if (len == 0) {
 			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(timeout_s)) < 0) {
 				/* a clean close_notify or a socket EOF both read as end of input */
-				return errno == ETIMEDOUT ? -1
-							  : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
+				return errno == ETIMEDOUT || errno == ECANCELED
+					   ? -1
+					   : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
 			}
 			*data = br_ssl_engine_recvapp_buf(c->eng, &len);
 		}

@@ -265,8 +265,12 @@ static void jail_chroot(const char *dir, const struct jail_account *a, enum sand
 	if (getuid() == 0 || geteuid() == 0 || setuid(0) == 0) {
 		fatal(EX_SOFTWARE, "jail: %s: still root after dropping privileges", name);
 	}
-	/* a change of credentials clears the parent-death signal: set it again, and mind a parent already gone */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || (role != SANDBOX_MASTER && getppid() != parent)) {
+	/*
+	 * A change of credentials clears the parent-death signal: set it again, and mind a parent
+	 * already gone. A session catches SIGTERM (to finish DATA), so its master's death is SIGKILL.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, role == SANDBOX_SESSION ? SIGKILL : SIGTERM) < 0 ||
+	    (role != SANDBOX_MASTER && getppid() != parent)) {
 		_exit(EX_UNAVAILABLE);
 	}
 }

@@ -120,7 +120,7 @@ static void __attribute__((noreturn)) master_exit(int code)
 	for (int i = 0; i < 50; i++) {
 		pid_t pid;
 
-		master_stop_sessions();
+		master_stop_sessions(SIGKILL); /* SIGTERM had its grace (master_begin_stop) */
 		kill(master.auth_pid, SIGTERM);
 		kill(master.queue_pid, SIGTERM);
 		kill(master.relay_pid, SIGTERM);
@@ -154,6 +154,54 @@ static void master_reaped(pid_t pid, int status)
 	master_exit(WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG ? EX_CONFIG : EX_SOFTWARE);
 }
 
+/* Closes every listening socket: no new sessions. */
+static void master_close_listeners(void)
+{
+	for (unsigned i = 0; i < master.nlisteners; i++) {
+		close(master.listeners[i].fd);
+		master.listeners[i].fd = -1;
+	}
+	close(master.submit_fd);
+	close(master.control_fd);
+	master.submit_fd = master.control_fd = -1;
+}
+
+/*
+ * SIGTERM: stop accepting; idle sessions say 421 and go, sessions in DATA
+ * finish their message (their 250 comes only after the commit), bounded by
+ * CONFIG_SHUTDOWN_GRACE_SECONDS. master_stop_tick() finishes the job.
+ */
+static void master_begin_stop(int signo)
+{
+	if (master.stopping) {
+		log_info("signal %d: already stopping", signo);
+		return;
+	}
+	master.stopping = 1;
+	master.stop_deadline = time(NULL) + CONFIG_SHUTDOWN_GRACE_SECONDS;
+	master_close_listeners();
+	log_info("stopping on signal %d: no new sessions; %u session%s may finish for up to %d s", signo,
+		 master_live_sessions(), master_live_sessions() == 1 ? "" : "s", CONFIG_SHUTDOWN_GRACE_SECONDS);
+	master_stop_sessions(SIGTERM);
+}
+
+/* While stopping, once a second: exit when the sessions are gone or the grace is over. */
+static void master_stop_tick(void)
+{
+	unsigned left = master_live_sessions();
+
+	if (left == 0) {
+		log_info("all sessions finished; stopped");
+		master_exit(0);
+	}
+	if (time(NULL) >= master.stop_deadline) {
+		log_warn("%u session%s still open after %d s: closing them (nothing they were told 250 for is lost)",
+			 left, left == 1 ? "" : "s", CONFIG_SHUTDOWN_GRACE_SECONDS);
+		master_exit(0);
+	}
+	master_stop_sessions(SIGTERM); /* again: a session between two waits may have missed the first */
+}
+
 static void master_signal(void)
 {
 	struct signalfd_siginfo si;
@@ -164,8 +212,13 @@ static void master_signal(void)
 		return;
 	}
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-		log_info("stopping on signal %d", (int)si.ssi_signo);
-		master_exit(0);
+		master_begin_stop((int)si.ssi_signo);
+	}
+	if (si.ssi_signo == SIGHUP) {
+		/* not silently ignored: say what applies now and what needs a restart */
+		log_warn("SIGHUP: users.cdb is re-read on its own when replaced; changes to the configuration, "
+			 "certificate or key take effect at the next start (a graceful restart: SIGTERM lets "
+			 "messages in DATA finish)");
 	}
 	if (si.ssi_signo == SIGUSR1 && ipc_send(master.queue_fd, PROTO_FLUSH, NULL, 0, -1) < 0) {
 		log_err("cannot ask the queue to flush: %s", strerror(errno));
@@ -180,15 +233,19 @@ static void __attribute__((noreturn)) master_loop(void)
 	struct pollfd pfd[CONFIG_MAX_LISTENERS + 4];
 	unsigned n = master.nlisteners;
 
-	for (unsigned i = 0; i < n; i++) {
-		pfd[i] = (struct pollfd){ .fd = master.listeners[i].fd, .events = POLLIN };
-	}
-	pfd[n] = (struct pollfd){ .fd = master.sigfd, .events = POLLIN };
-	pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
-	pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
-	pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, n + 4, -1) < 0) {
+		/* rebuilt each turn: listeners closed on SIGTERM become -1, which poll skips */
+		for (unsigned i = 0; i < n; i++) {
+			pfd[i] = (struct pollfd){ .fd = master.listeners[i].fd, .events = POLLIN };
+		}
+		pfd[n] = (struct pollfd){ .fd = master.sigfd, .events = POLLIN };
+		pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
+		pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
+		pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
+		if (master.stopping) {
+			master_stop_tick();
+		}
+		if (poll(pfd, n + 4, master.stopping ? 1000 : -1) < 0) {
 			if (errno != EINTR) {
 				fatal(EX_OSERR, "poll: %s", strerror(errno));
 			}

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "conf.h"
 #include "config.h"
@@ -40,6 +41,7 @@ struct master {
 	struct local_users local_users; /* uid -> name for the submission socket */
 	int submit_fd, control_fd;      /* SPOOL/public/submit, SPOOL/private/control */
 	int stopping;                   /* SIGTERM: no new sessions; waiting for those in DATA */
+	time_t stop_deadline;           /* then the rest are closed */
 	pid_t auth_pid, queue_pid, relay_pid;
 	int auth_fd, queue_fd, relay_fd, sigfd, pid_fd;
 	sigset_t saved_mask;
@@ -65,7 +67,10 @@ void master_control_accept(void);
 /* A reaped pid that was a session: forget it (log a signal). Returns 1 if it was one. */
 int master_session_reaped(pid_t pid, int status);
 
-/* SIGTERM to every session. */
-void master_stop_sessions(void);
+/* Sessions alive now. */
+unsigned master_live_sessions(void);
+
+/* A signal to every session: SIGTERM (finish DATA, then 421) or SIGKILL. */
+void master_stop_sessions(int signo);
 
 #endif

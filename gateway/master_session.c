@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ static unsigned master_count_client(const char *client, int *free_slot)
 	return same;
 }
 
-static unsigned master_live_sessions(void)
+unsigned master_live_sessions(void)
 {
 	unsigned n = 0;
 
@@ -78,7 +79,9 @@ master_run_session(int fd, const struct listener *l, const struct master_child *
 					.queue_fd = queue_fd,
 					.local = c->local,
 					.peer_uid = c->uid };
+	session_prepare_signals();
 	master_child_setup();
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* SIGTERM now means "finish DATA": a dead master must not wait for that */
 	jail_enter(&master.jail, SANDBOX_SESSION);
 	memcpy(start.client, c->client, sizeof(start.client));
 	memcpy(start.id, c->id, sizeof(start.id));
@@ -192,11 +195,11 @@ int master_session_reaped(pid_t pid, int status)
 	return 0;
 }
 
-void master_stop_sessions(void)
+void master_stop_sessions(int signo)
 {
 	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		if (master.sessions[i].pid > 0) {
-			kill(master.sessions[i].pid, SIGTERM);
+			kill(master.sessions[i].pid, signo);
 		}
 	}
 }

@@ -8,6 +8,7 @@
 #include "test_hook.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls_pump.h"
 
 #define ANY_STATE  (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
 #define NEEDS_TLS  1u
@@ -46,6 +48,34 @@ static const struct session_command session_commands[] = {
 	{ SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
 	{ SMTP_VERB_BDAT, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
 };
+
+/* SIGTERM from the master: finish a message in DATA, then say 421 and go. */
+static volatile sig_atomic_t session_term;
+
+static void session_on_term(int signo)
+{
+	(void)signo;
+	session_term = 1;
+}
+
+void session_prepare_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = session_on_term; /* no SA_RESTART: a wait for a command ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The daemon is stopping and no message is open: tell the client and go. */
+static void session_stop_if_asked(struct session *s)
+{
+	if (session_term) {
+		session_reply(s, "421 4.3.2 %s Service shutting down; try again later", s->conf->hostname);
+		session_close(s, "the daemon is stopping");
+	}
+}
 
 static const char *session_state_name(enum session_state st)
 {
@@ -195,6 +225,9 @@ static void session_bad_line(struct session *s, enum conn_line st)
 	case CONN_LINE_EOF:
 		session_close(s, "lost connection");
 	case CONN_LINE_ERROR:
+		if (errno == ECANCELED) {
+			session_stop_if_asked(s);
+		}
 		if (errno == ETIMEDOUT) {
 			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
 			session_close(s, "timeout");
@@ -223,8 +256,11 @@ static void session_loop(struct session *s)
 		if (conn_buffered(&s->conn) == 0 && conn_flush(&s->conn, (int)s->conf->command_timeout) < 0) {
 			session_close(s, "write error");
 		}
+		session_stop_if_asked(s);
+		tls_wait_cancel = &session_term; /* waiting for a command: a stop ends the wait */
 		enum conn_line st =
 		    conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len, (int)s->conf->command_timeout);
+		tls_wait_cancel = NULL;
 		if (st != CONN_LINE_OK) {
 			session_bad_line(s, st);
 			continue;

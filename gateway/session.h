@@ -62,6 +62,9 @@ struct session {
 	unsigned counts[SMTP_VERB_COUNT];
 };
 
+/* In the new session process, before its filter: SIGTERM lets a message in DATA finish. */
+void session_prepare_signals(void);
+
 /* Serves the connection to its end, then exits the process. */
 void session_main(const struct session_start *start) __attribute__((noreturn));
 

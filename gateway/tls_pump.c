@@ -16,6 +16,8 @@ int64_t tls_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+volatile sig_atomic_t *tls_wait_cancel;
+
 int tls_wait_fd(int fd, short events, int64_t deadline_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
@@ -33,6 +35,10 @@ int tls_wait_fd(int fd, short events, int64_t deadline_ms)
 			return 1;
 		}
 		if (rc < 0 && errno != EINTR) {
+			return -1;
+		}
+		if (rc < 0 && tls_wait_cancel != NULL && *tls_wait_cancel) {
+			errno = ECANCELED;
 			return -1;
 		}
 	}

@@ -8,6 +8,7 @@
 #define SUBGATE_TLS_PUMP_H
 
 #include <bearssl.h>
+#include <signal.h>
 #include <stdint.h>
 
 /* Milliseconds on a monotonic clock. */
@@ -15,9 +16,16 @@ int64_t tls_now_ms(void);
 
 /*
  * Waits until fd is ready for events or the deadline passes.
- * Returns 1 ready, 0 timeout (errno ETIMEDOUT), -1 error.
+ * Returns 1 ready, 0 timeout (errno ETIMEDOUT), -1 error (ECANCELED: see below).
  */
 int tls_wait_fd(int fd, short events, int64_t deadline_ms);
+
+/*
+ * While it points at a set flag, a wait that a signal interrupts gives up
+ * with ECANCELED (a session told to stop while it waits for a command). NULL:
+ * signals never cut a wait short (the default; a message in DATA finishes).
+ */
+extern volatile sig_atomic_t *tls_wait_cancel;
 
 /*
  * Runs the engine until `want` (BR_SSL_SENDAPP or BR_SSL_RECVAPP) is

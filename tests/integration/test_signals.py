@@ -1,0 +1,100 @@
+"""Signals to the master: SIGTERM stops gracefully, SIGHUP reloads.
+
+SIGTERM: no new connections; idle sessions get 421 4.3.2 at once; a session in
+DATA finishes its message (commit, then 250) and is told 421 after it; the
+master exits 0 leaving every acknowledged message in the spool and no partial
+file in tmp/.
+"""
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from smtpkit import QUEUED_RE, USER, ConnectionClosed, make_message, wait_for
+
+SESSIONS = 20
+
+
+def start_stopping_server(make_server):
+    return make_server(settings={"max_sessions": "40", "max_sessions_per_addr": "40"})
+
+
+def test_sigterm_during_twenty_submissions(make_server):
+    server = start_stopping_server(make_server)
+    ready = threading.Barrier(SESSIONS + 1, timeout=60)
+    results = [None] * SESSIONS
+
+    def submit(i):
+        c = server.session()
+        try:
+            assert c.cmd(f"MAIL FROM:<{USER}>") == "250 2.1.0 Ok"
+            assert c.cmd("RCPT TO:<rcpt@example.org>") == "250 2.1.5 Ok"
+            assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+            msg = make_message(f"term-{i}")
+            c.send(msg[: len(msg) // 2])
+            ready.wait()  # every session is in the middle of DATA
+            time.sleep(0.5)  # the master has had the signal
+            c.send(msg[len(msg) // 2:] + b".\r\n")
+            reply = c.reply()
+            after = c.cmd("NOOP")  # the daemon is stopping: 421 instead of 250
+            results[i] = (reply, after)
+        except ConnectionClosed as e:
+            results[i] = ("closed", str(e))
+        finally:
+            c.close()
+
+    idle = server.session()
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(SESSIONS)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    server.proc.send_signal(signal.SIGTERM)
+    assert idle.reply().startswith("421 4.3.2 ")  # idle: told at once, without a command
+    idle.close()
+    for t in threads:
+        t.join(60)
+    assert server.proc.wait(30) == 0
+    acknowledged = {}
+    for i, (reply, after) in enumerate(results):
+        m = QUEUED_RE.fullmatch(reply)
+        assert m, (reply, after)  # every session in DATA was allowed to finish
+        assert after.startswith("421 4.3.2 "), after
+        acknowledged[m.group(1)] = i
+    assert len(acknowledged) == SESSIONS
+    assert set(acknowledged) <= server.queue_ids()
+    assert server.tmp_files() == []
+    for qid, i in acknowledged.items():
+        assert server.spool_file(qid).content == make_message(f"term-{i}")  # whole, committed
+    log = server.log_text()
+    assert "all sessions finished; stopped" in log
+    server.proc = None
+    server.log_fh.close()
+
+
+def test_no_new_connections_while_stopping(make_server):
+    server = start_stopping_server(make_server)
+    c = server.session()
+    assert c.cmd(f"MAIL FROM:<{USER}>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<rcpt@example.org>") == "250 2.1.5 Ok"
+    assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+    server.proc.send_signal(signal.SIGTERM)
+    server.wait_log(r"stopping on signal 15: no new sessions; 1 session may finish")
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+
+    wait_for(refused, 5, what="the listener to close")
+    assert server.proc.poll() is None  # still waiting for the message
+    c.send(make_message("late") + b".\r\n")
+    assert QUEUED_RE.fullmatch(c.reply())
+    c.close()
+    assert server.proc.wait(15) == 0
+    server.proc = None
+    server.log_fh.close()
