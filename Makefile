@@ -6,6 +6,7 @@
 #   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
 #                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
 #   make format | lint   clang-format; cppcheck and clang-tidy
+#   make install         DESTDIR=, PREFIX= (default /usr); make rootfs: the same into $(B)/rootfs
 #
 # Variables: B (output dir, default build), KCONFIG_CONFIG (default .config),
 # FLAVOR=musl|asan (asan: glibc + sanitizers with Debian's -dev packages, tests only).
@@ -98,7 +99,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks run test test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
+.PHONY: all deps host-tools hooks run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -169,6 +170,27 @@ $(B)/unit-tests: $(objs) $(test-objs)
 	$(Q)$(LINK)
 
 -include $(objs:.o=.d) $(main-obj:.o=.d) $(test-objs:.o=.d)
+
+# --- install (scripts/install.sh; the tree and its device table: README, "Using it on a device") --
+# /etc and /var are never under PREFIX. MANIFEST (makedevs format) records every path's owner
+# and mode for packaging tools; as root, owners are applied where the accounts exist here.
+# INIT=sysv (rootfs/etc/init.d/subgate), procd (board/openwrt's files) or none.
+PREFIX ?= /usr
+DESTDIR ?=
+INIT ?= sysv
+ROOTFS ?= $(B)/rootfs
+MANIFEST ?= $(B)/subgate.devtable
+RUN_AS_GROUP ?= $(patsubst "%",%,$(CONFIG_RUN_AS_USER))
+install: $(B)/subgate
+	$(Q)BIN=$(abspath $(B)/subgate) DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' INIT='$(INIT)' \
+		MANIFEST=$(abspath $(MANIFEST)) RUN_AS_GROUP='$(RUN_AS_GROUP)' \
+		SENDMAIL='$(CONFIG_TOOL_SENDMAIL)' scripts/install.sh
+
+# A fresh tree: $(ROOTFS), its table $(ROOTFS).devtable.
+rootfs: $(B)/subgate
+	$(Q)rm -rf $(ROOTFS) && mkdir -p $(ROOTFS)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(ROOTFS)) PREFIX=/usr \
+		MANIFEST=$(abspath $(ROOTFS)).devtable
 
 # --- tests -----------------------------------------------------------------------
 test-unit: $(B)/unit-tests
