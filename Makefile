@@ -2,7 +2,7 @@
 #
 #   make                 build/subgate, static musl (dependencies fetched and built first)
 #   make run             demo: build, then check the demo configuration
-#   make test            unit tests (musl and ASan/UBSan), config matrix, integration tests
+#   make test            unit tests (musl and ASan/UBSan), config matrix, man pages, integration tests
 #   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
 #                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
 #   make format | lint   clang-format; cppcheck and clang-tidy
@@ -200,6 +200,16 @@ test-asan:
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory FLAVOR=asan B=build/asan KCONFIG_CONFIG=$(KCONFIG_CONFIG) test-unit
 
+# The man pages (man/*.[158], plain man(7)): any groff warning fails, as man-db shows them.
+MAN_PAGES := $(wildcard man/*.[158])
+test-man:
+	$(Q)scripts/apt-need.sh man-db groff-base
+	$(Q)fail=; for page in $(MAN_PAGES); do \
+		if ! out="$$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z $$page 2>&1 >/dev/null)" \
+			|| [ -n "$$out" ]; then echo "  MAN     $$page: FAILED"; printf '%s\n' "$$out"; fail=1; \
+		else echo "  MAN     $$page"; fi; \
+	done; [ -z "$$fail" ]
+
 # Every shipped configuration must build (BusyBox configs/TEST_* habit).
 test-configs: all
 	$(Q)scripts/test-configs.sh
@@ -259,6 +269,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-configs
+	$(Q)$(MAKE) --no-print-directory test-man
 	$(Q)$(MAKE) --no-print-directory test-seccomp
 	$(Q)$(MAKE) --no-print-directory test-qemu-board
 	$(Q)$(MAKE) --no-print-directory test-board-pkgs
