@@ -325,7 +325,8 @@ lint: $(B)/include/config.h $(B)/include/build_info.h $(if $(CONFIG_SANDBOX_SECC
 		| grep -v 'warnings generated' ; exit $${PIPESTATUS[0]}
 
 clean:
-	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo
+	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo \
+		$(ROOTFS) $(ROOTFS).devtable $(B)/subgate.devtable
 distclean:
 	rm -rf build .config .config.old defconfig
 
