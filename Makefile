@@ -2,10 +2,11 @@
 #
 #   make                 build/subgate, static musl (dependencies fetched and built first)
 #   make run             demo: build, then check the demo configuration
-#   make test            unit tests (musl and ASan/UBSan), config matrix, integration tests
+#   make test            unit tests (musl and ASan/UBSan), config matrix, man pages, integration tests
 #   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
 #                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
 #   make format | lint   clang-format; cppcheck and clang-tidy
+#   make install         DESTDIR=, PREFIX= (default /usr); make rootfs: the same into $(B)/rootfs
 #
 # Variables: B (output dir, default build), KCONFIG_CONFIG (default .config),
 # FLAVOR=musl|asan (asan: glibc + sanitizers with Debian's -dev packages, tests only).
@@ -98,7 +99,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks run test test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
+.PHONY: all deps host-tools hooks run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -170,6 +171,27 @@ $(B)/unit-tests: $(objs) $(test-objs)
 
 -include $(objs:.o=.d) $(main-obj:.o=.d) $(test-objs:.o=.d)
 
+# --- install (scripts/install.sh; the tree and its device table: README, "Using it on a device") --
+# /etc and /var are never under PREFIX. MANIFEST (makedevs format) records every path's owner
+# and mode for packaging tools; as root, owners are applied where the accounts exist here.
+# INIT=sysv (rootfs/etc/init.d/subgate), procd (board/openwrt's files) or none.
+PREFIX ?= /usr
+DESTDIR ?=
+INIT ?= sysv
+ROOTFS ?= $(B)/rootfs
+MANIFEST ?= $(B)/subgate.devtable
+RUN_AS_GROUP ?= $(patsubst "%",%,$(CONFIG_RUN_AS_USER))
+install: $(B)/subgate
+	$(Q)BIN=$(abspath $(B)/subgate) DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' INIT='$(INIT)' \
+		MANIFEST=$(abspath $(MANIFEST)) RUN_AS_GROUP='$(RUN_AS_GROUP)' \
+		SENDMAIL='$(CONFIG_TOOL_SENDMAIL)' scripts/install.sh
+
+# A fresh tree: $(ROOTFS), its table $(ROOTFS).devtable.
+rootfs: $(B)/subgate
+	$(Q)rm -rf $(ROOTFS) && mkdir -p $(ROOTFS)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(ROOTFS)) PREFIX=/usr \
+		MANIFEST=$(abspath $(ROOTFS)).devtable
+
 # --- tests -----------------------------------------------------------------------
 test-unit: $(B)/unit-tests
 	$(Q)$(B)/unit-tests
@@ -177,6 +199,16 @@ test-unit: $(B)/unit-tests
 test-asan:
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory FLAVOR=asan B=build/asan KCONFIG_CONFIG=$(KCONFIG_CONFIG) test-unit
+
+# The man pages (man/*.[158], plain man(7)): any groff warning fails, as man-db shows them.
+MAN_PAGES := $(wildcard man/*.[158])
+test-man:
+	$(Q)scripts/apt-need.sh man-db groff-base
+	$(Q)fail=; for page in $(MAN_PAGES); do \
+		if ! out="$$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z $$page 2>&1 >/dev/null)" \
+			|| [ -n "$$out" ]; then echo "  MAN     $$page: FAILED"; printf '%s\n' "$$out"; fail=1; \
+		else echo "  MAN     $$page"; fi; \
+	done; [ -z "$$fail" ]
 
 # Every shipped configuration must build (BusyBox configs/TEST_* habit).
 test-configs: all
@@ -237,6 +269,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-configs
+	$(Q)$(MAKE) --no-print-directory test-man
 	$(Q)$(MAKE) --no-print-directory test-seccomp
 	$(Q)$(MAKE) --no-print-directory test-qemu-board
 	$(Q)$(MAKE) --no-print-directory test-board-pkgs
@@ -292,7 +325,8 @@ lint: $(B)/include/config.h $(B)/include/build_info.h $(if $(CONFIG_SANDBOX_SECC
 		| grep -v 'warnings generated' ; exit $${PIPESTATUS[0]}
 
 clean:
-	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo
+	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo \
+		$(ROOTFS) $(ROOTFS).devtable $(B)/subgate.devtable
 distclean:
 	rm -rf build .config .config.old defconfig
 
