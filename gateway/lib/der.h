@@ -1,7 +1,8 @@
 /*
  * der.h - a bounded ASN.1 DER writer over one caller-owned buffer (no
  * allocation). Used to build X.509 certificates, which BearSSL can read but
- * not write. Every append checks the capacity; the first one that does not
+ * not write (`subgate cert`, in its own process; no daemon process uses it).
+ * Every append checks the capacity; the first one that does not
  * fit sets a sticky overflow flag, and every later call does nothing.
  */
 #ifndef SUBGATE_DER_H
