@@ -44,11 +44,12 @@ DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig)
 
 # --- sources (obj-y style) -------------------------------------------------------
 optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c \
-	gateway/test_hook.c gateway/sandbox_policy.c
+	gateway/test_hook.c gateway/sandbox_policy.c gateway/cert_cmd.c gateway/cert_self.c
 srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
 srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/queue_cmd.c
+srcs-$(CONFIG_TOOL_CERT) += gateway/cert_cmd.c gateway/cert_self.c
 srcs-$(CONFIG_TEST_HOOKS) += gateway/test_hook.c
 # seccomp filters built at start need libseccomp (and the policy) in the binary;
 # built at build time (the default), only their BPF is in it.
@@ -135,7 +136,7 @@ $(OBJDIR)/%.o: %.c $(B)/include/config.h | $(DEPS_STAMP)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(OBJDIR)/gateway/cmd_version.o: $(B)/include/build_info.h
+$(OBJDIR)/gateway/cmd_version.o $(OBJDIR)/gateway/cert_cmd.o: $(B)/include/build_info.h
 
 # The seccomp policy compiler runs on the build machine (musl + the host sysroot's
 # libseccomp) and emits the target's filters: SECCOMP_ARCH is a libseccomp arch name.

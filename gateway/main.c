@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cert_cmd.h"
 #include "cli.h"
 #include "config_check.h"
 #include "log.h"
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "print the effective configuration" },
 	{ "queue", cmd_queue, "show and steer the queue (list, show ID, flush, delete ID)" },
 	{ "user", cmd_user, "manage the user database (add, del, passwd, list)" },
+	{ "cert", cmd_cert, "make a key and a self-signed certificate (--self-signed)" },
 };
 
 static int usage(void)

@@ -1,5 +1,5 @@
 /*
- * timefmt.c - calendar arithmetic for RFC 5322 dates, UTC only.
+ * timefmt.c - calendar arithmetic for RFC 5322 dates and X.509 times, UTC only.
  */
 #include "timefmt.h"
 
@@ -57,4 +57,27 @@ void timefmt_rfc5322(time_t t, char *out, size_t cap)
 
 	(void)snprintf(out, cap, "%s, %02u %s %04lld %02u:%02u:%02u +0000", wdays[wday], mday, months[month - 1], year,
 		       hms / 3600, hms / 60 % 60, hms % 60);
+}
+
+unsigned timefmt_x509(long long t, char out[TIMEFMT_X509_LEN], size_t *len)
+{
+	long long days = timefmt_floor_div(t, TIMEFMT_SECS_PER_DAY);
+	unsigned hms = (unsigned)(t - days * TIMEFMT_SECS_PER_DAY);
+	long long year;
+	unsigned month;
+	unsigned mday;
+	int n;
+
+	*len = 0;
+	if (days < -7305 || days > 2932896) { /* 1950-01-01 .. 9999-12-31 */
+		return 0;
+	}
+	timefmt_civil(days, &year, &month, &mday);
+	n = snprintf(out, TIMEFMT_X509_LEN, "%0*lld%02u%02u%02u%02u%02uZ", year < 2050 ? 2 : 4,
+		     year < 2050 ? year % 100 : year, month, mday, hms / 3600, hms / 60 % 60, hms % 60);
+	if (n < 0 || n >= TIMEFMT_X509_LEN) {
+		return 0;
+	}
+	*len = (size_t)n;
+	return year < 2050 ? 0x17 : 0x18;
 }
