@@ -17,6 +17,7 @@
 #include "auth_cache.h"
 #include "auth_fail.h"
 #include "base64.h"
+#include "fdmap.h"
 #include "log.h"
 #include "proto.h"
 #include "secret.h"
@@ -41,7 +42,15 @@ static const char *auth_db_name;      /* as the operator knows it, for logs */
 static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
 static struct ipc_frame auth_in;
 static struct proto_auth_result auth_out;
-static struct tls_key auth_tls_key;
+/*
+ * The TLS key of the current reload generation, and of the one before: a
+ * session forked before a SIGHUP holds the old certificate and must get
+ * signatures from the old key.
+ */
+static struct tls_key auth_tls_keys[2];
+static uint32_t auth_key_generation;
+static char auth_key_path[CONF_PATH_MAX];
+static struct ipc_frame auth_reload_in;
 
 /* Reopens users.cdb when `subgate user` replaced it. Returns 0 or -1. */
 static int auth_db_refresh(void)
@@ -214,13 +223,16 @@ static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
 	static struct proto_tls_signature sig;
 
 	memset(&sig, 0, sizeof(sig));
-	if (req->hv_len <= sizeof(req->hv)) {
-		sig.len =
-		    (uint32_t)tls_key_sign(&auth_tls_key, req->algo_id, req->hv, req->hv_len, sig.sig, sizeof(sig.sig));
+	if (req->hv_len <= sizeof(req->hv) &&
+	    (req->key_generation == auth_key_generation ||
+	     (auth_key_generation > 0 && req->key_generation == auth_key_generation - 1))) {
+		const struct tls_key *k = &auth_tls_keys[req->key_generation & 1];
+
+		sig.len = (uint32_t)tls_key_sign(k, req->algo_id, req->hv, req->hv_len, sig.sig, sizeof(sig.sig));
 	}
 	if (sig.len == 0) {
-		log_warn("auth: session %s: cannot sign a TLS handshake (algorithm 0x%04x)", s->sid,
-			 (unsigned)req->algo_id);
+		log_warn("auth: session %s: cannot sign a TLS handshake (algorithm 0x%04x, key generation %u of %u)",
+			 s->sid, (unsigned)req->algo_id, (unsigned)req->key_generation, (unsigned)auth_key_generation);
 	}
 	if (ipc_send(s->fd, PROTO_TLS_SIGNATURE, &sig, sizeof(sig), -1) < 0) {
 		log_warn("auth: session %s: cannot reply: %s", s->sid, strerror(errno));
@@ -270,11 +282,62 @@ static void auth_drop(unsigned slot)
 	scram_server_reset(&auth_slots[slot].scram);
 }
 
-void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd)
+/* The reload process's new key (SIGHUP): the next generation, then the answer. */
+static void auth_reload_apply(int reload_fd)
+{
+	static struct tls_key next;
+	struct proto_reload_apply answer;
+	char err[CONF_PATH_MAX + 64] = "";
+
+	memset(&answer, 0, sizeof(answer));
+	answer.ok = tls_key_load(&next, auth_key_path, err, sizeof(err)) == 0;
+	if (answer.ok) {
+		struct tls_key *slot = &auth_tls_keys[(auth_key_generation + 1) & 1]; /* the generation before last */
+
+		tls_key_move(slot, &next);
+		auth_key_generation++;
+		log_info("auth: TLS key %s loaded (generation %u)", auth_key_path, (unsigned)auth_key_generation);
+	} else {
+		snprintf(answer.message, sizeof(answer.message), "%.200s", err);
+		log_err("auth: reload: %s; keeping the previous key", err);
+	}
+	tls_key_wipe(&next);
+	fdmap_clear();
+	auth_db_stat.st_ino = 0; /* read users.cdb again too */
+	auth_db_refresh();
+	if (ipc_send(reload_fd, PROTO_RELOAD_APPLY, &answer, sizeof(answer), -1) < 0) {
+		log_err("auth: cannot answer the reload process: %s", strerror(errno));
+	}
+}
+
+static void auth_reload_frame(void)
+{
+	const struct proto_reload_file *file = (const struct proto_reload_file *)auth_reload_in.payload;
+	int fd = -1;
+	int rc = ipc_recv(auth_service.extra_fd, &auth_reload_in, &fd);
+
+	if (rc == 0) {
+		fatal(EX_SOFTWARE, "auth: the reload process is gone");
+	}
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && auth_reload_in.hdr.len == sizeof(*file) &&
+	    fd >= 0) {
+		snprintf(auth_key_path, sizeof(auth_key_path), "%.*s", (int)sizeof(file->path) - 1, file->path);
+		fdmap_add(auth_key_path, fd);
+		return;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY) {
+		auth_reload_apply(auth_service.extra_fd);
+	}
+}
+
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd)
 {
 	char err[CONF_PATH_MAX + 64];
 
-	if (tls_key_load(&auth_tls_key, c->tls_key, err, sizeof(err)) < 0) {
+	if (tls_key_load(&auth_tls_keys[0], c->tls_key, err, sizeof(err)) < 0) {
 		log_err("auth: %s", err);
 		exit(EX_CONFIG);
 	}
@@ -284,6 +347,8 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd)
 	auth_service.adopt = auth_adopt;
 	auth_service.request = auth_request;
 	auth_service.drop = auth_drop;
+	auth_service.extra_fd = reload_fd;
+	auth_service.extra = auth_reload_frame;
 	auth_db_path = j->users_file;
 	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
 		fatal(71, "auth: no random bytes: %s", strerror(errno));

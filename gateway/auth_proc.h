@@ -11,6 +11,7 @@
 #include "jail.h"
 
 /* Loads the TLS key, enters the jail, runs until the master's channel closes. */
-void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd) __attribute__((noreturn));
+/* reload_fd: the reload process hands over a new key there (SIGHUP), -1 if none. */
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd) __attribute__((noreturn));
 
 #endif

@@ -14,6 +14,7 @@
 #include "base64.h"
 #include "conf_rules.h"
 #include "conf_value.h"
+#include "fdmap.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -457,7 +458,7 @@ int conf_load(struct conf *c, const char *path)
 	static char text[CONF_FILE_MAX + 1];
 	ssize_t n;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fdmap_open(path);
 
 	if (fd < 0) {
 		memset(c, 0, sizeof(*c));

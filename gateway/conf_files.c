@@ -185,6 +185,20 @@ static void conf_check_misc(struct conf *c)
 	}
 }
 
+unsigned conf_check_reload_files(struct conf *c)
+{
+	unsigned before = c->nerrors;
+	char msg[CONF_PATH_MAX + 96];
+
+	conf_check_tls(c);
+	conf_check_smarthost_auth(c);
+	if (c->smarthost_tls != CONF_SMARTHOST_NONE && !c->smarthost_has_pin &&
+	    tls_pem_check_certs(c->smarthost_ca, msg, sizeof(msg)) < 0) {
+		conf_file_error(c, "smarthost_ca", msg);
+	}
+	return c->nerrors - before;
+}
+
 unsigned conf_check_files(struct conf *c)
 {
 	unsigned before = c->nerrors;

@@ -11,4 +11,11 @@
 /* Reports each problem through conf_error(); returns the number found. */
 unsigned conf_check_files(struct conf *c);
 
+/*
+ * The checks a reload repeats: certificate, key, smarthost secret and CA.
+ * No account lookups (the reload process may not talk to nscd; accounts
+ * are fixed at start). Returns the number of errors.
+ */
+unsigned conf_check_reload_files(struct conf *c);
+
 #endif

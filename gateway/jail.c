@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -275,6 +277,39 @@ static void jail_chroot(const char *dir, const struct jail_account *a, enum sand
 	}
 }
 
+/*
+ * The reload process: run_as, no chroot (it follows the configured paths),
+ * and of root's powers only CAP_DAC_READ_SEARCH, to read files that only
+ * root may read. Its filter allows no writing, connecting or executing.
+ */
+static void jail_reader(const struct jail_account *a)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	pid_t parent = getppid();
+
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		if (cap != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+			fatal(EX_OSERR, "jail: reload: cannot drop capability %d: %s", cap, strerror(errno));
+		}
+	}
+	if (chdir("/") < 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+	    setresgid(a->gid, a->gid, a->gid) < 0 || setresuid(a->uid, a->uid, a->uid) < 0) {
+		fatal(EX_OSERR, "jail: reload: cannot become %s: %s", a->name, strerror(errno));
+	}
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = 1u << CAP_DAC_READ_SEARCH;
+	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+		fatal(EX_OSERR, "jail: reload: cannot keep only CAP_DAC_READ_SEARCH: %s", strerror(errno));
+	}
+	if (getuid() == 0 || geteuid() == 0) {
+		fatal(EX_SOFTWARE, "jail: reload: still root after dropping privileges");
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
+		_exit(EX_UNAVAILABLE);
+	}
+}
+
 void jail_enter(const struct jail *j, enum sandbox_role role)
 {
 	if (j->enabled) {
@@ -290,6 +325,9 @@ void jail_enter(const struct jail *j, enum sandbox_role role)
 			break;
 		case SANDBOX_RELAY_KEEPER:
 			jail_chroot(j->spool, &j->relay, role);
+			break;
+		case SANDBOX_RELOAD:
+			jail_reader(&j->main);
 			break;
 		default: /* sessions and the relay worker inherit their parent's jail */
 			break;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdmap.h"
+
 #define LOCAL_PASSWD_MAX (256 * 1024)
 
 static const struct local_user *local_users_find(const struct local_users *t, uint32_t uid)
@@ -67,7 +69,7 @@ unsigned local_users_parse(struct local_users *t, const char *text, size_t len)
 int local_users_load(struct local_users *t, const char *path)
 {
 	static char buf[LOCAL_PASSWD_MAX];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fdmap_open(path);
 	size_t len = 0;
 	ssize_t n = 0;
 

@@ -36,6 +36,7 @@
 #include "master_int.h"
 #include "queue_proc.h"
 #include "relay_proc.h"
+#include "reload_proc.h"
 #include "sandbox.h"
 #include "version.h"
 
@@ -58,12 +59,48 @@ void master_child_setup(void)
 	sigprocmask(SIG_SETMASK, &master.saved_mask, NULL);
 }
 
-enum master_role { MASTER_AUTH, MASTER_QUEUE, MASTER_RELAY };
+enum master_role { MASTER_AUTH, MASTER_QUEUE, MASTER_RELAY, MASTER_RELOAD };
+
+/* In a new long-lived child: close the reload channels' ends it does not own; return the one it does. */
+static int master_reload_end(enum master_role role)
+{
+	int keep = role == MASTER_AUTH ? master.reload_auth[1] : role == MASTER_RELAY ? master.reload_relay[1] : -1;
+	const int ends[] = { master.reload_auth[0], master.reload_auth[1], master.reload_relay[0],
+			     master.reload_relay[1] };
+
+	for (size_t i = 0; role != MASTER_RELOAD && i < sizeof(ends) / sizeof(ends[0]); i++) {
+		if (ends[i] >= 0 && ends[i] != keep) {
+			close(ends[i]);
+		}
+	}
+	if (role == MASTER_RELOAD) {
+		close(master.reload_auth[1]);
+		close(master.reload_relay[1]);
+	}
+	return keep;
+}
+
+static void __attribute__((noreturn)) master_child_main(enum master_role role, int ctl)
+{
+	int reload_end = master_reload_end(role);
+
+	master_child_setup();
+	switch (role) {
+	case MASTER_AUTH:
+		auth_proc_main(&master.conf, &master.jail, ctl, reload_end);
+	case MASTER_QUEUE:
+		queue_proc_main(&master.conf, &master.spool, &master.jail, ctl);
+	case MASTER_RELAY:
+		relay_proc_main(&master.conf, &master.trust, &master.jail, ctl, reload_end);
+	default:
+		reload_proc_main(master.conf.file, &master.jail, ctl, master.reload_auth[0], master.reload_relay[0]);
+	}
+}
 
 /* Forks a long-lived child with a channel to the master; the child jails itself. */
 static pid_t master_spawn(enum master_role role, int *ctl_fd)
 {
-	static const char *const names[] = { "auth process", "queue process", "relay keeper" };
+	static const char *const names[] = { "auth process", "queue process", "relay keeper", "reload process" };
 	int pair[2];
 	pid_t pid;
 
@@ -72,13 +109,7 @@ static pid_t master_spawn(enum master_role role, int *ctl_fd)
 	}
 	if (pid == 0) {
 		close(pair[0]);
-		master_child_setup();
-		if (role == MASTER_AUTH) {
-			auth_proc_main(&master.conf, &master.jail, pair[1]);
-		} else if (role == MASTER_QUEUE) {
-			queue_proc_main(&master.conf, &master.spool, &master.jail, pair[1]);
-		}
-		relay_proc_main(&master.conf, &master.trust, &master.jail, pair[1]);
+		master_child_main(role, pair[1]);
 	}
 	close(pair[1]);
 	*ctl_fd = pair[0];
@@ -124,6 +155,7 @@ static void __attribute__((noreturn)) master_exit(int code)
 		kill(master.auth_pid, SIGTERM);
 		kill(master.queue_pid, SIGTERM);
 		kill(master.relay_pid, SIGTERM);
+		kill(master.reload_pid, SIGTERM);
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 		}
 		if (pid < 0) {
@@ -139,10 +171,11 @@ static void __attribute__((noreturn)) master_exit(int code)
 
 static void master_reaped(pid_t pid, int status)
 {
-	const char *name = pid == master.auth_pid    ? "auth"
-			   : pid == master.queue_pid ? "queue"
-			   : pid == master.relay_pid ? "relay"
-						     : NULL;
+	const char *name = pid == master.auth_pid     ? "auth"
+			   : pid == master.queue_pid  ? "queue"
+			   : pid == master.relay_pid  ? "relay"
+			   : pid == master.reload_pid ? "reload"
+						      : NULL;
 
 	if (name == NULL) {
 		master_session_reaped(pid, status);
@@ -163,7 +196,8 @@ static void master_close_listeners(void)
 	}
 	close(master.submit_fd);
 	close(master.control_fd);
-	master.submit_fd = master.control_fd = -1;
+	master.submit_fd = master.control_fd = master.reload_fd = -1;
+	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 }
 
 /*
@@ -214,11 +248,8 @@ static void master_signal(void)
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 		master_begin_stop((int)si.ssi_signo);
 	}
-	if (si.ssi_signo == SIGHUP) {
-		/* not silently ignored: say what applies now and what needs a restart */
-		log_warn("SIGHUP: users.cdb is re-read on its own when replaced; changes to the configuration, "
-			 "certificate or key take effect at the next start (a graceful restart: SIGTERM lets "
-			 "messages in DATA finish)");
+	if (si.ssi_signo == SIGHUP && !master.stopping) {
+		master_reload_request();
 	}
 	if (si.ssi_signo == SIGUSR1 && ipc_send(master.queue_fd, PROTO_FLUSH, NULL, 0, -1) < 0) {
 		log_err("cannot ask the queue to flush: %s", strerror(errno));
@@ -230,7 +261,7 @@ static void master_signal(void)
 
 static void __attribute__((noreturn)) master_loop(void)
 {
-	struct pollfd pfd[CONFIG_MAX_LISTENERS + 4];
+	struct pollfd pfd[CONFIG_MAX_LISTENERS + 5];
 	unsigned n = master.nlisteners;
 
 	for (;;) {
@@ -242,10 +273,11 @@ static void __attribute__((noreturn)) master_loop(void)
 		pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
 		pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
 		pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
+		pfd[n + 4] = (struct pollfd){ .fd = master.reload_fd, .events = POLLIN };
 		if (master.stopping) {
 			master_stop_tick();
 		}
-		if (poll(pfd, n + 4, master.stopping ? 1000 : -1) < 0) {
+		if (poll(pfd, n + 5, master.stopping ? 1000 : -1) < 0) {
 			if (errno != EINTR) {
 				fatal(EX_OSERR, "poll: %s", strerror(errno));
 			}
@@ -262,6 +294,9 @@ static void __attribute__((noreturn)) master_loop(void)
 		}
 		if (pfd[n + 3].revents) {
 			master_control_accept();
+		}
+		if (pfd[n + 4].revents) {
+			master_reload_frame();
 		}
 		for (unsigned i = 0; i < n; i++) {
 			if (pfd[i].revents) {
@@ -409,6 +444,25 @@ static int master_prepare(int no_jail)
 	return sandbox_init() < 0 ? EX_SOFTWARE : 0;
 }
 
+/* The configuration's absolute path: the reload process reads it again from "/". Returns 0 or -1. */
+static int master_absolute(const char **path)
+{
+	static char abs[CONF_PATH_MAX];
+	char cwd[CONF_PATH_MAX];
+	int n;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		return -1;
+	}
+	n = snprintf(abs, sizeof(abs), "%s/%s", cwd, *path);
+	if (n < 0 || (size_t)n >= sizeof(abs)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	*path = abs;
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	const char *path = cli_take_config(&argc, argv);
@@ -417,10 +471,15 @@ int cmd_serve(int argc, char **argv)
 	int rc;
 
 	master.auth_fd = master.queue_fd = master.relay_fd = master.sigfd = master.pid_fd = -1;
-	master.submit_fd = master.control_fd = -1;
+	master.submit_fd = master.control_fd = master.reload_fd = -1;
+	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 	if (path == NULL || argc != 1) {
 		log_err("usage: subgate serve [-f] [--no-jail] [-c FILE]");
 		return EX_USAGE;
+	}
+	if (path[0] != '/' && master_absolute(&path) < 0) {
+		log_err("%s: cannot resolve the configuration's directory: %s", path, strerror(errno));
+		return EX_OSERR;
 	}
 	if (conf_load(&master.conf, path) < 0) {
 		return master.conf.unreadable ? EX_NOINPUT : EX_CONFIG;
@@ -449,9 +508,17 @@ int cmd_serve(int argc, char **argv)
 	if ((rc = master_local_open()) != 0) {
 		return rc;
 	}
+	if (ipc_pair(master.reload_auth) < 0 || ipc_pair(master.reload_relay) < 0) {
+		fatal(EX_OSERR, "cannot make the reload channels: %s", strerror(errno));
+	}
 	master.auth_pid = master_spawn(MASTER_AUTH, &master.auth_fd);
 	master.queue_pid = master_spawn(MASTER_QUEUE, &master.queue_fd);
 	master.relay_pid = master_spawn(MASTER_RELAY, &master.relay_fd);
+	master.reload_pid = master_spawn(MASTER_RELOAD, &master.reload_fd);
+	for (int i = 0; i < 2; i++) {
+		close(master.reload_auth[i]);
+		close(master.reload_relay[i]);
+	}
 	spool_close(&master.spool); /* the queue's now */
 	jail_enter(&master.jail, SANDBOX_MASTER);
 	log_info("subgate ready: %u listener%s, up to %llu sessions%s", master.nlisteners, n == 1 ? "" : "s",

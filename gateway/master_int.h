@@ -42,8 +42,10 @@ struct master {
 	int submit_fd, control_fd;      /* SPOOL/public/submit, SPOOL/private/control */
 	int stopping;                   /* SIGTERM: no new sessions; waiting for those in DATA */
 	time_t stop_deadline;           /* then the rest are closed */
-	pid_t auth_pid, queue_pid, relay_pid;
-	int auth_fd, queue_fd, relay_fd, sigfd, pid_fd;
+	pid_t auth_pid, queue_pid, relay_pid, reload_pid;
+	int auth_fd, queue_fd, relay_fd, reload_fd, sigfd, pid_fd;
+	int reload_auth[2], reload_relay[2]; /* the reload process's channels to auth and the relay keeper */
+	uint32_t key_generation;             /* reloads of the certificate; auth signs with the matching key */
 	sigset_t saved_mask;
 	unsigned counter;
 };
@@ -63,6 +65,10 @@ void master_start_local_session(int fd, uint32_t uid, int pid);
 int master_local_open(void);
 void master_submit_accept(void);
 void master_control_accept(void);
+
+/* SIGHUP (master_reload.c): ask the reload process; take what it hands over. */
+void master_reload_request(void);
+void master_reload_frame(void);
 
 /* A reaped pid that was a session: forget it (log a signal). Returns 1 if it was one. */
 int master_session_reaped(pid_t pid, int status);

@@ -78,7 +78,8 @@ master_run_session(int fd, const struct listener *l, const struct master_child *
 					.auth_fd = auth_fd,
 					.queue_fd = queue_fd,
 					.local = c->local,
-					.peer_uid = c->uid };
+					.peer_uid = c->uid,
+					.key_generation = master.key_generation };
 	session_prepare_signals();
 	master_child_setup();
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* SIGTERM now means "finish DATA": a dead master must not wait for that */

@@ -17,6 +17,12 @@
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
  *   master  -> queue         PROTO_CONTROL + a root client of SPOOL/private/control (fd)
+ *   SIGHUP (reload_proc.c):
+ *   master  -> reload        PROTO_RELOAD_REQUEST
+ *   reload  -> auth          PROTO_RELOAD_FILE (the key) then PROTO_RELOAD_APPLY; auth answers APPLY
+ *   reload  -> relay keeper  PROTO_RELOAD_FILE (config, secret, CA) then PROTO_RELOAD_APPLY
+ *   reload  -> master        PROTO_RELOAD_FILE (config twice, certificate, passwd) then PROTO_RELOAD_APPLY
+ *   master  -> queue         PROTO_RELOAD_FILE (config) then PROTO_RELOAD_APPLY
  */
 #ifndef SUBGATE_PROTO_H
 #define SUBGATE_PROTO_H
@@ -52,6 +58,9 @@ enum proto_type {
 	PROTO_TLS_SIGN,
 	PROTO_TLS_SIGNATURE,
 	PROTO_CONTROL,
+	PROTO_RELOAD_REQUEST,
+	PROTO_RELOAD_FILE,
+	PROTO_RELOAD_APPLY,
 };
 
 struct proto_new_session {
@@ -88,7 +97,8 @@ struct proto_auth_result {
 };
 
 struct proto_tls_sign {
-	uint32_t algo_id; /* BearSSL's: 0xFF00 + hash id */
+	uint32_t key_generation; /* the reload the session's certificate came from (0: the start) */
+	uint32_t algo_id;        /* BearSSL's: 0xFF00 + hash id */
 	uint32_t hv_len;
 	unsigned char hv[TLS_HASH_MAX];
 };
@@ -139,6 +149,17 @@ struct proto_r_rcpt {
 struct proto_r_done {
 	char id[SPOOL_ID_LEN + 1];
 	uint32_t pause; /* our own credentials were refused (535): hold the queue */
+};
+
+/* A file handed over (fd) as the contents of `path`; fdmap.h. */
+struct proto_reload_file {
+	char path[CONFIG_PATH_MAX_LEN];
+	uint32_t for_queue; /* master: pass this one on to the queue */
+};
+
+struct proto_reload_apply {
+	int32_t ok;
+	char message[256]; /* why not, for the log */
 };
 
 /* Terminates a received fixed-size string field in place. */

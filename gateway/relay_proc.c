@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "conf_reload.h"
+#include "fdmap.h"
 #include "log.h"
 #include "proto.h"
 #include "relay_smtp.h"
@@ -36,9 +38,12 @@ struct relay_job {
 	int decided[CONFIG_MAX_RECIPIENTS]; /* a result was sent for this index */
 };
 
-static const struct conf *relay_conf;
-static const struct tls_client_trust *relay_trust;
+static struct conf relay_conf_store; /* the keeper's copy: a reload replaces it, the next worker inherits it */
+static struct tls_client_trust relay_trust_store;
+static const struct conf *relay_conf = &relay_conf_store;
+static const struct tls_client_trust *relay_trust = &relay_trust_store;
 static struct relay_credentials relay_cred;
+static int relay_reload_fd = -1;
 static struct relay_link relay_link;
 static struct relay_job relay_job;
 static int relay_queue_fd;
@@ -395,6 +400,7 @@ static pid_t relay_start_worker(const struct jail *j, int master_fd)
 	if (pid == 0) {
 		close(pair[0]);
 		close(master_fd);
+		close(relay_reload_fd); /* settings reach the worker through the keeper's memory, at its start */
 		relay_serve(j, pair[1]);
 	}
 	close(pair[1]);
@@ -405,27 +411,136 @@ static pid_t relay_start_worker(const struct jail *j, int master_fd)
 	return pid;
 }
 
-void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd)
+static void relay_log_smarthost(const struct conf *c)
 {
-	relay_conf = c;
-	relay_trust = trust;
-	if (c->smarthost_auth[0] != '\0' && relay_smtp_load_credentials(c->smarthost_auth, &relay_cred) < 0) {
-		log_err("relay: delivering without logging in to the smarthost");
-	}
 	log_info("relay: smarthost %s%s%s:%u (%s)", c->smarthost_bracketed ? "[" : "", c->smarthost_host,
 		 c->smarthost_bracketed ? "]" : "", (unsigned)c->smarthost_port,
 		 c->smarthost_tls == CONF_SMARTHOST_TLS        ? "implicit TLS"
 		 : c->smarthost_tls == CONF_SMARTHOST_STARTTLS ? "STARTTLS"
 							       : "plaintext, loopback");
+}
+
+/*
+ * SIGHUP: the handed-over configuration, secret and CA replace the keeper's;
+ * the worker is stopped so that a new one starts with them (a message it
+ * was sending is tried again, as after any lost connection). Returns 1 when
+ * the worker must be restarted.
+ */
+static int relay_reload_apply(void)
+{
+	static struct conf next;
+	static struct tls_client_trust trust;
+	static struct relay_credentials cred;
+	char err[CONF_PATH_MAX + 96];
+
+	if (conf_load(&next, relay_conf_store.file) < 0) {
+		log_err("relay: reload: %s", next.first_error);
+		return 0;
+	}
+	conf_keep_start_keys(&next, &relay_conf_store);
+	memset(&trust, 0, sizeof(trust));
+	trust.clock_floor = relay_trust_store.clock_floor;
+	if (next.smarthost_has_pin) {
+		tls_client_set_pin(&trust, next.smarthost_pin);
+	} else if (next.smarthost_tls != CONF_SMARTHOST_NONE &&
+		   tls_client_load_ca(&trust, next.smarthost_ca, err, sizeof(err)) < 0) {
+		log_err("relay: reload: %s; keeping the previous settings", err);
+		return 0;
+	}
+	if (next.smarthost_auth[0] != '\0' && relay_smtp_load_credentials(next.smarthost_auth, &cred) < 0) {
+		tls_client_free_ca(&trust);
+		log_err("relay: reload: keeping the previous settings");
+		return 0;
+	}
+	tls_client_free_ca(&relay_trust_store);
+	relay_trust_store = trust;
+	secret_wipe(&relay_cred, sizeof(relay_cred));
+	relay_cred = cred;
+	secret_wipe(&cred, sizeof(cred));
+	relay_conf_store = next;
+	relay_log_smarthost(relay_conf);
+	return 1;
+}
+
+/* A frame from the reload process. Returns 1 when the worker must be restarted. */
+static int relay_reload_frame(int reload_fd)
+{
+	static struct ipc_frame f;
+	const struct proto_reload_file *file = (const struct proto_reload_file *)f.payload;
+	int fd = -1, restart = 0;
+	int rc = ipc_recv(reload_fd, &f, &fd);
+
+	if (rc == 0) {
+		fatal(71, "relay: the reload process is gone");
+	}
+	if (rc > 0 && f.hdr.type == PROTO_RELOAD_FILE && f.hdr.len == sizeof(*file) && fd >= 0) {
+		proto_terminate(((struct proto_reload_file *)f.payload)->path);
+		fdmap_add(file->path, fd);
+		return 0;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc > 0 && f.hdr.type == PROTO_RELOAD_APPLY) {
+		restart = relay_reload_apply();
+		fdmap_clear();
+	}
+	return restart;
+}
+
+/* Waits for the worker to exit, serving reloads meanwhile. Returns its wait status. */
+static int relay_supervise(pid_t pid, int reload_fd, const sigset_t *wait_mask)
+{
+	struct pollfd p = { .fd = reload_fd, .events = POLLIN };
+	int status = 0;
+
+	for (;;) {
+		pid_t got = waitpid(pid, &status, WNOHANG);
+
+		if (got == pid) {
+			return status;
+		}
+		/* SIGCHLD is blocked except inside ppoll: a worker's exit cannot slip between the two */
+		if (ppoll(&p, 1, NULL, wait_mask) > 0 && (p.revents & POLLIN) && relay_reload_frame(reload_fd)) {
+			log_info("relay: restarting the relay process (pid %d) with the new settings", (int)pid);
+			kill(pid, SIGTERM);
+		}
+	}
+}
+
+static void relay_on_child(int signo)
+{
+	(void)signo; /* only wakes ppoll */
+}
+
+void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd,
+		     int reload_fd)
+{
+	struct sigaction sa;
+	sigset_t block, wait_mask;
+
+	relay_conf_store = *c;
+	relay_trust_store = *trust;
+	relay_reload_fd = reload_fd;
+	if (c->smarthost_auth[0] != '\0' && relay_smtp_load_credentials(c->smarthost_auth, &relay_cred) < 0) {
+		log_err("relay: delivering without logging in to the smarthost");
+	}
+	relay_log_smarthost(c);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = relay_on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGCHLD);
 	jail_enter(j, SANDBOX_RELAY_KEEPER);
 	for (;;) {
 		time_t started = time(NULL);
 		pid_t pid = relay_start_worker(j, master_fd);
-		int status = 0;
+		int status;
 
 		log_info("relay process started (pid %d)", (int)pid);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-		}
+		status = relay_supervise(pid, reload_fd, &wait_mask);
 		log_err("relay process (pid %d) exited (%s %d); restarting it", (int)pid,
 			WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));

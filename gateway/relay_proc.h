@@ -16,7 +16,8 @@
  * channel to the queue goes to the master (PROTO_RELAY_CHANNEL), which
  * forwards it. Never returns.
  */
-void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd)
-    __attribute__((noreturn));
+/* reload_fd: the reload process hands over new settings there (SIGHUP). */
+void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd,
+		     int reload_fd) __attribute__((noreturn));
 
 #endif

@@ -27,7 +27,8 @@
 #define Q   SANDBOX_BIT(SANDBOX_QUEUE)
 #define K   SANDBOX_BIT(SANDBOX_RELAY_KEEPER)
 #define R   SANDBOX_BIT(SANDBOX_RELAY)
-#define ALL (M | S | A | Q | K | R)
+#define L   SANDBOX_BIT(SANDBOX_RELOAD)
+#define ALL (M | S | A | Q | K | R | L)
 
 /* clang-format off */
 const struct sandbox_rule sandbox_rules[] = {
@@ -80,7 +81,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	{ "clone",           M | K, SANDBOX_FORK_ONLY, "fork on architectures without fork(2); never threads" },
 	{ "set_tid_address", M | K, SANDBOX_ANY, "musl's fork, in the new child" },
 	{ "wait4",           M | K, SANDBOX_ANY, "reaping children" },
-	{ "kill",            M, SANDBOX_STOP_SIGNAL, "stopping children (SIGTERM/SIGKILL only)" },
+	{ "kill",            M | K, SANDBOX_STOP_SIGNAL, "stopping children (SIGTERM/SIGKILL only); keeper: reload" },
 	{ "prctl",           M | K, SANDBOX_PRCTL_SETUP, "the new child: PDEATHSIG, NO_NEW_PRIVS, its filter" },
 	{ "seccomp",         M | K, SANDBOX_ANY, "the new child installs its own, narrower filter" },
 	{ "rt_sigaction",    M | K, SANDBOX_ANY, "the new child's SIGSYS handler (debug builds)" },
@@ -91,14 +92,14 @@ const struct sandbox_rule sandbox_rules[] = {
 	{ "getsockopt",      S | R, SANDBOX_ANY, "SO_ERROR after connect" },
 	{ "shutdown",        S | R, SANDBOX_ANY, "closing the connection after QUIT" },
 
-	/* auth: reads users.cdb, nothing else */
-	{ "open",            A | R, SANDBOX_READ_ONLY, "auth: users.cdb; relay: /etc/hosts, resolv.conf" },
-	{ "openat",          A | R, SANDBOX_READ_ONLY, "the same where open(2) does not exist" },
-	{ "stat",            A | Q, SANDBOX_ANY, "auth: users.cdb replaced?; queue: spool entries" },
-	{ "stat64",          A | Q, SANDBOX_ANY, "the same on 32-bit" },
-	{ "newfstatat",      A | Q, SANDBOX_ANY, "stat(2) on newer architectures" },
-	{ "fstatat64",       A | Q, SANDBOX_ANY, "the same on 32-bit" },
-	{ "statx",           A | Q, SANDBOX_ANY, "stat(2) on 32-bit time64" },
+	/* auth: reads users.cdb, nothing else; reload: reads the configured files, nothing else */
+	{ "open",            A | R | L, SANDBOX_READ_ONLY, "auth: users.cdb; relay: /etc/hosts, resolv.conf; reload" },
+	{ "openat",          A | R | L, SANDBOX_READ_ONLY, "the same where open(2) does not exist" },
+	{ "stat",            A | Q | L, SANDBOX_ANY, "auth: users.cdb replaced?; queue: spool entries; reload: modes" },
+	{ "stat64",          A | Q | L, SANDBOX_ANY, "the same on 32-bit" },
+	{ "newfstatat",      A | Q | L, SANDBOX_ANY, "stat(2) on newer architectures" },
+	{ "fstatat64",       A | Q | L, SANDBOX_ANY, "the same on 32-bit" },
+	{ "statx",           A | Q | L, SANDBOX_ANY, "stat(2) on 32-bit time64" },
 
 	/* queue: owns the spool */
 	{ "open",            Q, SANDBOX_ANY, "spool files: create, read" },

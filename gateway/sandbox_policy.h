@@ -16,6 +16,7 @@ enum sandbox_role {
 	SANDBOX_QUEUE,
 	SANDBOX_RELAY_KEEPER,
 	SANDBOX_RELAY,
+	SANDBOX_RELOAD,
 	SANDBOX_ROLES
 };
 
@@ -38,9 +39,9 @@ struct sandbox_rule {
 };
 
 #define SANDBOX_BIT(role) (1u << (role))
-#define SANDBOX_ROLE_NAMES                                                    \
-	{                                                                     \
-		"master", "session", "auth", "queue", "relay keeper", "relay" \
+#define SANDBOX_ROLE_NAMES                                                              \
+	{                                                                               \
+		"master", "session", "auth", "queue", "relay keeper", "relay", "reload" \
 	}
 
 extern const struct sandbox_rule sandbox_rules[];

@@ -297,6 +297,7 @@ void session_main(const struct session_start *start)
 	memcpy(s->id, start->id, sizeof(s->id));
 	memcpy(s->client, start->client, sizeof(s->client));
 	s->local = start->local;
+	s->key_generation = start->key_generation;
 	if (s->local) {
 		/* the kernel named the peer (SO_PEERCRED): that is its login */
 		s->authed = 1;

@@ -35,6 +35,7 @@ struct session_start {
 	uint32_t peer_uid;                 /* its peer */
 	char peer_name[CONF_USER_MAX + 1]; /* "" when the uid has no passwd entry */
 	char local_sender[ADDR_MAX + 1];   /* the sender the peer may use */
+	uint32_t key_generation;           /* which reload `creds` came from: auth signs with that key */
 };
 
 struct session {
@@ -44,6 +45,7 @@ struct session {
 	enum session_state state;
 	int implicit_tls;
 	int local; /* local submission: the peer is a local user, not a network client */
+	uint32_t key_generation;
 	uint32_t peer_uid;
 	char peer_name[CONF_USER_MAX + 1];
 	char local_sender[ADDR_MAX + 1];

@@ -23,7 +23,9 @@ static size_t session_sign(void *ctx, unsigned algo_id, const unsigned char *hv,
 			   size_t sig_cap)
 {
 	struct session *s = ctx;
-	struct proto_tls_sign req = { .algo_id = algo_id, .hv_len = (uint32_t)hv_len };
+	struct proto_tls_sign req = { .key_generation = s->key_generation,
+				      .algo_id = algo_id,
+				      .hv_len = (uint32_t)hv_len };
 	const struct proto_tls_signature *r = (const struct proto_tls_signature *)session_sign_frame.payload;
 
 	if (hv_len > sizeof(req.hv)) {

@@ -85,9 +85,8 @@ void test_hook_action(const char *spec, char *out, size_t cap)
 
 void test_hook_role(enum sandbox_role role)
 {
-	static const char *const names[SANDBOX_ROLES] = {
-		"master", "session", "auth", "queue", "relay-keeper", "relay"
-	};
+	static const char *const names[SANDBOX_ROLES] = { "master",       "session", "auth",  "queue",
+							  "relay-keeper", "relay",   "reload" };
 	const char *spec = getenv("SUBGATE_TEST_HOOK");
 	size_t n = strlen(names[role]);
 	char out[256];

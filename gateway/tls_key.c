@@ -177,3 +177,22 @@ void tls_key_wipe(struct tls_key *k)
 {
 	secret_wipe(k, sizeof(*k));
 }
+
+/* A pointer into src->buf, as the same offset into dst->buf (NULL stays NULL). */
+static unsigned char *tls_key_rebase(struct tls_key *dst, const struct tls_key *src, const unsigned char *p)
+{
+	return p != NULL ? dst->buf + (p - src->buf) : NULL;
+}
+
+void tls_key_move(struct tls_key *dst, struct tls_key *src)
+{
+	tls_key_wipe(dst);
+	*dst = *src;
+	dst->rsa.p = tls_key_rebase(dst, src, src->rsa.p);
+	dst->rsa.q = tls_key_rebase(dst, src, src->rsa.q);
+	dst->rsa.dp = tls_key_rebase(dst, src, src->rsa.dp);
+	dst->rsa.dq = tls_key_rebase(dst, src, src->rsa.dq);
+	dst->rsa.iq = tls_key_rebase(dst, src, src->rsa.iq);
+	dst->ec.x = tls_key_rebase(dst, src, src->ec.x);
+	tls_key_wipe(src);
+}

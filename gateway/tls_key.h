@@ -34,4 +34,7 @@ size_t tls_key_sign(const struct tls_key *k, unsigned algo_id, const unsigned ch
 /* Forgets the key. */
 void tls_key_wipe(struct tls_key *k);
 
+/* Moves a loaded key into dst (its numbers point into its own buf), then wipes src. */
+void tls_key_move(struct tls_key *dst, struct tls_key *src);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdmap.h"
 #include "secret.h"
 
 #define TLS_PEM_FILE_MAX ((size_t)4 * 1024 * 1024)
@@ -85,7 +86,7 @@ int tls_pem_decode(const char *text, size_t len, tls_pem_object_fn fn, void *ctx
 
 char *tls_pem_read_file(const char *path, size_t max, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fdmap_open(path);
 	char *buf = NULL;
 	ssize_t n;
 

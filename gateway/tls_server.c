@@ -87,6 +87,14 @@ int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t
 	return 0;
 }
 
+void tls_creds_free(struct tls_creds *c)
+{
+	for (size_t i = 0; i < c->chain_len; i++) {
+		free(c->chain[i].data);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
 /* The strongest hash both sides sign with: SHA-256 first (every TLS 1.2 client has it). */
 static unsigned tls_pick_hash(unsigned bits)
 {

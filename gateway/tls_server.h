@@ -38,6 +38,9 @@ struct tls_server_policy {
 /* Loads the PEM chain (start-up only; allocates). Returns 0 or -1 with a reason in err. */
 int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t errcap);
 
+/* Frees the chain tls_creds_load allocated (a reload replaces it). */
+void tls_creds_free(struct tls_creds *c);
+
 /*
  * Configures cc for one connection over the caller's I/O buffer; pol->creds,
  * sign and sign_ctx must be set and pol must outlive the connection.

@@ -99,7 +99,7 @@ class SubgateServer:
         self.log = self.dir / "subgate.log"
         self.spool = Path(spool) if spool is not None else self.dir / "spool"
         self.proc = None
-        self.auth_pid = self.queue_pid = self.keeper_pid = self.relay_pid = None
+        self.auth_pid = self.queue_pid = self.keeper_pid = self.relay_pid = self.reload_pid = None
         self.env_extra = {}  # e.g. SUBGATE_TEST_HOOK for the hooks build
         holders = []
         for _ in range(2):
@@ -174,6 +174,7 @@ class SubgateServer:
         self.auth_pid = int(re.findall(r"auth process started \(pid (\d+)\)", text)[-1])
         self.queue_pid = int(re.findall(r"queue process started \(pid (\d+)\)", text)[-1])
         self.keeper_pid = int(re.findall(r"relay keeper started \(pid (\d+)\)", text)[-1])
+        self.reload_pid = int(re.findall(r"reload process started \(pid (\d+)\)", text)[-1])
         relay = re.findall(r"relay process started \(pid (\d+)\)", text)  # the keeper's worker (a grandchild)
         self.relay_pid = int(relay[-1]) if relay else None
         return self
@@ -271,7 +272,8 @@ class SubgateServer:
         return children_of(self.pid)
 
     def session_pids(self):
-        return [p for p in self.children() if p not in (self.auth_pid, self.queue_pid, self.keeper_pid)]
+        return [p for p in self.children()
+                if p not in (self.auth_pid, self.queue_pid, self.keeper_pid, self.reload_pid)]
 
     # clients ---------------------------------------------------------------------------
     def connect(self, source=None, implicit=False, timeout=IO_TIMEOUT):

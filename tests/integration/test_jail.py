@@ -34,7 +34,7 @@ def status_fields(pid):
 def all_processes(server):
     """{role: [pids]} of a running server: master, its children, the relay keeper's worker."""
     roles = {"master": [server.pid], "auth": [server.auth_pid], "queue": [server.queue_pid],
-             "relay keeper": [server.keeper_pid]}
+             "relay keeper": [server.keeper_pid], "reload": [server.reload_pid]}
     roles["relay"] = children_of(server.keeper_pid)
     roles["session"] = server.session_pids()
     return roles
@@ -47,7 +47,7 @@ def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
         assert len(roles["session"]) == 1 and len(roles["relay"]) == 1, roles
         spool = os.path.realpath(server.spool)
         want_root = {"master": f"{spool}/empty", "session": f"{spool}/empty", "auth": str(server.dir.resolve()),
-                     "queue": spool, "relay keeper": spool, "relay": spool}
+                     "queue": spool, "relay keeper": spool, "relay": spool, "reload": "/"}
         for role, pids in roles.items():
             for pid in pids:
                 st = status_fields(pid)
@@ -57,6 +57,13 @@ def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
                 assert st["NoNewPrivs"] == ["1"], (role, st["NoNewPrivs"])
                 assert st["Seccomp"] == ["2"], (role, st["Seccomp"])
                 assert os.readlink(f"/proc/{pid}/root") == want_root[role], role
+                # only the reload process keeps a power of root: reading files (CAP_DAC_READ_SEARCH, 1 << 2)
+                caps = 1 << 2 if role == "reload" else 0
+                for field in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+                    assert int(st[field][0], 16) in (0, caps) and (field != "CapEff" or int(st[field][0], 16) == caps), \
+                        (role, field, st[field])
+                if role == "reload":
+                    assert int(st["CapBnd"][0], 16) == caps, st["CapBnd"]
         assert c.cmd("NOOP").startswith("250")
     assert sorted(os.listdir(server.spool / "empty")) == []
     assert (server.spool / "empty").stat().st_uid == 0
@@ -175,6 +182,22 @@ def test_auth_cannot_write_anything(hooks_server):
     start_and_expect_exit(server)
     assert re.search(rf"auth process \(pid \d+\) died \(signal {SIGSYS}, a forbidden system call: seccomp\)",
                      server.log_text())
+
+
+@pytest.mark.parametrize("hook", ["reload:open-write:/tmp/subgate-reload-probe", "reload:socket", "reload:execve"])
+def test_reload_process_only_reads(hooks_server, hook):
+    server = hooks_server(hook=hook)
+    start_and_expect_exit(server)
+    assert re.search(rf"reload process \(pid \d+\) died \(signal {SIGSYS}, a forbidden system call: seccomp\)",
+                     server.log_text())
+    assert not os.path.exists("/tmp/subgate-reload-probe")
+
+
+def test_reload_process_reads_root_only_files(hooks_server):
+    server = hooks_server(hook="reload:open-read:/etc/shadow")  # root's 0640 file: CAP_DAC_READ_SEARCH reads it
+    server.start()
+    server.wait_log(r"reload test hook: open-read:/etc/shadow: succeeded")
+    assert server.proc.poll() is None
 
 
 def test_queue_cannot_reach_the_network(hooks_server):

@@ -5,13 +5,14 @@ DATA finishes its message (commit, then 250) and is told 421 after it; the
 master exits 0 leaving every acknowledged message in the spool and no partial
 file in tmp/.
 """
+import os
+import re
 import signal
 import socket
-import subprocess
+import ssl
 import threading
 import time
-
-import pytest
+from pathlib import Path
 
 from smtpkit import QUEUED_RE, USER, ConnectionClosed, make_message, wait_for
 
@@ -98,3 +99,74 @@ def test_no_new_connections_while_stopping(make_server):
     assert server.proc.wait(15) == 0
     server.proc = None
     server.log_fh.close()
+
+
+# --- SIGHUP ---------------------------------------------------------------------------------
+
+
+def peer_cert(c):
+    return c.sock.getpeercert(binary_form=True)
+
+
+def pem_der(path):
+    return ssl.PEM_cert_to_DER_cert(Path(path).read_text())
+
+
+def test_sighup_new_certificate(make_server, subgate):
+    server = make_server()
+    old_der = pem_der(server.dir / "cert.pem")
+    ongoing = server.session()  # logged in with the old certificate
+    assert peer_cert(ongoing) == old_der
+    before_tls = server.connect()  # connected before the reload, STARTTLS after it
+    before_tls.ehlo()
+    new = server.dir / "new"
+    new.mkdir()
+    r = subgate("cert", "--self-signed", "--hostname", "new.gw.example.test", "--cert", new / "cert.pem",
+                "--key", new / "key.pem")
+    assert r.returncode == 0, r.stderr
+    os.replace(new / "cert.pem", server.dir / "cert.pem")
+    os.replace(new / "key.pem", server.dir / "key.pem")
+    new_der = pem_der(server.dir / "cert.pem")
+    assert new_der != old_der
+    start = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(r"reloaded \S+subgate.conf: certificate \S+cert.pem \(key generation 1\)", start=start)
+    with server.session() as fresh:
+        assert peer_cert(fresh) == new_der
+        fresh.submit(USER, ["rcpt@example.org"], make_message("after-reload"))
+    before_tls.starttls()  # forked before the reload: the old certificate, signed by the old key
+    assert peer_cert(before_tls) == old_der
+    before_tls.close()
+    ongoing.submit(USER, ["rcpt@example.org"], make_message("ongoing"))  # not dropped
+    assert ongoing.cmd("QUIT") == "221 2.0.0 Bye"
+    ongoing.close()
+    assert server.proc.poll() is None
+
+
+def test_sighup_bad_config_keeps_running(make_server):
+    server = make_server()
+    good = server.conf.read_text()
+    server.conf.write_text(good + "max_message_size = lots\n")
+    start = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(r"reload failed: .*; still running with the previous settings", start=start)
+    assert re.search(r"subgate\.conf:\d+: .*max_message_size", server.log_text()[start:])
+    with server.session() as c:
+        c.submit(USER, ["rcpt@example.org"], make_message("still-up"))
+    server.conf.write_text(good.replace("max_message_size = 10m", "max_message_size = 2m"))
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(r"reloaded ", start=start)
+    server.settings["max_message_size"] = "2m"  # what EHLO now advertises
+    with server.session() as c:  # a new session sees the new limit
+        assert c.cmd(f"MAIL FROM:<{USER}> SIZE=3000000") == "552 5.3.4 Message size exceeds fixed limit"
+
+
+def test_sighup_start_only_key_is_kept(make_server):
+    server = make_server()
+    server.conf.write_text(server.conf.read_text().replace("run_as = nobody", "run_as = daemon"))
+    start = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(r"run_as changed; it takes effect at the next start", start=start)
+    server.wait_log(r"reloaded ", start=start)
+    with server.session() as c:
+        c.submit(USER, ["rcpt@example.org"], make_message("kept"))

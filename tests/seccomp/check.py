@@ -26,7 +26,7 @@ ARCHES = {  # libseccomp name: (AUDIT_ARCH token, {syscall: number} for the forb
     "mipsel": (0x40000008, {"execve": 4011, "ptrace": 4026, "mount": 4021, "open": 4005, "socket": 4183,
                             "clone": 4120}),
 }
-ROLES = ["master", "session", "auth", "queue", "relay_keeper", "relay"]
+ROLES = ["master", "session", "auth", "queue", "relay_keeper", "relay", "reload"]
 ALLOW, KILL_PROCESS, KILL_THREAD = 0x7FFF0000, 0x80000000, 0x00000000
 O_WRONLY, AF_UNIX, AF_INET, CLONE_THREAD = 1, 1, 2, 0x00010000
 ABI = {"mipsel": {"O_CREAT": 0x100, "O_TRUNC": 0x200, "O_APPEND": 0x8, "SIGCHLD": 18}}  # the target's values
@@ -111,11 +111,15 @@ def check_arch(name, progs, pfc_dir):
     open_call = "openat" if "openat" in nrs else "open"
     flags_arg = 2 if open_call == "openat" else 1
     args = [0] * 6
-    for flag, value in [("O_WRONLY", O_WRONLY)] + [(f, abi[f]) for f in ("O_CREAT", "O_TRUNC", "O_APPEND")]:
-        args[flags_arg] = value
-        expect("auth", f"{open_call} with {flag}", run_bpf(progs["auth"], nrs[open_call], token, args), KILL_PROCESS)
-    args[flags_arg] = 0
-    expect("auth", f"{open_call} read-only", run_bpf(progs["auth"], nrs[open_call], token, args), ALLOW)
+    for reader in ("auth", "reload"):  # both may only read files
+        for flag, value in [("O_WRONLY", O_WRONLY)] + [(f, abi[f]) for f in ("O_CREAT", "O_TRUNC", "O_APPEND")]:
+            args[flags_arg] = value
+            expect(reader, f"{open_call} with {flag}", run_bpf(progs[reader], nrs[open_call], token, args),
+                   KILL_PROCESS)
+        args[flags_arg] = 0
+        expect(reader, f"{open_call} read-only", run_bpf(progs[reader], nrs[open_call], token, args), ALLOW)
+    for call in ("socket", "clone"):  # the reload process reads files: no network, no children
+        expect("reload", call, run_bpf(progs["reload"], nrs[call], token, (AF_UNIX, 1, 0, 0, 0, 0)), KILL_PROCESS)
     expect("relay", "socket(AF_UNIX)", run_bpf(progs["relay"], nrs["socket"], token, (AF_UNIX, 1, 0, 0, 0, 0)),
            KILL_PROCESS)
     expect("relay", "socket(AF_INET)", run_bpf(progs["relay"], nrs["socket"], token, (AF_INET, 1, 0, 0, 0, 0)),

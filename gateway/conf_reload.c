@@ -1,0 +1,36 @@
+/*
+ * conf_reload.c - the keys a reload may not change (see conf_reload.h).
+ */
+#include "conf_reload.h"
+
+#include <string.h>
+
+#include "log.h"
+
+#define KEEP_FIELD(next, now, field, key, changed)                                                        \
+	do {                                                                                              \
+		if (memcmp(&(next)->field, &(now)->field, sizeof((now)->field)) != 0) {                   \
+			log_warn("%s: %s changed; it takes effect at the next start", (next)->file, key); \
+			(changed)++;                                                                      \
+		}                                                                                         \
+		memcpy(&(next)->field, &(now)->field, sizeof((now)->field));                              \
+	} while (0)
+
+unsigned conf_keep_start_keys(struct conf *next, const struct conf *now)
+{
+	unsigned changed = 0;
+
+	if (next->nlisten != now->nlisten ||
+	    memcmp(next->listen, now->listen, now->nlisten * sizeof(now->listen[0])) != 0) {
+		log_warn("%s: listen changed; it takes effect at the next start", next->file);
+		changed++;
+	}
+	memcpy(next->listen, now->listen, sizeof(now->listen));
+	next->nlisten = now->nlisten;
+	KEEP_FIELD(next, now, spool, "spool", changed);
+	KEEP_FIELD(next, now, pid_file, "pid_file", changed);
+	KEEP_FIELD(next, now, run_as, "run_as", changed);
+	KEEP_FIELD(next, now, users, "users", changed);
+	KEEP_FIELD(next, now, local_submit_group, "local_submit_group", changed);
+	return changed;
+}

@@ -1,0 +1,19 @@
+/*
+ * conf_reload.h - what a SIGHUP may change. Listeners, the spool, the
+ * accounts, the pid file, the users.cdb path and the submission socket's
+ * group are fixed when the jail is built (they need root); a reload keeps
+ * their old values and says so. Everything else takes the new values.
+ */
+#ifndef SUBGATE_CONF_RELOAD_H
+#define SUBGATE_CONF_RELOAD_H
+
+#include "conf.h"
+
+/*
+ * Copies the start-only keys of `now` into `next`, logging each that
+ * differs ("FILE: KEY changed; it takes effect at the next start").
+ * Returns how many differed.
+ */
+unsigned conf_keep_start_keys(struct conf *next, const struct conf *now);
+
+#endif
