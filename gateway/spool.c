@@ -1,6 +1,6 @@
 /*
  * spool.c - the on-flash spool: run by the `queue` process, which alone owns
- * the spool directory and its tmp/ queue/ defer/ subdirectories. Creates,
+ * the spool directory and its tmp/ queue/ defer/ hold/ subdirectories. Creates,
  * writes, commits and aborts incoming messages, sweeps tmp/ at start and
  * keeps the usage counters that the quotas are checked against. Every step
  * works on the directory fds (the *at() calls), so it runs after chroot.
@@ -147,7 +147,9 @@ static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
 
 void spool_close(struct spool *s)
 {
-	int *fds[] = { &s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->corrupt_fd, &s->root_fd };
+	int *fds[] = {
+		&s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->hold_fd, &s->corrupt_fd, &s->reason_fd, &s->root_fd
+	};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0) {
@@ -160,23 +162,18 @@ void spool_close(struct spool *s)
 /* Opens the subdirectories and fsyncs the root if it had to create any. */
 static int spool_open_subdirs(struct spool *s)
 {
+	struct {
+		const char *name;
+		int *fd;
+	} dirs[] = { { "corrupt", &s->corrupt_fd }, { "tmp", &s->tmp_fd },   { "queue", &s->queue_fd },
+		     { "defer", &s->defer_fd },     { "hold", &s->hold_fd }, { "reason", &s->reason_fd } };
 	int created = 0;
 
-	s->corrupt_fd = spool_open_subdir(s->root_fd, "corrupt", &created);
-	if (s->corrupt_fd < 0) {
-		return -1;
-	}
-	s->tmp_fd = spool_open_subdir(s->root_fd, "tmp", &created);
-	if (s->tmp_fd < 0) {
-		return -1;
-	}
-	s->queue_fd = spool_open_subdir(s->root_fd, "queue", &created);
-	if (s->queue_fd < 0) {
-		return -1;
-	}
-	s->defer_fd = spool_open_subdir(s->root_fd, "defer", &created);
-	if (s->defer_fd < 0) {
-		return -1;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		*dirs[i].fd = spool_open_subdir(s->root_fd, dirs[i].name, &created);
+		if (*dirs[i].fd < 0) {
+			return -1;
+		}
 	}
 	if (created && fsync(s->root_fd) < 0) {
 		return -1;
@@ -189,7 +186,7 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 	int saved;
 
 	memset(s, 0, sizeof(*s));
-	s->tmp_fd = s->queue_fd = s->defer_fd = s->corrupt_fd = -1;
+	s->tmp_fd = s->queue_fd = s->defer_fd = s->hold_fd = s->corrupt_fd = s->reason_fd = -1;
 	s->limits = *limits;
 	spool_swept = 0;
 	s->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -197,7 +194,8 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 		return -1;
 	}
 	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", 1) < 0 ||
-	    spool_scan(s, s->queue_fd, "queue", 0) < 0 || spool_scan(s, s->defer_fd, "defer", 0) < 0) {
+	    spool_scan(s, s->queue_fd, "queue", 0) < 0 || spool_scan(s, s->defer_fd, "defer", 0) < 0 ||
+	    spool_scan(s, s->hold_fd, "hold", 0) < 0) {
 		saved = errno;
 		spool_close(s);
 		errno = saved;
@@ -235,10 +233,11 @@ static int spool_id_taken(struct spool *s, const char *id)
 	struct stat st;
 
 	return fstatat(s->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       fstatat(s->defer_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	       fstatat(s->defer_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(s->hold_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* Creates tmp/ID with a fresh ID unused in tmp/, queue/ and defer/. Returns the fd or -1. */
+/* Creates tmp/ID with a fresh ID unused in tmp/, queue/, defer/ and hold/. Returns the fd or -1. */
 static int spool_create_file(struct spool *s, char id[SPOOL_ID_LEN + 1])
 {
 	for (int tries = 0; tries < SPOOL_ID_TRIES; tries++) {
