@@ -101,11 +101,16 @@ static int spool_open_subdir(int root_fd, const char *name, int *created)
 	return openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/*
- * Walks the regular files of dir_fd. With sweep set it unlinks them (tmp/)
- * and counts them in spool_swept; otherwise it adds them to the usage.
- */
-static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
+enum spool_scan_mode {
+	SPOOL_SCAN_COUNT,   /* add each file to the usage (queue/, defer/, hold/) */
+	SPOOL_SCAN_SWEEP,   /* unlink each file, counted in spool_swept (tmp/) */
+	SPOOL_SCAN_ORPHANS, /* unlink the reasons of messages that are gone (reason/) */
+};
+
+static int spool_id_taken(struct spool *s, const char *id);
+
+/* Walks the regular files of dir_fd and treats each as mode says. */
+static int spool_scan(struct spool *s, int dir_fd, const char *name, enum spool_scan_mode mode)
 {
 	struct dirent *de;
 	struct stat st;
@@ -124,9 +129,13 @@ static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
 		if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
 			continue;
 		}
-		if (!sweep) {
+		if (mode == SPOOL_SCAN_COUNT) {
 			s->nmessages++;
 			s->nbytes += (uint64_t)st.st_size;
+		} else if (mode == SPOOL_SCAN_ORPHANS) {
+			if (!spool_id_taken(s, de->d_name)) {
+				(void)unlinkat(dir_fd, de->d_name, 0); /* a crash between the two unlinks */
+			}
 		} else if (unlinkat(dir_fd, de->d_name, 0) == 0) {
 			spool_swept++;
 			log_warn("removed incomplete message %s/%s", name, de->d_name);
@@ -193,9 +202,11 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 	if (s->root_fd < 0) {
 		return -1;
 	}
-	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", 1) < 0 ||
-	    spool_scan(s, s->queue_fd, "queue", 0) < 0 || spool_scan(s, s->defer_fd, "defer", 0) < 0 ||
-	    spool_scan(s, s->hold_fd, "hold", 0) < 0) {
+	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", SPOOL_SCAN_SWEEP) < 0 ||
+	    spool_scan(s, s->queue_fd, "queue", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->defer_fd, "defer", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->hold_fd, "hold", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->reason_fd, "reason", SPOOL_SCAN_ORPHANS) < 0) {
 		saved = errno;
 		spool_close(s);
 		errno = saved;

@@ -219,5 +219,18 @@ TEST(spool_state_reason_lives_and_dies_with_the_message)
 	CHECK(spool_reason_set(&state_spool, id, "x") == 0);
 	CHECK(spool_quarantine(&state_spool, id, SPOOL_IN_QUEUE) == 0);
 	CHECK(fstatat(state_spool.reason_fd, id, &st, 0) < 0);
+
+	/* a crash between the two unlinks: the orphan goes at the next start, a live reason stays */
+	state_commit(id);
+	CHECK(spool_reason_set(&state_spool, id, "kept") == 0);
+	CHECK(spool_reason_set(&state_spool, "00000000000000ff", "orphan") == 0);
+	spool_close(&state_spool);
+	{
+		struct spool_limits limits = { 100, 1 << 20, 0 };
+
+		CHECK(spool_open(&state_spool, state_dir, &limits) == 0);
+	}
+	CHECK(fstatat(state_spool.reason_fd, "00000000000000ff", &st, 0) < 0);
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 4);
 	state_teardown();
 }
