@@ -14,6 +14,8 @@
  *   relay   -> master        PROTO_RELAY_CHANNEL + the queue's end of a new relay worker's socket (fd)
  *   master  -> queue         PROTO_RELAY_CHANNEL, forwarded as it came
  *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
+ *   master  -> queue         PROTO_CONTROL + a connection on SPOOL/private/control whose peer
+ *                            is root (fd; SO_SNDTIMEO/SO_RCVTIMEO set): queue_ctl.h
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
  */
@@ -50,6 +52,7 @@ enum proto_type {
 	PROTO_R_DONE,
 	PROTO_TLS_SIGN,
 	PROTO_TLS_SIGNATURE,
+	PROTO_CONTROL,
 };
 
 struct proto_new_session {

@@ -103,8 +103,7 @@ int spool_is_id(const char *name)
 	return n == SPOOL_ID_LEN && strspn(name, "0123456789abcdef") == n;
 }
 
-/* A directory stream over one of the spool's directory fds (which stays open). */
-static DIR *spool_opendir(int dir_fd)
+DIR *spool_opendir(int dir_fd)
 {
 	int fd = dup(dir_fd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;

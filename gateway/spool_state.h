@@ -10,6 +10,7 @@
 #ifndef SUBGATE_SPOOL_STATE_H
 #define SUBGATE_SPOOL_STATE_H
 
+#include <dirent.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -30,6 +31,9 @@ int spool_where_fd(const struct spool *s, enum spool_where where);
 
 /* 1 if name is a spool id (SPOOL_ID_LEN lowercase hex digits). */
 int spool_is_id(const char *name);
+
+/* A directory stream from the start of one of the spool's directory fds (which stays open). */
+DIR *spool_opendir(int dir_fd);
 
 /* Opens a committed message read-write (for marks). Returns the fd or -1. */
 int spool_open_msg(struct spool *s, const char *id, enum spool_where where);
