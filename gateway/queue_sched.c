@@ -247,7 +247,8 @@ int queue_sched_timeout_ms(void)
 
 unsigned queue_sched_flush(void)
 {
-	unsigned n = spool_flush_deferred(sched_spool);
+	/* the message in flight stays put: its result is applied where it was picked up */
+	unsigned n = spool_flush_deferred(sched_spool, job.active ? job.id : "");
 
 	sched_paused_until = 0;
 	log_info("queue: flush: %u deferred message%s due now", n, n == 1 ? "" : "s");

@@ -182,7 +182,7 @@ int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_
 	return spool_first_deferred(s, now, skip, id, next_due);
 }
 
-unsigned spool_flush_deferred(struct spool *s)
+unsigned spool_flush_deferred(struct spool *s, const char *skip)
 {
 	DIR *d = spool_opendir(s->defer_fd);
 	struct dirent *de;
@@ -192,7 +192,8 @@ unsigned spool_flush_deferred(struct spool *s)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (spool_is_id(de->d_name) && renameat(s->defer_fd, de->d_name, s->queue_fd, de->d_name) == 0) {
+		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 &&
+		    renameat(s->defer_fd, de->d_name, s->queue_fd, de->d_name) == 0) {
 			n++;
 		}
 	}

@@ -86,7 +86,10 @@ int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_
 /* Moves a message the queue cannot open to corrupt/ (Postfix's habit). Returns 0 or -1 with errno. */
 int spool_quarantine(struct spool *s, const char *id, enum spool_where where);
 
-/* Makes every deferred message due now (flush). Returns how many. */
-unsigned spool_flush_deferred(struct spool *s);
+/*
+ * Makes every deferred message but `skip` (the one in flight, which must stay
+ * where the scheduler expects it) due now (flush). Returns how many.
+ */
+unsigned spool_flush_deferred(struct spool *s, const char *skip);
 
 #endif

@@ -270,8 +270,8 @@ TEST(queue_ctl_delete_and_flush)
 	ctl_teardown();
 }
 
-/* The fake relay's side: answer every recipient of the job with a deferral, then DONE. */
-static void relay_defers(int relay_fd, unsigned nrcpt, const char *reply)
+/* The fake relay's side: answer every recipient of the job with `outcome`, then DONE. */
+static void relay_answers(int relay_fd, unsigned nrcpt, enum proto_r_outcome outcome, const char *reply)
 {
 	struct proto_r_rcpt r;
 	struct proto_r_done d;
@@ -281,7 +281,7 @@ static void relay_defers(int relay_fd, unsigned nrcpt, const char *reply)
 		memset(&r, 0, sizeof(r));
 		memcpy(r.id, relay_frame.payload, SPOOL_ID_LEN);
 		r.index = i;
-		r.outcome = PROTO_R_DEFERRED;
+		r.outcome = outcome;
 		snprintf(r.reply, sizeof(r.reply), "%s", reply);
 		CHECK(ipc_send(relay_fd, PROTO_R_RCPT, &r, sizeof(r), -1) == 0);
 		ctl_svc.extra();
@@ -315,7 +315,7 @@ TEST(queue_ctl_active_message_and_reason_after_deferral)
 	snprintf(req, sizeof(req), "hold %s\n", id);
 	CHECK_STR(ask(req), want);
 
-	relay_defers(relay[1], 2, "450 4.2.0 mailbox busy\r\nx");
+	relay_answers(relay[1], 2, PROTO_R_DEFERRED, "450 4.2.0 mailbox busy\r\nx");
 	CHECK(queue_sched_active() == NULL);
 	CHECK(fstatat(ctl_sp.defer_fd, id, &st, 0) == 0);
 	ask("list\n");
@@ -405,5 +405,29 @@ TEST(queue_ctl_peer_gone_does_not_hurt)
 	queue_ctl_accept(sv[0]);
 	serve();
 	CHECK(queue_ctl_timeout_ms() == -1);
+	ctl_teardown();
+}
+
+TEST(queue_ctl_flush_leaves_the_message_in_flight_alone)
+{
+	char id[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	int relay[2], fd;
+
+	ctl_setup();
+	commit(id, "x\r\n");
+	fd = spool_open_msg(&ctl_sp, id, SPOOL_IN_QUEUE);
+	CHECK(fd >= 0 && spool_defer(&ctl_sp, fd, id, SPOOL_IN_QUEUE, time(NULL) - 1) == 0); /* due */
+	close(fd);
+	CHECK(ipc_pair(relay) == 0);
+	queue_sched_relay_channel(relay[0]);
+	CHECK(queue_sched_active() != NULL);
+	/* moving it to queue/ under the scheduler would make it remove the wrong path, and send twice */
+	CHECK_STR(ask("flush\n"), "ok\nflush: 0 deferred messages due now\n");
+	CHECK(spool_locate(&ctl_sp, id, &where) == 1 && where == SPOOL_IN_DEFER);
+	relay_answers(relay[1], 2, PROTO_R_DELIVERED, "250 2.0.0 Ok");
+	CHECK(spool_locate(&ctl_sp, id, &where) == 0);
+	CHECK(ctl_sp.nmessages == 0);
+	close(relay[1]);
 	ctl_teardown();
 }

@@ -101,7 +101,8 @@ TEST(spool_state_mark_defer_due_flush_remove)
 	CHECK(fstatat(state_spool.defer_fd, id, &st, 0) == 0 && st.st_mtime == 5000);
 	CHECK(spool_next_due(&state_spool, 4999, "", got, &where, &next) == 0 && next == 5000);
 	CHECK(spool_next_due(&state_spool, 5000, "", got, &where, &next) == 1 && where == SPOOL_IN_DEFER);
-	CHECK(spool_flush_deferred(&state_spool) == 1);
+	CHECK(spool_flush_deferred(&state_spool, id) == 0); /* in flight: stays in defer/ */
+	CHECK(spool_flush_deferred(&state_spool, "") == 1);
 	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
 	CHECK(state_spool.nmessages == 1);
 	CHECK(spool_remove(&state_spool, fd, id, SPOOL_IN_QUEUE) == 0);
