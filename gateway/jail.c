@@ -28,7 +28,7 @@
 #include "sandbox.h"
 #include "test_hook.h"
 
-static const char *const jail_spool_dirs[] = { "tmp", "queue", "defer", "corrupt" };
+static const char *const jail_spool_dirs[] = { "tmp", "queue", "defer", "hold", "corrupt", "reason" };
 static const char *const jail_etc_files[] = { "hosts", "resolv.conf" };
 
 static int jail_account(struct jail_account *a, const char *name, const char *suffix, char *err, size_t errcap)

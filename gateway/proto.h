@@ -14,9 +14,10 @@
  *   relay   -> master        PROTO_RELAY_CHANNEL + the queue's end of a new relay worker's socket (fd)
  *   master  -> queue         PROTO_RELAY_CHANNEL, forwarded as it came
  *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
+ *   master  -> queue         PROTO_CONTROL + a connection on SPOOL/private/control whose peer
+ *                            is root (fd; SO_SNDTIMEO/SO_RCVTIMEO set): queue_ctl.h
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
- *   master  -> queue         PROTO_CONTROL + a root client of SPOOL/private/control (fd)
  *   SIGHUP (reload_proc.c):
  *   master  -> reload        PROTO_RELOAD_REQUEST
  *   reload  -> auth          PROTO_RELOAD_FILE (the key) then PROTO_RELOAD_APPLY; auth answers APPLY

@@ -10,8 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf_reload.h"
+#include "fdmap.h"
 #include "log.h"
 #include "proto.h"
+#include "queue_ctl.h"
 #include "queue_sched.h"
 #include "service.h"
 
@@ -179,24 +182,65 @@ static void queue_drop(unsigned slot)
 
 static void queue_shutdown(void)
 {
+	queue_ctl_shutdown();
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		queue_abort(&queue_slots[i]);
 	}
 }
 
-/* Frames from the master besides new sessions: a relay channel, a flush. */
+/* Frames from the master besides new sessions: a relay channel, a flush, a control connection. */
+static struct conf queue_conf; /* the queue's copy: a reload replaces it */
+
+/* SIGHUP: the configuration the master passed on (fdmap) replaces the queue's copy. */
+static void queue_reload_apply(void)
+{
+	static struct conf next;
+
+	if (conf_load(&next, queue_conf.file) < 0) {
+		log_err("queue: reload: %s; keeping the previous settings", next.first_error);
+		return;
+	}
+	conf_keep_start_keys(&next, &queue_conf);
+	queue_conf = next;
+	queue_spool->limits = (struct spool_limits){ queue_conf.spool_max_messages, queue_conf.spool_max_size,
+						     queue_conf.spool_min_free };
+	log_info("queue: settings reloaded (lifetime %llus, retries %llus..%llus)",
+		 (unsigned long long)queue_conf.queue_lifetime, (unsigned long long)queue_conf.retry_min,
+		 (unsigned long long)queue_conf.retry_max);
+}
+
 static void queue_master_other(const struct ipc_frame *f, int fd)
 {
-	if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
+	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
+
+	if (f->hdr.type == PROTO_RELOAD_FILE && f->hdr.len == sizeof(*file) && fd >= 0) {
+		struct proto_reload_file copy = *file;
+
+		proto_terminate(copy.path);
+		fdmap_add(copy.path, fd);
+	} else if (f->hdr.type == PROTO_RELOAD_APPLY && f->hdr.len == sizeof(struct proto_reload_apply)) {
+		queue_reload_apply();
+		fdmap_clear();
+	} else if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
 		queue_sched_relay_channel(fd);
 	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
-		queue_sched_flush();
+		(void)queue_sched_flush();
+	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == 0 && fd >= 0) {
+		queue_ctl_accept(fd);
 	} else {
 		log_err("queue: unexpected frame %u from the master", f->hdr.type);
 		if (fd >= 0) {
 			close(fd);
 		}
 	}
+}
+
+/* The earlier of the next retry and the next control request deadline. */
+static int queue_timeout_ms(void)
+{
+	int sched = queue_sched_timeout_ms(), ctl = queue_ctl_timeout_ms();
+
+	return sched < 0 || (ctl >= 0 && ctl < sched) ? ctl : sched;
 }
 
 void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
@@ -209,8 +253,12 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_service.drop = queue_drop;
 	queue_service.shutdown = queue_shutdown;
 	queue_service.master_other = queue_master_other;
-	queue_service.timeout_ms = queue_sched_timeout_ms;
+	queue_service.timeout_ms = queue_timeout_ms;
 	queue_service.after_poll = queue_sched_poll;
-	queue_sched_init(c, sp, &queue_service);
+	queue_service.more_fds = queue_ctl_fds;
+	queue_service.more_ready = queue_ctl_ready;
+	queue_conf = *c;
+	queue_sched_init(&queue_conf, sp, &queue_service);
+	queue_ctl_init(sp, QUEUE_CTL_TIMEOUT_MS);
 	service_run(&queue_service);
 }

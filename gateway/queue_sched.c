@@ -26,6 +26,7 @@ struct queue_job {
 	struct spool_env env;
 	struct queue_bounce_rcpt failed[CONFIG_MAX_RECIPIENTS];
 	unsigned nfailed;
+	char reason[SPOOL_REASON_MAX + 1]; /* the last deferral reason of this attempt, for reason/ID */
 };
 
 static const struct conf *sched_conf;
@@ -90,6 +91,14 @@ static void sched_expire(time_t now)
 	}
 }
 
+/* Keeps why a message waits, for `subgate queue list` (advisory: a failure is only logged). */
+static void sched_reason(const char *id, const char *reason)
+{
+	if (reason[0] != '\0' && spool_reason_set(sched_spool, id, reason) < 0) {
+		log_warn("%s: cannot record the deferral reason: %s", id, strerror(errno));
+	}
+}
+
 /* After an attempt: bounce what failed, then remove or defer the message. */
 static void sched_finish(void)
 {
@@ -112,6 +121,7 @@ static void sched_finish(void)
 		if (spool_defer(sched_spool, job.fd, job.id, job.where, when) < 0) {
 			log_err("%s: cannot defer: %s", job.id, strerror(errno));
 		}
+		sched_reason(job.id, job.reason);
 		if (sched_next_due == 0 || when < sched_next_due) {
 			sched_next_due = when;
 		}
@@ -156,8 +166,8 @@ static int sched_start(const char *id, enum spool_where where)
 	}
 	if (spool_read_env(job.fd, &job.env) < 0) {
 		log_err("%s: unreadable or damaged spool file; set aside for a year", id);
-		if (job.fd >= 0) {
-			spool_defer(sched_spool, job.fd, id, where, now + (time_t)365 * 86400);
+		if (job.fd >= 0 && spool_defer(sched_spool, job.fd, id, where, now + (time_t)365 * 86400) == 0) {
+			sched_reason(id, "unreadable or damaged spool file; set aside for a year");
 		}
 		sched_job_close();
 		return 0;
@@ -172,7 +182,9 @@ static int sched_start(const char *id, enum spool_where where)
 	if (ro < 0) {
 		/* never retry the same file in a tight loop: set it aside until the next retry time */
 		log_err("%s: cannot open for the relay: %s", id, strerror(errno));
-		spool_defer(sched_spool, job.fd, id, where, now + (time_t)sched_conf->retry_min);
+		if (spool_defer(sched_spool, job.fd, id, where, now + (time_t)sched_conf->retry_min) == 0) {
+			sched_reason(id, "cannot open the spool file for the relay");
+		}
 		sched_job_close();
 		return 0;
 	}
@@ -233,13 +245,20 @@ int queue_sched_timeout_ms(void)
 	return at <= now ? 0 : (int)((at - now) > 86400 ? 86400000 : (at - now) * 1000);
 }
 
-void queue_sched_flush(void)
+unsigned queue_sched_flush(void)
 {
-	unsigned n = spool_flush_deferred(sched_spool);
+	/* the message in flight stays put: its result is applied where it was picked up */
+	unsigned n = spool_flush_deferred(sched_spool, job.active ? job.id : "");
 
 	sched_paused_until = 0;
 	log_info("queue: flush: %u deferred message%s due now", n, n == 1 ? "" : "s");
 	queue_sched_kick();
+	return n;
+}
+
+const char *queue_sched_active(void)
+{
+	return job.active ? job.id : NULL;
 }
 
 static void sched_rcpt_result(const struct proto_r_rcpt *r)
@@ -252,6 +271,9 @@ static void sched_rcpt_result(const struct proto_r_rcpt *r)
 		return;
 	}
 	rc = &job.env.rcpt[r->index];
+	if (r->outcome == PROTO_R_DEFERRED && rc->state == SPOOL_RCPT_PENDING) {
+		snprintf(job.reason, sizeof(job.reason), "%s", r->reply);
+	}
 	if (r->outcome == PROTO_R_DEFERRED || rc->state != SPOOL_RCPT_PENDING) {
 		return;
 	}

@@ -3,6 +3,9 @@
  * hands one due message at a time to the relay (id + read-only fd), applies
  * the relay's per-recipient results durably (spool_state.h), and then
  * defers the message with backoff, bounces what failed, or removes it.
+ * Messages in hold/ are never picked (spool_next_due looks in queue/ and
+ * defer/ only), so the queue lifetime does not run out for them either.
+ * A deferral records the relay's last reason in reason/ID.
  */
 #ifndef SUBGATE_QUEUE_SCHED_H
 #define SUBGATE_QUEUE_SCHED_H
@@ -25,8 +28,11 @@ void queue_sched_poll(void);
 /* A message was committed: look again at the next poll round. */
 void queue_sched_dirty(void);
 
-/* Retry every deferred message now. */
-void queue_sched_flush(void);
+/* Retry every deferred message now. Returns how many were waiting. */
+unsigned queue_sched_flush(void);
+
+/* The id of the message with the relay now, or NULL. */
+const char *queue_sched_active(void);
 
 /* Milliseconds until the next deferred message is due (-1: nothing waits). */
 int queue_sched_timeout_ms(void);

@@ -70,9 +70,10 @@ static int service_master_message(struct service *svc)
 
 static void service_poll_once(struct service *svc)
 {
-	struct pollfd pfd[CONFIG_MAX_SESSIONS + 2];
+	struct pollfd pfd[CONFIG_MAX_SESSIONS + 2 + SERVICE_MORE_FDS];
 	unsigned map[CONFIG_MAX_SESSIONS + 2];
-	nfds_t n = 2;
+	nfds_t n = 2, sessions;
+	unsigned more = 0;
 	int timeout = svc->timeout_ms != NULL ? svc->timeout_ms() : -1;
 
 	pfd[0] = (struct pollfd){ .fd = svc->master_fd, .events = POLLIN };
@@ -82,6 +83,11 @@ static void service_poll_once(struct service *svc)
 			map[n] = i;
 			pfd[n++] = (struct pollfd){ .fd = svc->fds[i], .events = POLLIN };
 		}
+	}
+	sessions = n;
+	if (svc->more_fds != NULL) {
+		more = svc->more_fds(pfd + n, SERVICE_MORE_FDS);
+		n += more;
 	}
 	if (poll(pfd, n, timeout) < 0) {
 		if (errno != EINTR) {
@@ -96,10 +102,13 @@ static void service_poll_once(struct service *svc)
 		}
 		exit(0);
 	}
-	for (nfds_t i = 2; i < n; i++) {
+	for (nfds_t i = 2; i < sessions; i++) {
 		if (pfd[i].revents && svc->fds[map[i]] >= 0) {
 			svc->request(map[i]);
 		}
+	}
+	if (svc->more_ready != NULL) {
+		svc->more_ready(pfd + sessions, more);
 	}
 	if (pfd[1].revents && svc->extra_fd >= 0 && svc->extra != NULL) {
 		svc->extra();

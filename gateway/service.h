@@ -8,8 +8,12 @@
 #ifndef SUBGATE_SERVICE_H
 #define SUBGATE_SERVICE_H
 
+#include <poll.h>
+
 #include "config.h"
 #include "proto.h"
+
+#define SERVICE_MORE_FDS 8 /* room for more_fds (the queue's control connections) */
 
 struct service {
 	const char *name;
@@ -29,6 +33,10 @@ struct service {
 	void (*extra)(void);
 	/* Optional: a master frame other than PROTO_NEW_SESSION (fd: a passed descriptor or -1). */
 	void (*master_other)(const struct ipc_frame *f, int fd);
+	/* Optional: up to SERVICE_MORE_FDS more descriptors to poll (fills pfd, returns how
+	 * many), and their handler, called after every poll round with the same entries. */
+	unsigned (*more_fds)(struct pollfd *pfd, unsigned cap);
+	void (*more_ready)(const struct pollfd *pfd, unsigned n);
 	/* Optional: poll timeout in ms (-1: none), and a hook run after every poll round. */
 	int (*timeout_ms)(void);
 	void (*after_poll)(void);

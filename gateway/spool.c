@@ -1,6 +1,6 @@
 /*
  * spool.c - the on-flash spool: run by the `queue` process, which alone owns
- * the spool directory and its tmp/ queue/ defer/ subdirectories. Creates,
+ * the spool directory and its tmp/ queue/ defer/ hold/ subdirectories. Creates,
  * writes, commits and aborts incoming messages, sweeps tmp/ at start and
  * keeps the usage counters that the quotas are checked against. Every step
  * works on the directory fds (the *at() calls), so it runs after chroot.
@@ -101,11 +101,16 @@ static int spool_open_subdir(int root_fd, const char *name, int *created)
 	return openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/*
- * Walks the regular files of dir_fd. With sweep set it unlinks them (tmp/)
- * and counts them in spool_swept; otherwise it adds them to the usage.
- */
-static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
+enum spool_scan_mode {
+	SPOOL_SCAN_COUNT,   /* add each file to the usage (queue/, defer/, hold/) */
+	SPOOL_SCAN_SWEEP,   /* unlink each file, counted in spool_swept (tmp/) */
+	SPOOL_SCAN_ORPHANS, /* unlink the reasons of messages that are gone (reason/) */
+};
+
+static int spool_id_taken(struct spool *s, const char *id);
+
+/* Walks the regular files of dir_fd and treats each as mode says. */
+static int spool_scan(struct spool *s, int dir_fd, const char *name, enum spool_scan_mode mode)
 {
 	struct dirent *de;
 	struct stat st;
@@ -124,9 +129,13 @@ static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
 		if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
 			continue;
 		}
-		if (!sweep) {
+		if (mode == SPOOL_SCAN_COUNT) {
 			s->nmessages++;
 			s->nbytes += (uint64_t)st.st_size;
+		} else if (mode == SPOOL_SCAN_ORPHANS) {
+			if (!spool_id_taken(s, de->d_name)) {
+				(void)unlinkat(dir_fd, de->d_name, 0); /* a crash between the two unlinks */
+			}
 		} else if (unlinkat(dir_fd, de->d_name, 0) == 0) {
 			spool_swept++;
 			log_warn("removed incomplete message %s/%s", name, de->d_name);
@@ -147,7 +156,9 @@ static int spool_scan(struct spool *s, int dir_fd, const char *name, int sweep)
 
 void spool_close(struct spool *s)
 {
-	int *fds[] = { &s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->corrupt_fd, &s->root_fd };
+	int *fds[] = {
+		&s->tmp_fd, &s->queue_fd, &s->defer_fd, &s->hold_fd, &s->corrupt_fd, &s->reason_fd, &s->root_fd
+	};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0) {
@@ -160,23 +171,18 @@ void spool_close(struct spool *s)
 /* Opens the subdirectories and fsyncs the root if it had to create any. */
 static int spool_open_subdirs(struct spool *s)
 {
+	struct {
+		const char *name;
+		int *fd;
+	} dirs[] = { { "corrupt", &s->corrupt_fd }, { "tmp", &s->tmp_fd },   { "queue", &s->queue_fd },
+		     { "defer", &s->defer_fd },     { "hold", &s->hold_fd }, { "reason", &s->reason_fd } };
 	int created = 0;
 
-	s->corrupt_fd = spool_open_subdir(s->root_fd, "corrupt", &created);
-	if (s->corrupt_fd < 0) {
-		return -1;
-	}
-	s->tmp_fd = spool_open_subdir(s->root_fd, "tmp", &created);
-	if (s->tmp_fd < 0) {
-		return -1;
-	}
-	s->queue_fd = spool_open_subdir(s->root_fd, "queue", &created);
-	if (s->queue_fd < 0) {
-		return -1;
-	}
-	s->defer_fd = spool_open_subdir(s->root_fd, "defer", &created);
-	if (s->defer_fd < 0) {
-		return -1;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		*dirs[i].fd = spool_open_subdir(s->root_fd, dirs[i].name, &created);
+		if (*dirs[i].fd < 0) {
+			return -1;
+		}
 	}
 	if (created && fsync(s->root_fd) < 0) {
 		return -1;
@@ -189,15 +195,18 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 	int saved;
 
 	memset(s, 0, sizeof(*s));
-	s->tmp_fd = s->queue_fd = s->defer_fd = s->corrupt_fd = -1;
+	s->tmp_fd = s->queue_fd = s->defer_fd = s->hold_fd = s->corrupt_fd = s->reason_fd = -1;
 	s->limits = *limits;
 	spool_swept = 0;
 	s->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0) {
 		return -1;
 	}
-	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", 1) < 0 ||
-	    spool_scan(s, s->queue_fd, "queue", 0) < 0 || spool_scan(s, s->defer_fd, "defer", 0) < 0) {
+	if (spool_open_subdirs(s) < 0 || spool_scan(s, s->tmp_fd, "tmp", SPOOL_SCAN_SWEEP) < 0 ||
+	    spool_scan(s, s->queue_fd, "queue", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->defer_fd, "defer", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->hold_fd, "hold", SPOOL_SCAN_COUNT) < 0 ||
+	    spool_scan(s, s->reason_fd, "reason", SPOOL_SCAN_ORPHANS) < 0) {
 		saved = errno;
 		spool_close(s);
 		errno = saved;
@@ -235,10 +244,11 @@ static int spool_id_taken(struct spool *s, const char *id)
 	struct stat st;
 
 	return fstatat(s->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       fstatat(s->defer_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	       fstatat(s->defer_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(s->hold_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* Creates tmp/ID with a fresh ID unused in tmp/, queue/ and defer/. Returns the fd or -1. */
+/* Creates tmp/ID with a fresh ID unused in tmp/, queue/, defer/ and hold/. Returns the fd or -1. */
 static int spool_create_file(struct spool *s, char id[SPOOL_ID_LEN + 1])
 {
 	for (int tries = 0; tries < SPOOL_ID_TRIES; tries++) {

@@ -4,7 +4,11 @@
  *   tmp/ID    being received (never read by anyone else; swept at start)
  *   queue/ID  committed, ready for the relay
  *   defer/ID  waiting for a retry (mtime = next attempt)
+ *   hold/ID   put on hold by the operator (`subgate queue hold`): never
+ *             scheduled, never expired, until released to queue/
  *   corrupt/ID a file the queue could not open, set aside for the operator
+ *   reason/ID the last deferral reason of a message in one of the above
+ *             (advisory: written without fsync, removed with the message)
  * Commit: write tmp/ID, fsync(file), rename to queue/ID, fsync(queue/);
  * only then may the session answer 250. One file fsync and one directory
  * fsync per message. Quotas (messages, bytes, free-space reserve) are
@@ -47,9 +51,11 @@ struct spool {
 	int tmp_fd;
 	int queue_fd;
 	int defer_fd;
+	int hold_fd;
 	int corrupt_fd;
+	int reason_fd;
 	struct spool_limits limits;
-	uint64_t nmessages; /* files in queue/ and defer/, plus messages being received */
+	uint64_t nmessages; /* files in queue/, defer/ and hold/, plus messages being received */
 	uint64_t nbytes;    /* their total size */
 	unsigned sequence;  /* the 3-hex-digit sequence part of the last ID issued */
 	uint64_t last_id;   /* the last ID issued, as a number: IDs only increase */
@@ -71,9 +77,10 @@ struct spool_msg {
 };
 
 /*
- * Opens (creating tmp/ queue/ defer/ corrupt/ with mode 0700 if missing) the spool at
- * path, removes every file left in tmp/ (a crash mid-receive), and counts
- * the usage of queue/ and defer/. Returns 0 or -1 with errno.
+ * Opens (creating tmp/ queue/ defer/ hold/ corrupt/ reason/ with mode 0700 if
+ * missing) the spool at path, removes every file left in tmp/ (a crash
+ * mid-receive), and counts the usage of queue/, defer/ and hold/. Returns 0
+ * or -1 with errno.
  */
 int spool_open(struct spool *s, const char *path, const struct spool_limits *limits);
 void spool_close(struct spool *s);

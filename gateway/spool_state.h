@@ -4,11 +4,14 @@
  * by rewriting its one state byte (pwrite + fdatasync); a message that still
  * has pending recipients moves to defer/ with its mtime set to the next
  * attempt (Postfix's habit); a finished message is removed. The scheduler
- * asks which message is due next.
+ * asks which message is due next. The operator's commands (queue_ctl.c) find,
+ * hold, release and delete messages; reason/ID keeps the last deferral reason.
  */
 #ifndef SUBGATE_SPOOL_STATE_H
 #define SUBGATE_SPOOL_STATE_H
 
+#include <dirent.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "spool.h"
@@ -18,7 +21,19 @@
 enum spool_where {
 	SPOOL_IN_QUEUE,
 	SPOOL_IN_DEFER,
+	SPOOL_IN_HOLD,
 };
+
+#define SPOOL_REASON_MAX 600 /* bytes of a deferral reason kept in reason/ID */
+
+/* The directory fd for a state (queue/, defer/ or hold/). */
+int spool_where_fd(const struct spool *s, enum spool_where where);
+
+/* 1 if name is a spool id (SPOOL_ID_LEN lowercase hex digits). */
+int spool_is_id(const char *name);
+
+/* A directory stream from the start of one of the spool's directory fds (which stays open). */
+DIR *spool_opendir(int dir_fd);
 
 /* Opens a committed message read-write (for marks). Returns the fd or -1. */
 int spool_open_msg(struct spool *s, const char *id, enum spool_where where);
@@ -35,8 +50,29 @@ int spool_mark_rcpt(int fd, const struct spool_rcpt *r, char state);
 /* Moves the message to defer/ (if not there) with mtime = when. Returns 0 or -1. */
 int spool_defer(struct spool *s, int fd, const char *id, enum spool_where where, time_t when);
 
-/* Deletes a finished message and forgets its size. Returns 0 or -1. */
+/* Deletes a finished message (and its reason) and forgets its size. Returns 0 or -1. */
 int spool_remove(struct spool *s, int fd, const char *id, enum spool_where where);
+
+/* Finds a committed message: 1 with *where set, 0 if there is none, -1 on error. */
+int spool_locate(struct spool *s, const char *id, enum spool_where *where);
+
+/* Deletes a message by id (the operator's delete): spool_remove without an open fd. */
+int spool_delete(struct spool *s, const char *id, enum spool_where where);
+
+/* Moves a message from queue/ or defer/ to hold/, then fsyncs both directories. Returns 0 or -1. */
+int spool_hold(struct spool *s, const char *id, enum spool_where where);
+
+/* Moves a held message to queue/ (due now), then fsyncs both directories. Returns 0 or -1. */
+int spool_release(struct spool *s, const char *id);
+
+/* Records the last deferral reason (at most SPOOL_REASON_MAX bytes, no fsync). Returns 0 or -1. */
+int spool_reason_set(struct spool *s, const char *id, const char *text);
+
+/* Reads it into buf (NUL-terminated). Returns its length, 0 if there is none. */
+size_t spool_reason_get(struct spool *s, const char *id, char *buf, size_t cap);
+
+/* Forgets it (the message left the spool). */
+void spool_reason_remove(struct spool *s, const char *id);
 
 /*
  * Finds a message due now that is not `skip` (the one in flight): any file
@@ -50,7 +86,10 @@ int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_
 /* Moves a message the queue cannot open to corrupt/ (Postfix's habit). Returns 0 or -1 with errno. */
 int spool_quarantine(struct spool *s, const char *id, enum spool_where where);
 
-/* Makes every deferred message due now (flush). Returns how many. */
-unsigned spool_flush_deferred(struct spool *s);
+/*
+ * Makes every deferred message but `skip` (the one in flight, which must stay
+ * where the scheduler expects it) due now (flush). Returns how many.
+ */
+unsigned spool_flush_deferred(struct spool *s, const char *skip);
 
 #endif

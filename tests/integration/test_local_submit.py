@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 from relaykit import relay_settings
-from smtpkit import HOST, IO_TIMEOUT
+from smtpkit import HOST, IO_TIMEOUT, wait_for
 
 NOBODY = pwd.getpwnam("nobody")
 NOGROUP = grp.getgrnam("nogroup")
@@ -196,3 +196,32 @@ except OSError as e:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(str(server.spool / "private" / "control"))
     s.close()
+
+
+def control(server, request):
+    """One request on SPOOL/private/control as root: (status line, body)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(IO_TIMEOUT)
+    s.connect(str(server.spool / "private" / "control"))
+    s.sendall(request.encode() + b"\n")
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    status, _, body = data.partition(b"\n")
+    return status.decode(), body
+
+
+def test_control_socket_reaches_the_queue(make_server, smarthost):
+    host = smarthost("plain", start=False)  # down: the message is deferred
+    server = make_server(settings=relay_settings(host.port, retry_min="1h", retry_max="2h"))
+    with server.session() as c:
+        qid = c.submit("alice@example.com", ["rcpt@example.org"], b"Subject: ctl\r\n\r\nbody\r\n")
+    wait_for(lambda: (server.defer_dir / qid).exists(), what="the message to be deferred")
+    status, body = control(server, "list json")
+    assert status == "ok"
+    listing = json.loads(body)
+    assert [m["id"] for m in listing["messages"]] == [qid]
+    assert control(server, "hold " + qid) == ("ok", f"{qid}: placed on hold\n".encode())
+    assert (server.spool / "hold" / qid).exists()
+    assert control(server, "bogus")[0].startswith("err 64 ")

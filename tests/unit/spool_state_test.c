@@ -101,7 +101,8 @@ TEST(spool_state_mark_defer_due_flush_remove)
 	CHECK(fstatat(state_spool.defer_fd, id, &st, 0) == 0 && st.st_mtime == 5000);
 	CHECK(spool_next_due(&state_spool, 4999, "", got, &where, &next) == 0 && next == 5000);
 	CHECK(spool_next_due(&state_spool, 5000, "", got, &where, &next) == 1 && where == SPOOL_IN_DEFER);
-	CHECK(spool_flush_deferred(&state_spool) == 1);
+	CHECK(spool_flush_deferred(&state_spool, id) == 0); /* in flight: stays in defer/ */
+	CHECK(spool_flush_deferred(&state_spool, "") == 1);
 	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
 	CHECK(state_spool.nmessages == 1);
 	CHECK(spool_remove(&state_spool, fd, id, SPOOL_IN_QUEUE) == 0);
@@ -125,5 +126,112 @@ TEST(spool_state_picks_oldest_queued_first)
 	CHECK_STR(got, first);
 	CHECK(spool_next_due(&state_spool, 0, first, got, &where, &next) == 1);
 	CHECK_STR(got, second);
+	state_teardown();
+}
+
+TEST(spool_state_hold_is_never_due_and_release_makes_it_due)
+{
+	char id[SPOOL_ID_LEN + 1], got[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	time_t next;
+	struct stat st;
+	uint64_t bytes;
+
+	state_setup();
+	state_commit(id);
+	bytes = state_spool.nbytes;
+	CHECK(spool_locate(&state_spool, id, &where) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK(spool_hold(&state_spool, id, SPOOL_IN_QUEUE) == 0);
+	CHECK(spool_locate(&state_spool, id, &where) == 1 && where == SPOOL_IN_HOLD);
+	CHECK(fstatat(state_spool.hold_fd, id, &st, 0) == 0);
+	CHECK(spool_next_due(&state_spool, (time_t)1 << 40, "", got, &where, &next) == 0 && next == 0);
+	CHECK(spool_hold(&state_spool, id, SPOOL_IN_HOLD) < 0);
+	CHECK(state_spool.nmessages == 1 && state_spool.nbytes == bytes); /* still counted */
+
+	/* held mail counts against the quota after a restart too */
+	spool_close(&state_spool);
+	{
+		struct spool_limits limits = { 100, 1 << 20, 0 };
+
+		CHECK(spool_open(&state_spool, state_dir, &limits) == 0);
+	}
+	CHECK(state_spool.nmessages == 1 && state_spool.nbytes == bytes);
+
+	CHECK(spool_release(&state_spool, id) == 0);
+	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK_STR(got, id);
+	CHECK(spool_release(&state_spool, id) < 0); /* not held any more */
+	state_teardown();
+}
+
+TEST(spool_state_hold_from_defer_and_delete_everywhere)
+{
+	char a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	int fd;
+
+	state_setup();
+	state_commit(a);
+	state_commit(b);
+	fd = spool_open_msg(&state_spool, a, SPOOL_IN_QUEUE);
+	CHECK(fd >= 0 && spool_defer(&state_spool, fd, a, SPOOL_IN_QUEUE, 5000) == 0);
+	close(fd);
+	CHECK(spool_locate(&state_spool, a, &where) == 1 && where == SPOOL_IN_DEFER);
+	CHECK(spool_hold(&state_spool, a, SPOOL_IN_DEFER) == 0);
+	CHECK(spool_delete(&state_spool, a, SPOOL_IN_HOLD) == 0);
+	CHECK(spool_locate(&state_spool, a, &where) == 0);
+	CHECK(spool_delete(&state_spool, b, SPOOL_IN_QUEUE) == 0);
+	CHECK(state_spool.nmessages == 0 && state_spool.nbytes == 0);
+	CHECK(spool_locate(&state_spool, "0123456789abcdef", &where) == 0);
+	state_teardown();
+}
+
+TEST(spool_state_reason_lives_and_dies_with_the_message)
+{
+	char id[SPOOL_ID_LEN + 1], buf[SPOOL_REASON_MAX + 1], big[SPOOL_REASON_MAX + 100];
+	struct stat st;
+	int fd;
+
+	state_setup();
+	state_commit(id);
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 0 && buf[0] == '\0');
+	CHECK(spool_reason_set(&state_spool, id, "451 4.3.0 try again later") == 0);
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 25);
+	CHECK_STR(buf, "451 4.3.0 try again later");
+	CHECK(spool_reason_set(&state_spool, id, "short") == 0); /* replaced, not appended */
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 5);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(spool_reason_set(&state_spool, id, big) == 0);
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == SPOOL_REASON_MAX);
+	CHECK(fstatat(state_spool.reason_fd, id, &st, 0) == 0 && st.st_size == SPOOL_REASON_MAX);
+
+	fd = spool_open_msg(&state_spool, id, SPOOL_IN_QUEUE);
+	CHECK(fd >= 0 && spool_remove(&state_spool, fd, id, SPOOL_IN_QUEUE) == 0);
+	close(fd);
+	CHECK(fstatat(state_spool.reason_fd, id, &st, 0) < 0);
+
+	state_commit(id);
+	CHECK(spool_reason_set(&state_spool, id, "x") == 0);
+	CHECK(spool_delete(&state_spool, id, SPOOL_IN_QUEUE) == 0);
+	CHECK(fstatat(state_spool.reason_fd, id, &st, 0) < 0);
+
+	state_commit(id);
+	CHECK(spool_reason_set(&state_spool, id, "x") == 0);
+	CHECK(spool_quarantine(&state_spool, id, SPOOL_IN_QUEUE) == 0);
+	CHECK(fstatat(state_spool.reason_fd, id, &st, 0) < 0);
+
+	/* a crash between the two unlinks: the orphan goes at the next start, a live reason stays */
+	state_commit(id);
+	CHECK(spool_reason_set(&state_spool, id, "kept") == 0);
+	CHECK(spool_reason_set(&state_spool, "00000000000000ff", "orphan") == 0);
+	spool_close(&state_spool);
+	{
+		struct spool_limits limits = { 100, 1 << 20, 0 };
+
+		CHECK(spool_open(&state_spool, state_dir, &limits) == 0);
+	}
+	CHECK(fstatat(state_spool.reason_fd, "00000000000000ff", &st, 0) < 0);
+	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 4);
 	state_teardown();
 }
