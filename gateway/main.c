@@ -24,7 +24,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "print version and build configuration" },
 	{ "check", cmd_check, "validate the configuration and the files it names" },
 	{ "config", cmd_config, "print the effective configuration" },
-	{ "queue", cmd_queue, "show and steer the queue (list, show ID, flush, delete ID)" },
+	{ "queue", cmd_queue, "show and steer the queue (list, show, flush, delete, hold, release)" },
 	{ "user", cmd_user, "manage the user database (add, del, passwd, list)" },
 };
 
