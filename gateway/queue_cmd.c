@@ -13,8 +13,8 @@
 #include "ctl_client.h"
 #include "spool.h"
 
-#define QUEUE_USAGE                                                        \
-	"usage: subgate queue list|flush [--json] [-c FILE]\n"             \
+#define QUEUE_USAGE                                            \
+	"usage: subgate queue list|flush [--json] [-c FILE]\n" \
 	"       subgate queue show|delete|hold|release ID [--json] [-c FILE]"
 
 struct queue_verb {
@@ -59,11 +59,11 @@ int cmd_queue(int argc, char **argv)
 			char shown[64];
 
 			log_err("'%s' is not a queue id (%d lowercase hex digits)",
-			        log_printable(argv[2], shown, sizeof(shown)), SPOOL_ID_LEN);
+				log_printable(argv[2], shown, sizeof(shown)), SPOOL_ID_LEN);
 			return EX_USAGE;
 		}
 		snprintf(request, sizeof(request), "%s%s%s%s", v->name, v->takes_id ? " " : "",
-		         v->takes_id ? argv[2] : "", json ? " json" : "");
+			 v->takes_id ? argv[2] : "", json ? " json" : "");
 		return ctl_client_run(path, request);
 	}
 	return queue_usage();
