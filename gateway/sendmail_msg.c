@@ -245,11 +245,17 @@ static int sm_comment(const char *s, size_t len, size_t *i)
 	return -1;
 }
 
-/* Length of the quoted string (or, with close ']', domain literal) at s[i]; 0 if it does not end. */
+/*
+ * Length of the quoted string (or, with close ']', domain literal: dtext
+ * only, no blanks) at s[i]; 0 if it does not end or is malformed.
+ */
 static size_t sm_quoted(const char *s, size_t len, size_t i, char close)
 {
 	for (size_t j = i + 1; j < len; j++) {
-		if (s[j] == '\\' && close == '"') {
+		if (close == ']' && (s[j] == '[' || s[j] == '\\' || (unsigned char)s[j] <= ' ')) {
+			return 0;
+		}
+		if (s[j] == '\\') {
 			j++;
 		} else if (s[j] == close) {
 			return j - i + 1;
@@ -258,9 +264,36 @@ static size_t sm_quoted(const char *s, size_t len, size_t i, char close)
 	return 0;
 }
 
+/* 1 if a has no control character, and no blank, '<' or '>' outside quoted strings. */
+static int sm_clean(const char *a, size_t n)
+{
+	int quoted = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f) {
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+
+		if (!quoted && (c == ' ' || c == '<' || c == '>')) {
+			return 0;
+		}
+		if (quoted && c == '\\' && i + 1 < n) {
+			i++;
+		} else if (c == '"') {
+			quoted = !quoted;
+		}
+	}
+	return 1;
+}
+
 /* The <...> at s[*i] == '<' into m->angle; returns NULL or the error. */
 static const char *sm_angle(struct sm_member *m, const char *s, size_t len, size_t *i)
 {
+	int space = 0;
+
 	if (m->has_angle) {
 		return "two <addresses> in one list member";
 	}
@@ -269,8 +302,15 @@ static const char *sm_angle(struct sm_member *m, const char *s, size_t len, size
 		size_t q;
 
 		if (sm_wsp(c)) {
+			space = 1;
 			continue;
 		}
+		/* blanks may stand around ".@:," (obsolete syntax), never between two words */
+		if (space && m->angle_len > 0 && strchr(".@:,>(", c) == NULL &&
+		    strchr(".@:,", m->angle[m->angle_len - 1]) == NULL) {
+			return "a blank inside <address>";
+		}
+		space = 0;
 		if (c == '>') {
 			(*i)++;
 			m->has_angle = 1;
@@ -284,6 +324,7 @@ static const char *sm_angle(struct sm_member *m, const char *s, size_t len, size
 				return "unbalanced parenthesis (a comment that does not end)";
 			}
 			(*i)--;
+			space = 1;
 			continue;
 		}
 		q = c == '"' ? sm_quoted(s, len, *i, '"') : 1;
@@ -339,10 +380,8 @@ static const char *sm_finish(struct sendmail_rcpts *r, struct sm_member *m, int 
 	} else if (m->text_long) {
 		return "address longer than 254 octets";
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f) {
-			return "control character in an address";
-		}
+	if (!sm_clean(a, n)) {
+		return "control character, blank or <> in an address";
 	}
 	rc = n > 0 ? sm_rcpt_add(r, a, n) : 0;
 	memset(m, 0, sizeof(*m));
@@ -503,7 +542,7 @@ size_t sendmail_from_line(const char *name, const char *addr, char *out, size_t 
 	for (const char *p = name ? name : ""; *p != '\0' && n < SENDMAIL_NAME_MAX; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		clean[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+		clean[n++] = (char)(c < 0x20 || c == 0x7f ? ' ' : c);
 	}
 	while (n > 0 && clean[n - 1] == ' ') {
 		n--;

@@ -34,6 +34,14 @@ static const char *smt_joined(const struct sendmail_rcpts *r)
 	return out;
 }
 
+/* Writes the characters of s at `at`, without a NUL. */
+static void smt_place(char *at, const char *s)
+{
+	while (*s != '\0') {
+		*at++ = *s++;
+	}
+}
+
 /* --- lines ------------------------------------------------------------------ */
 
 TEST(sendmail_line_splits_lf_and_crlf)
@@ -64,16 +72,16 @@ TEST(sendmail_line_limit_is_998_octets)
 	size_t len = 0, used = 0;
 
 	memset(buf, 'x', sizeof(buf));
-	memcpy(buf + 998, "\r\n", 2);
+	smt_place(buf + 998, "\r\n");
 	CHECK(sendmail_line_next(buf, sizeof(buf), 0, &len, &used) == SENDMAIL_LINE_OK);
 	CHECK(len == 998 && used == 1000);
-	memcpy(buf + 998, "\n", 1);
+	smt_place(buf + 998, "\n");
 	CHECK(sendmail_line_next(buf, sizeof(buf), 0, &len, &used) == SENDMAIL_LINE_OK);
 	CHECK(len == 998 && used == 999);
 	memset(buf, 'x', sizeof(buf));
-	memcpy(buf + 999, "\r\n", 2);
+	smt_place(buf + 999, "\r\n");
 	CHECK(sendmail_line_next(buf, sizeof(buf), 0, &len, &used) == SENDMAIL_LINE_LONG);
-	memcpy(buf + 999, "\n", 1);
+	smt_place(buf + 999, "\n");
 	CHECK(sendmail_line_next(buf, sizeof(buf), 0, &len, &used) == SENDMAIL_LINE_LONG);
 	memset(buf, 'x', sizeof(buf));
 	CHECK(sendmail_line_next(buf, 999, 0, &len, &used) == SENDMAIL_LINE_NEED); /* may still end */
@@ -162,7 +170,7 @@ TEST(sendmail_head_is_bounded)
 
 	sendmail_head_init(&smt_h);
 	memset(line, 'v', sizeof(line) - 1);
-	memcpy(line, "X-Big: ", 7);
+	smt_place(line, "X-Big: ");
 	while ((st = smt_feed(line)) == SENDMAIL_HEAD_MORE) {
 		kept++;
 	}
@@ -227,8 +235,14 @@ static const struct smt_case smt_cases[] = {
 	{ "g1: g2: a@x;;", -1, "" },
 	{ "<@route.only>", -1, "" },
 	{ "user@[192.0.2.1", -1, "" },
+	{ "user@[192.0.2.1 ]", -1, "" },
+	{ "user@[[x]", -1, "" },
+	{ "<a b@x>", -1, "" },
+	{ "<\"a b\"@x>", 1, "\"a b\"@x" },
+	{ "<\"a<b\"@x>", 1, "\"a<b\"@x" },
 	{ "a\x01@x", -1, "" },
 	{ "<a\x7f@x>", -1, "" },
+	{ "\"a\\\x01\"@x", -1, "" }, /* an escaped control character is one too */
 };
 
 TEST(sendmail_rcpts_address_lists)
@@ -255,17 +269,17 @@ TEST(sendmail_rcpts_length_and_count_limits)
 	int n;
 
 	memset(big, 'a', sizeof(big));
-	memcpy(big + 250, "@x", 2); /* 252 octets: fits */
+	smt_place(big + 250, "@x"); /* 252 octets: fits */
 	sendmail_rcpts_init(&smt_r);
 	CHECK(sendmail_rcpts_parse(&smt_r, big, 252) == 1);
-	memcpy(big + 252, "@x", 2); /* 254 is ADDR_MAX */
+	smt_place(big + 252, "@x"); /* 254 is ADDR_MAX */
 	CHECK(sendmail_rcpts_parse(&smt_r, big, 254) == 1);
-	memcpy(big + 253, "@x", 2); /* 255: too long */
+	smt_place(big + 253, "@x"); /* 255: too long */
 	CHECK(sendmail_rcpts_parse(&smt_r, big, 255) == -1);
 	CHECK(smt_r.n == 2);
 	memset(big, 'a', sizeof(big));
-	memcpy(big, "\"", 1);
-	memcpy(big + 600, "\" <n@x>", 7); /* a long display name is fine */
+	smt_place(big, "\"");
+	smt_place(big + 600, "\" <n@x>"); /* a long display name is fine */
 	CHECK(sendmail_rcpts_parse(&smt_r, big, 607) == 1);
 	sendmail_rcpts_init(&smt_r);
 	for (unsigned i = 0; i < SENDMAIL_RCPT_MAX; i++) {
