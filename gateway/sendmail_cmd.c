@@ -136,7 +136,9 @@ static int sm_option(struct sm_opts *o, int argc, char **argv, int *i, size_t *j
 		o->dot_ends = 0;
 	} else if (c == 'b') {
 		if (strlen(v) != 1 || strchr("mspi", v[0]) == NULL) {
-			log_err("unsupported mode -b%s", v);
+			char shown[16];
+
+			log_err("unsupported mode -b%s", log_printable(v, shown, sizeof(shown)));
 			return sm_usage();
 		}
 		o->mode = v[0];
