@@ -12,6 +12,7 @@
 #include "log.h"
 #include "master.h"
 #include "queue_cmd.h"
+#include "sendmail_cmd.h"
 #include "user_cmd.h"
 
 struct command {
@@ -25,7 +26,9 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "print version and build configuration" },
 	{ "check", cmd_check, "validate the configuration and the files it names" },
 	{ "config", cmd_config, "print the effective configuration" },
-	{ "queue", cmd_queue, "show and steer the queue (list, show ID, flush, delete ID)" },
+	{ "queue", cmd_queue, "show and steer the queue (list, show, flush, delete, hold, release)" },
+	{ "sendmail", cmd_sendmail, "submit a message from standard input (as sendmail does)" },
+	{ "mailq", cmd_mailq, "list the queue (as mailq does)" },
 	{ "user", cmd_user, "manage the user database (add, del, passwd, list)" },
 	{ "cert", cmd_cert, "make a key and a self-signed certificate (--self-signed)" },
 };
@@ -39,15 +42,40 @@ static int usage(void)
 	return EX_USAGE;
 }
 
+/* Invoked by a link named sendmail or mailq, it behaves as that command. */
+static int run_as_link(int argc, char **argv, int *rc)
+{
+	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	const char *name = slash != NULL ? slash + 1 : argc > 0 ? argv[0] : "";
+
+	if (strcmp(name, "sendmail") == 0) {
+		*rc = cmd_sendmail(argc, argv);
+	} else if (strcmp(name, "mailq") == 0) {
+		*rc = cmd_mailq(argc, argv);
+	} else {
+		return 0;
+	}
+	if (fflush(stdout) != 0 && *rc == 0) {
+		log_err("cannot write output");
+		*rc = EX_IOERR;
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	int rc;
+
 	log_init("subgate", LOG_TO_STDERR);
+	if (run_as_link(argc, argv, &rc)) {
+		return rc;
+	}
 	if (argc < 2) {
 		return usage();
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
-			int rc = commands[i].run(argc - 1, argv + 1);
+			rc = commands[i].run(argc - 1, argv + 1);
 
 			if (fflush(stdout) != 0 && rc == 0) {
 				log_err("cannot write output");

@@ -1,8 +1,8 @@
 /*
- * queue_cmd.h - `subgate queue list|show|flush|delete`: the operator's view
- * of the live spool (Postfix's mailq/postcat/postqueue -f/postsuper -d).
- * Runs as root outside the daemon; reads the spool directly, signals the
- * master for a flush. Compiled only with CONFIG_TOOL_QUEUE.
+ * queue_cmd.h - `subgate queue list|show|flush|delete|hold|release`: the
+ * operator's view of the live spool (Postfix's mailq/postcat/postqueue -f/
+ * postsuper -d/-h/-H), as a client of the queue control socket; root only
+ * (the socket is). Compiled only with CONFIG_TOOL_QUEUE.
  */
 #ifndef SUBGATE_QUEUE_CMD_H
 #define SUBGATE_QUEUE_CMD_H

@@ -17,7 +17,7 @@ case $secs in
 	;;
 esac
 out=build/fuzz
-targets="smtp_parse smtp_data smtp_reply"
+targets="smtp_parse smtp_data smtp_reply sendmail_msg"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
 	-Werror=undef -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE -Ibuild/include -Igateway -Igateway/lib"
 
@@ -29,6 +29,8 @@ clang $cflags tests/fuzz/smtp_parse_fuzz.c gateway/smtp_parse.c gateway/addr.c -
 clang $cflags tests/fuzz/smtp_data_fuzz.c gateway/smtp_data.c -o "$out/smtp_data_fuzz"
 # shellcheck disable=SC2086
 clang $cflags tests/fuzz/smtp_reply_fuzz.c gateway/smtp_reply.c -o "$out/smtp_reply_fuzz"
+# shellcheck disable=SC2086
+clang $cflags tests/fuzz/sendmail_msg_fuzz.c gateway/sendmail_msg.c -o "$out/sendmail_msg_fuzz"
 
 fail=0
 for t in $targets; do

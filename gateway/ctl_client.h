@@ -1,0 +1,60 @@
+/*
+ * ctl_client.h - the client end of the sockets in the spool: finds SPOOL
+ * (the config's `spool`, or CONFIG_SPOOL_DIR when the file cannot be read),
+ * connects to SPOOL/private/control or SPOOL/public/submit, and speaks the
+ * one-request control protocol (spec: "Control protocol"). Runs in the
+ * command-line tools (`subgate queue`, mailq, sendmail -q), never in the
+ * daemon. Compiled with CONFIG_TOOL_QUEUE or CONFIG_TOOL_SENDMAIL.
+ */
+#ifndef SUBGATE_CTL_CLIENT_H
+#define SUBGATE_CTL_CLIENT_H
+
+#include <stddef.h>
+
+#define CTL_CLIENT_REQUEST_MAX 128 /* request line with its "\n" */
+#define CTL_CLIENT_STATUS_MAX  512 /* status line the client accepts */
+#define CTL_CLIENT_TIMEOUT_MS  5000
+#define CTL_CLIENT_CONTROL     "private/control"
+#define CTL_CLIENT_SUBMIT      "public/submit"
+
+/*
+ * Copies SPOOL into spool: the `spool` of the configuration at conf_path;
+ * CONFIG_SPOOL_DIR when that file cannot be opened (e.g. a 0600 file and a
+ * non-root caller). Returns 0, or a sysexits code with the errors logged
+ * (a configuration that opens but does not parse: EX_CONFIG).
+ */
+int ctl_client_spool(const char *conf_path, char *spool, size_t cap);
+
+/*
+ * Connects a SOCK_STREAM socket to SPOOL/NAME (NAME: CTL_CLIENT_CONTROL or
+ * CTL_CLIENT_SUBMIT), with a send timeout of CTL_CLIENT_TIMEOUT_MS. Returns
+ * the fd, or -1 with errno; path receives the socket's path for messages.
+ */
+int ctl_client_connect(const char *spool, const char *name, char *path, size_t cap);
+
+/*
+ * The exit code for a failed connect (errno err), with its message logged:
+ * ENOENT, ECONNREFUSED: "the mail gateway is not running (PATH: ...)SUFFIX",
+ * EX_TEMPFAIL; EACCES, EPERM: denied (the text given), EX_NOPERM; anything
+ * else: "cannot connect to PATH: ...", EX_UNAVAILABLE.
+ */
+int ctl_client_connect_error(const char *path, int err, const char *denied, const char *suffix);
+
+/*
+ * Parses a status line (without "\n"): "ok" -> 0; "err CODE TEXT" -> CODE
+ * (1..255) with *text pointing at TEXT; anything else -> -1.
+ */
+int ctl_client_status(const char *line, const char **text);
+
+/*
+ * Sends one request ("list", "show ID json", ...) on SPOOL/private/control,
+ * copies the body of the answer to standard output and returns the exit
+ * code: 0, the CODE of "err CODE TEXT" (TEXT logged), or the connect error.
+ * Every read waits at most CTL_CLIENT_TIMEOUT_MS.
+ */
+int ctl_client_request(const char *spool, const char *request);
+
+/* ctl_client_spool() for the configuration at conf_path, then ctl_client_request(). */
+int ctl_client_run(const char *conf_path, const char *request);
+
+#endif

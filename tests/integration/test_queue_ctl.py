@@ -1,0 +1,289 @@
+"""`subgate queue list|show|flush|delete|hold|release [--json]` and `mailq`: clients of SPOOL/private/control.
+
+Two halves:
+
+- The client against a scripted control socket (localkit.FakeControl; these run
+  without the daemon): the exact request line for every verb (`--json` -> " json"),
+  the body copied to stdout byte for byte, `err CODE TEXT` -> exit CODE with
+  "subgate: TEXT" on stderr, a malformed status line (76), local checks of the ID
+  (64, nothing sent) and of the usage (64), the gateway not running (75, the
+  socket named), a non-root caller (77), `mailq` and `sendmail -bp` / `-q` as
+  the same requests, `-c FILE` and CONFIG_SPOOL_DIR when the file is unreadable.
+- The real queue process behind the socket (needs the daemon's control server):
+  a message deferred by a smarthost that answers 450 is listed with its last
+  error (text and JSON), shown, held (state held, `!`, not delivered by a
+  flush), released and delivered, flushed and delivered, deleted; unknown ids
+  give 67; a non-root caller is refused with 77.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from localkit import FakeControl, client_config, open_path_for_others, run, sendmail_link
+from relaykit import relay_settings, spool_where
+from smtpkit import USER, make_message, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+EX_USAGE, EX_NOUSER, EX_TEMPFAIL, EX_PROTOCOL, EX_NOPERM = 64, 67, 75, 76, 77
+QID = "0123456789abcdef"
+
+
+# --- the client against a scripted control socket ------------------------------------
+
+
+@pytest.fixture
+def fake(tmp_path):
+    spool = tmp_path / "spool"
+    servers = []
+
+    def make(answer=b"ok\n"):
+        s = FakeControl(spool, answer)
+        servers.append(s)
+        return s
+
+    yield spool, client_config(tmp_path, spool), make
+    for s in servers:
+        s.close()
+
+
+@pytest.mark.parametrize("args,request_line", [
+    (["list"], "list\n"),
+    (["list", "--json"], "list json\n"),
+    (["flush"], "flush\n"),
+    (["--json", "flush"], "flush json\n"),
+    (["show", QID], f"show {QID}\n"),
+    (["show", QID, "--json"], f"show {QID} json\n"),
+    (["delete", QID], f"delete {QID}\n"),
+    (["hold", QID], f"hold {QID}\n"),
+    (["release", QID, "--json"], f"release {QID} json\n"),
+])
+def test_request_lines(subgate_bin, fake, args, request_line):
+    spool, conf, make = fake
+    ctl = make(b"ok\nbody line 1\nbody line 2\n")
+    r = run([subgate_bin, "queue", *args, "-c", conf])
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"body line 1\nbody line 2\n", "")
+    assert ctl.requests == [request_line]
+
+
+def test_body_is_copied_byte_for_byte(subgate_bin, fake):
+    _, conf, make = fake
+    body = b"".join(bytes([i % 256]) * 1000 + b"\r\n" for i in range(200))  # 200 kB, every byte value
+    make(b"ok\n" + body)
+    r = run([subgate_bin, "queue", "show", QID, "-c", conf])
+    assert r.returncode == 0 and r.stdout == body
+
+
+def test_err_exits_with_its_code_and_prints_the_text(subgate_bin, fake):
+    _, conf, make = fake
+    make(b"err 67 no message 0123456789abcdef in the queue\n")
+    r = run([subgate_bin, "queue", "delete", QID, "-c", conf])
+    assert (r.returncode, r.stdout) == (EX_NOUSER, b"")
+    assert r.stderr == "subgate: no message 0123456789abcdef in the queue\n"
+    make(b"err 75 0123456789abcdef is being delivered now; try again\n{\"error\":1}\n")
+    r = run([subgate_bin, "queue", "hold", QID, "--json", "-c", conf])
+    assert (r.returncode, r.stdout) == (EX_TEMPFAIL, b"{\"error\":1}\n")
+    assert "subgate: 0123456789abcdef is being delivered now; try again" in r.stderr
+
+
+@pytest.mark.parametrize("answer", [b"", b"maybe\n", b"err x bad\n", b"err 999 big\n", b"ok", b"x" * 600])
+def test_malformed_answers(subgate_bin, fake, answer):
+    _, conf, make = fake
+    make(answer)
+    r = run([subgate_bin, "queue", "list", "-c", conf])
+    assert r.returncode == EX_PROTOCOL, (answer, r.returncode, r.stderr)
+    assert r.stderr.startswith("subgate: ")
+
+
+@pytest.mark.parametrize("bad", ["0000", "0123456789ABCDEF", "0123456789abcdeg", "../../etc/passwd",
+                                 "0123456789abcdef0", "0123456789abcdef json"])
+def test_ids_are_checked_before_anything_is_sent(subgate_bin, fake, bad):
+    _, conf, make = fake
+    ctl = make()
+    for verb in ("show", "delete", "hold", "release"):
+        r = run([subgate_bin, "queue", verb, bad, "-c", conf])
+        assert r.returncode == EX_USAGE, (verb, bad, r.stderr)
+        assert "is not a queue id (16 lowercase hex digits)" in r.stderr
+    assert ctl.requests == []
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["show"], ["list", "extra"], ["flush", QID],
+                                  ["delete"], ["hold", QID, QID], ["list", "-c"]])
+def test_usage(subgate_bin, fake, args):
+    _, conf, make = fake
+    ctl = make()
+    r = run([subgate_bin, "queue", *args] + ([] if "-c" in args else ["-c", conf]))
+    assert r.returncode == EX_USAGE, (args, r.stderr)
+    assert ctl.requests == []
+
+
+def test_gateway_not_running(subgate_bin, tmp_path):
+    spool = tmp_path / "spool"
+    conf = client_config(tmp_path, spool)
+    r = run([subgate_bin, "queue", "list", "-c", conf])
+    assert r.returncode == EX_TEMPFAIL
+    assert r.stderr == (f"subgate: the mail gateway is not running ({spool}/private/control: "
+                        "No such file or directory)\n")
+
+
+def test_non_root_is_refused(subgate_bin, fake, tmp_path):
+    spool, conf, make = fake
+    make()
+    (spool / "private").chmod(0o700)  # as the master creates it
+    open_path_for_others(tmp_path)
+    r = run([subgate_bin, "queue", "list", "-c", conf], user="nobody")
+    assert r.returncode == EX_NOPERM
+    assert r.stderr == "subgate: only root may control the queue\n"
+
+
+def test_mailq_and_sendmail_bp_q(subgate_bin, fake, tmp_path):
+    _, conf, make = fake
+    ctl = make(b"ok\nMail queue is empty\n")
+    links = sendmail_link(tmp_path, subgate_bin)
+    for argv in ([links / "mailq", "-c", conf], [subgate_bin, "mailq", "-c", conf],
+                 [links / "sendmail", "-bp", "-c", conf], [subgate_bin, "sendmail", "-c", conf, "-bp"]):
+        r = run(argv)
+        assert (r.returncode, r.stdout, r.stderr) == (0, b"Mail queue is empty\n", ""), argv
+    for argv in ([links / "sendmail", "-q", "-c", conf], [links / "sendmail", "-q30m", "-c", conf]):
+        assert run(argv).returncode == 0
+    assert ctl.requests == ["list\n"] * 4 + ["flush\n"] * 2
+    r = run([links / "mailq", "-v", "-c", conf])
+    assert r.returncode == EX_USAGE and "usage: mailq" in r.stderr
+
+
+def test_unreadable_config_falls_back_to_the_built_in_spool(subgate_bin, tmp_path):
+    conf = tmp_path / "secret.conf"
+    conf.write_text("spool = /nonexistent\n")
+    conf.chmod(0o600)  # root's; nobody cannot read it and uses CONFIG_SPOOL_DIR
+    open_path_for_others(tmp_path)
+    r = run([subgate_bin, "queue", "list", "-c", conf], user="nobody")
+    assert r.returncode in (EX_TEMPFAIL, EX_NOPERM), r.stderr
+    assert "/nonexistent" not in r.stderr and "secret.conf" not in r.stderr, r.stderr
+
+
+# --- the real queue process behind the socket (needs the daemon's control server) --------
+
+
+def queue(server, *args, user=None):
+    r = run([server.bin, "queue", *args, "-c", server.conf], user=user)
+    r.text = r.stdout.decode(errors="replace")
+    return r
+
+
+@pytest.fixture
+def deferred(make_server, smarthost):
+    """A server whose smarthost answers 450 to later@example.org, and one message deferred for an hour."""
+    host = smarthost("plain")
+    host.rcpt_replies["later@example.org"] = "450 4.2.0 <later@example.org>: mailbox busy"
+    server = make_server(settings=relay_settings(host.port, retry_min="1h", retry_max="2h"))
+    with server.session() as c:
+        qid = c.submit(USER, ["later@example.org"], make_message("queue-ctl-marker"))
+    wait_for(lambda: spool_where(server, qid) == "defer", 15, what="the message to be deferred")
+    return server, host, qid
+
+
+def test_list_shows_the_deferred_message_and_its_last_error(deferred):
+    server, _, qid = deferred
+    r = queue(server, "list")
+    assert r.returncode == 0, r.stderr
+    lines = r.text.splitlines()
+    assert lines[0].startswith("-Queue ID-")
+    head = next(line for line in lines if line.startswith(qid))
+    size = (server.defer_dir / qid).stat().st_size
+    assert re.match(rf"{qid}\s+{size}\s+.*\s{re.escape(USER)}$", head), head
+    assert "mailbox busy" in r.text  # the reason of the last attempt (SPOOL/reason/ID)
+    assert any(line.strip() == "later@example.org" for line in lines)
+    assert lines[-1] == f"-- {(size + 1023) // 1024} Kbytes in 1 Request."
+    assert (server.spool / "reason" / qid).is_file()
+
+
+def test_list_json(deferred):
+    server, _, qid = deferred
+    r = queue(server, "list", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.text)
+    assert doc["count"] == 1 and doc["bytes"] == (server.defer_dir / qid).stat().st_size
+    [m] = doc["messages"]
+    assert (m["id"], m["state"], m["sender"]) == (qid, "deferred", USER)
+    assert m["recipients"] == [{"address": "later@example.org", "state": "pending"}]
+    assert isinstance(m["arrival"], int) and isinstance(m["next_attempt"], int)
+    assert m["next_attempt"] > m["arrival"]
+    assert "mailbox busy" in m["last_error"]
+    assert "message" not in m
+
+
+def test_show_text_and_json(deferred):
+    server, _, qid = deferred
+    r = queue(server, "show", qid)
+    assert r.returncode == 0, r.stderr
+    assert b"queue-ctl-marker" in r.stdout
+    r = queue(server, "show", qid, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.text)
+    m = doc["messages"][0] if "messages" in doc else doc
+    assert m["id"] == qid and "queue-ctl-marker" in m["message"]
+
+
+def test_flush_delivers(deferred):
+    server, host, qid = deferred
+    host.rcpt_replies.clear()
+    r = queue(server, "flush")
+    assert r.returncode == 0, r.stderr
+    [t] = host.wait_messages(1)
+    assert t.rcpt_tos == ["later@example.org"] and b"queue-ctl-marker" in t.content
+    wait_for(lambda: spool_where(server, qid) is None, what="the message to leave the spool")
+    wait_for(lambda: not (server.spool / "reason" / qid).exists(), what="its reason file to go with it")
+
+
+def test_delete_removes(deferred):
+    server, host, qid = deferred
+    r = queue(server, "delete", qid)
+    assert r.returncode == 0, r.stderr
+    assert spool_where(server, qid) is None and not (server.spool / "hold" / qid).exists()
+    assert not (server.spool / "reason" / qid).exists()
+    r = queue(server, "list")
+    assert r.returncode == 0 and "Mail queue is empty" in r.text
+    r = queue(server, "delete", qid)
+    assert r.returncode == EX_NOUSER and r.stderr.startswith("subgate: ")
+    host.rcpt_replies.clear()
+    assert queue(server, "flush").returncode == 0
+    assert host.messages == []
+
+
+def test_hold_and_release(deferred):
+    server, host, qid = deferred
+    host.rcpt_replies.clear()
+    r = queue(server, "hold", qid)
+    assert r.returncode == 0, r.stderr
+    assert (server.spool / "hold" / qid).is_file() and spool_where(server, qid) is None
+    r = queue(server, "list")
+    assert re.search(rf"^{qid}!", r.text, re.M), r.text
+    assert json.loads(queue(server, "list", "--json").text)["messages"][0]["state"] == "held"
+    assert queue(server, "flush").returncode == 0
+    time.sleep(2)
+    assert host.messages == [] and (server.spool / "hold" / qid).is_file()  # the scheduler never picks held mail
+    r = queue(server, "release", qid)
+    assert r.returncode == 0, r.stderr
+    [t] = host.wait_messages(1)
+    assert b"queue-ctl-marker" in t.content
+    wait_for(lambda: spool_where(server, qid) is None and not (server.spool / "hold" / qid).exists(),
+             what="the released message to be delivered and removed")
+
+
+def test_unknown_ids(deferred):
+    server, _, _ = deferred
+    for verb in ("show", "delete", "hold", "release"):
+        r = queue(server, verb, "0000000000000000")
+        assert r.returncode == EX_NOUSER, (verb, r.stderr)
+        assert r.stderr.startswith("subgate: ") and "0000000000000000" in r.stderr
+
+
+def test_not_root_against_the_daemon(deferred):
+    server, _, _ = deferred
+    open_path_for_others(server.dir)
+    r = queue(server, "list", user="nobody")
+    assert r.returncode == EX_NOPERM
+    assert r.stderr == "subgate: only root may control the queue\n"
