@@ -317,7 +317,10 @@ static void auth_reload_frame(void)
 	int rc = ipc_recv(auth_service.extra_fd, &auth_reload_in, &fd);
 
 	if (rc == 0) {
-		fatal(EX_SOFTWARE, "auth: the reload process is gone");
+		/* the master sees the reload process die and stops the daemon; nothing to add here */
+		close(auth_service.extra_fd);
+		auth_service.extra_fd = -1;
+		return;
 	}
 	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && auth_reload_in.hdr.len == sizeof(*file) &&
 	    fd >= 0) {

@@ -463,15 +463,18 @@ static int relay_reload_apply(void)
 }
 
 /* A frame from the reload process. Returns 1 when the worker must be restarted. */
-static int relay_reload_frame(int reload_fd)
+static int relay_reload_frame(int *reload_fd)
 {
 	static struct ipc_frame f;
 	const struct proto_reload_file *file = (const struct proto_reload_file *)f.payload;
 	int fd = -1, restart = 0;
-	int rc = ipc_recv(reload_fd, &f, &fd);
+	int rc = ipc_recv(*reload_fd, &f, &fd);
 
 	if (rc == 0) {
-		fatal(71, "relay: the reload process is gone");
+		/* the master sees the reload process die and stops the daemon; stop watching */
+		close(*reload_fd);
+		*reload_fd = -1;
+		return 0;
 	}
 	if (rc > 0 && f.hdr.type == PROTO_RELOAD_FILE && f.hdr.len == sizeof(*file) && fd >= 0) {
 		proto_terminate(((struct proto_reload_file *)f.payload)->path);
@@ -489,9 +492,9 @@ static int relay_reload_frame(int reload_fd)
 }
 
 /* Waits for the worker to exit, serving reloads meanwhile. Returns its wait status. */
-static int relay_supervise(pid_t pid, int reload_fd, const sigset_t *wait_mask)
+static int relay_supervise(pid_t pid, const sigset_t *wait_mask)
 {
-	struct pollfd p = { .fd = reload_fd, .events = POLLIN };
+	struct pollfd p = { .fd = -1, .events = POLLIN };
 	int status = 0;
 
 	for (;;) {
@@ -501,7 +504,9 @@ static int relay_supervise(pid_t pid, int reload_fd, const sigset_t *wait_mask)
 			return status;
 		}
 		/* SIGCHLD is blocked except inside ppoll: a worker's exit cannot slip between the two */
-		if (ppoll(&p, 1, NULL, wait_mask) > 0 && (p.revents & POLLIN) && relay_reload_frame(reload_fd)) {
+		p.fd = relay_reload_fd;
+		if (ppoll(&p, 1, NULL, wait_mask) > 0 && (p.revents & (POLLIN | POLLHUP)) &&
+		    relay_reload_frame(&relay_reload_fd)) {
 			log_info("relay: restarting the relay process (pid %d) with the new settings", (int)pid);
 			kill(pid, SIGTERM);
 		}
@@ -540,7 +545,7 @@ void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust,
 		int status;
 
 		log_info("relay process started (pid %d)", (int)pid);
-		status = relay_supervise(pid, reload_fd, &wait_mask);
+		status = relay_supervise(pid, &wait_mask);
 		log_err("relay process (pid %d) exited (%s %d); restarting it", (int)pid,
 			WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));

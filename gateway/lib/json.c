@@ -13,26 +13,11 @@ void json_init(struct json *j, json_sink sink, void *ctx)
 	j->ctx = ctx;
 }
 
-static void json_flush(struct json *j)
-{
-	if (!j->failed && j->len > 0 && j->sink(j->ctx, j->buf, j->len) < 0) {
-		j->failed = 1;
-	}
-	j->len = 0;
-}
-
+/* Straight to the sink, which batches (the control socket's buffer): one buffer, not two. */
 static void json_put(struct json *j, const char *p, size_t n)
 {
-	while (n > 0 && !j->failed) {
-		size_t room = sizeof(j->buf) - j->len, take = n < room ? n : room;
-
-		memcpy(j->buf + j->len, p, take);
-		j->len += take;
-		p += take;
-		n -= take;
-		if (j->len == sizeof(j->buf)) {
-			json_flush(j);
-		}
+	if (n > 0 && !j->failed && j->sink(j->ctx, p, n) < 0) {
+		j->failed = 1;
 	}
 }
 
@@ -248,6 +233,5 @@ void json_null(struct json *j)
 
 int json_finish(struct json *j)
 {
-	json_flush(j);
 	return j->failed || j->depth != 0 || j->after_key ? -1 : 0;
 }

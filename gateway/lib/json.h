@@ -1,7 +1,7 @@
 /*
  * json.h - a bounded, streaming JSON (RFC 8259) writer over a caller-owned
- * struct: no allocation, output batched in a small buffer and handed to a
- * sink (a socket, a test buffer). Commas are placed by the writer; nesting
+ * struct: no allocation, output handed piece by piece to a sink that
+ * batches it (the control socket's buffer, a test buffer). Commas are placed by the writer; nesting
  * is limited to JSON_DEPTH_MAX. Used by the queue control protocol.
  *
  * Strings: '"' and '\\' are escaped; \b \f \n \r \t get their short forms;
@@ -29,8 +29,6 @@ struct json {
 	unsigned depth;
 	uint32_t has_member; /* bit d: the container at depth d has a member already */
 	int after_key;       /* a key was written; the value follows without a comma */
-	size_t len;
-	char buf[256];
 };
 
 void json_init(struct json *j, json_sink sink, void *ctx);
@@ -60,7 +58,7 @@ void json_string_begin(struct json *j);
 size_t json_string_chunk(struct json *j, const void *data, size_t len, int last);
 void json_string_end(struct json *j);
 
-/* Flushes the buffer. Returns 0, or -1 if the sink failed or containers are still open. */
+/* Ends the document. Returns 0, or -1 if the sink failed or containers are still open. */
 int json_finish(struct json *j);
 
 #endif
