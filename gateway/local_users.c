@@ -29,16 +29,16 @@ static void local_users_line(struct local_users *t, const char *line, size_t len
 	const char *c1 = memchr(line, ':', len);
 	const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
 	size_t nlen = c1 ? (size_t)(c1 - line) : 0;
-	unsigned long uid = 0;
+	uint64_t uid = 0; /* 64 bits even where long has 32: an overlong uid must not wrap */
 	const char *p;
 
 	if (c2 == NULL || nlen == 0 || line[0] == '#' || line[0] == '+' || line[0] == '-') {
 		return;
 	}
-	for (p = c2 + 1; p < line + len && *p >= '0' && *p <= '9' && uid <= 0xffffffffUL; p++) {
-		uid = uid * 10 + (unsigned long)(*p - '0');
+	for (p = c2 + 1; p < line + len && *p >= '0' && *p <= '9' && uid <= UINT32_MAX; p++) {
+		uid = uid * 10 + (uint64_t)(*p - '0');
 	}
-	if (p == c2 + 1 || p >= line + len || *p != ':' || uid > 0xffffffffUL ||
+	if (p == c2 + 1 || p >= line + len || *p != ':' || uid > UINT32_MAX ||
 	    local_users_find(t, (uint32_t)uid) != NULL) {
 		return;
 	}
