@@ -45,13 +45,13 @@ DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig)
 # --- sources (obj-y style) -------------------------------------------------------
 optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c \
 	gateway/test_hook.c gateway/sandbox_policy.c gateway/cert_cmd.c gateway/cert_self.c \
-	gateway/ctl_client.c gateway/sendmail_cmd.c gateway/sendmail_msg.c
+	gateway/ctl_client.c gateway/sendmail_cmd.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
 srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
 srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/queue_cmd.c
 srcs-$(CONFIG_TOOL_CERT) += gateway/cert_cmd.c gateway/cert_self.c
-srcs-$(CONFIG_TOOL_SENDMAIL) += gateway/sendmail_cmd.c gateway/sendmail_msg.c
+srcs-$(CONFIG_TOOL_SENDMAIL) += gateway/sendmail_cmd.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
 # the control-socket client serves both `subgate queue` and mailq / sendmail -q
 ifneq ($(CONFIG_TOOL_QUEUE)$(CONFIG_TOOL_SENDMAIL),)
 srcs-y += gateway/ctl_client.c

@@ -1,6 +1,7 @@
 /*
  * sendmail_cmd.c - `sendmail` and `mailq` (see sendmail_cmd.h): options,
- * standard input as lines, and the ESMTP transaction on SPOOL/public/submit:
+ * standard input as lines, and the ESMTP transaction on SPOOL/public/submit
+ * (the connection itself: sendmail_smtp.c):
  * the header block is read (and -t recipients taken from it) before the
  * connection; every recipient must be accepted before DATA (else RSET, QUIT,
  * nothing sent); the body is streamed line by line, and a line that cannot be
@@ -13,11 +14,9 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,10 +24,9 @@
 #include "ctl_client.h"
 #include "fsutil.h"
 #include "sendmail_msg.h"
+#include "sendmail_smtp.h"
 #include "smtp_reply.h"
 
-#define SM_TIMEOUT_MS (300 * 1000) /* per read or write on the submission socket */
-#define SM_REPLY_LINE 1024
 #define SM_USAGE                                                                                     \
 	"usage: sendmail [-t] [-i] [-f SENDER] [-F NAME] [-c FILE] [--] [RECIPIENT ...] < MESSAGE\n" \
 	"       sendmail -bs | -bp | -bi | -q [-c FILE]"
@@ -50,17 +48,6 @@ struct sm_in {
 	size_t len, used;
 	int eof, done, again;
 	unsigned long lineno;
-};
-
-struct sm_conn {
-	int fd;
-	char path[CONF_PATH_MAX + 32];
-	char in[SM_REPLY_LINE];
-	size_t in_len;
-	char out[8192];
-	size_t out_len;
-	struct smtp_reply reply;
-	char shown[SMTP_REPLY_TEXT_MAX + 32]; /* the last reply as text, for messages */
 };
 
 static struct sendmail_head sm_head;
@@ -265,180 +252,6 @@ static int sm_read_head(const struct sm_opts *o)
 	return st == SENDMAIL_LINE_NEED ? 0 : sm_in_error(&sm_stdin, st);
 }
 
-/* --- the submission socket ----------------------------------------------------------- */
-
-static int sm_wait(int fd, short events)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int rc;
-
-	do {
-		rc = poll(&pfd, 1, SM_TIMEOUT_MS);
-	} while (rc < 0 && errno == EINTR);
-	if (rc == 0) {
-		errno = ETIMEDOUT;
-	}
-	return rc > 0 ? 0 : -1;
-}
-
-static int sm_flush(struct sm_conn *c)
-{
-	size_t off = 0;
-
-	while (off < c->out_len) {
-		ssize_t n =
-		    sm_wait(c->fd, POLLOUT) < 0 ? -1 : send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno != EINTR && errno != EAGAIN) {
-			return -1;
-		}
-		off += n > 0 ? (size_t)n : 0;
-	}
-	c->out_len = 0;
-	return 0;
-}
-
-static int sm_put(struct sm_conn *c, const char *data, size_t len)
-{
-	if (len > sizeof(c->out) - c->out_len && sm_flush(c) < 0) {
-		return -1;
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
-	return 0;
-}
-
-/* A line of the server at c->in: *len octets without CRLF, *used with it; -1 on EOF, error, timeout. */
-static int sm_read_line(struct sm_conn *c, size_t *len, size_t *used)
-{
-	for (;;) {
-		char *nl = memchr(c->in, '\n', c->in_len);
-		ssize_t n;
-
-		if (nl != NULL) {
-			*used = (size_t)(nl - c->in) + 1;
-			*len = *used - 1;
-			if (*len > 0 && c->in[*len - 1] == '\r') {
-				(*len)--;
-			}
-			return 0;
-		}
-		if (c->in_len == sizeof(c->in)) {
-			errno = EPROTO;
-			return -1;
-		}
-		if (sm_wait(c->fd, POLLIN) < 0) {
-			return -1;
-		}
-		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
-		if (n == 0) {
-			errno = ECONNRESET;
-		}
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			return -1;
-		}
-		c->in_len += (size_t)n;
-	}
-}
-
-/* Reads one reply into c->reply and c->shown. Returns its code, or -1 (logged). */
-static int sm_reply(struct sm_conn *c, const char *what)
-{
-	enum smtp_reply_status st = SMTP_REPLY_MORE;
-	size_t len, used;
-
-	smtp_reply_init(&c->reply);
-	while (st == SMTP_REPLY_MORE) {
-		if (sm_read_line(c, &len, &used) < 0) {
-			log_err("%s: no reply from %s: %s; message not sent", what, c->path, strerror(errno));
-			return -1;
-		}
-		st = smtp_reply_line(&c->reply, c->in, len);
-		memmove(c->in, c->in + used, c->in_len - used);
-		c->in_len -= used;
-	}
-	if (st == SMTP_REPLY_BAD) {
-		log_err("%s: malformed reply from %s; message not sent", what, c->path);
-		return -1;
-	}
-	snprintf(c->shown, sizeof(c->shown), "%d %s%s%s", c->reply.code, c->reply.enhanced,
-		 c->reply.enhanced[0] ? " " : "", c->reply.text);
-	return c->reply.code;
-}
-
-/* Sends a command line and reads the reply. Returns its code, or -1 (logged). */
-static int sm_command(struct sm_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sm_command(struct sm_conn *c, const char *fmt, ...)
-{
-	char line[ADDR_MAX + 64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
-		log_err("command too long");
-		return -1;
-	}
-	memcpy(line + n, "\r\n", 2);
-	if (sm_put(c, line, (size_t)n + 2) < 0 || sm_flush(c) < 0) {
-		line[n] = '\0';
-		log_err("%s: cannot send to %s: %s; message not sent", line, c->path, strerror(errno));
-		return -1;
-	}
-	line[n] = '\0';
-	return sm_reply(c, line);
-}
-
-/* The exit code for a refusal: 4xx EX_TEMPFAIL, else code5; logs "what: reply". */
-static int sm_refused(const struct sm_conn *c, const char *what, int code5)
-{
-	log_err("%s: %s", what, c->shown);
-	return c->reply.code / 100 == 4 ? EX_TEMPFAIL : code5;
-}
-
-/* Connects, reads the greeting and says EHLO. Returns 0 or an exit code. */
-static int sm_open(struct sm_conn *c, const struct sm_opts *o, const char *suffix)
-{
-	char spool[CONF_PATH_MAX];
-	struct timeval tv = { .tv_sec = SM_TIMEOUT_MS / 1000 };
-	int rc = ctl_client_spool(o->conf, spool, sizeof(spool));
-
-	if (rc != 0) {
-		return rc;
-	}
-	c->fd = ctl_client_connect(spool, CTL_CLIENT_SUBMIT, c->path, sizeof(c->path));
-	if (c->fd < 0) {
-		return ctl_client_connect_error(
-		    c->path, errno, "not allowed to submit mail here (local_submit_group); message not sent", suffix);
-	}
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (o->mode == 's') {
-		return 0;
-	}
-	rc = sm_reply(c, "connect");
-	if (rc != 220) {
-		return rc < 0 ? EX_TEMPFAIL : sm_refused(c, "connect", EX_UNAVAILABLE);
-	}
-	rc = sm_command(c, "EHLO localhost");
-	if (rc != 250) {
-		return rc < 0 ? EX_TEMPFAIL : sm_refused(c, "EHLO localhost", EX_PROTOCOL);
-	}
-	return 0;
-}
-
-/* Ends the session politely (after a refusal; nothing is sent). */
-static void sm_quit(struct sm_conn *c)
-{
-	if (sm_command(c, "RSET") >= 0) {
-		(void)sm_command(c, "QUIT");
-	}
-}
-
 /* --- the transaction ------------------------------------------------------------------- */
 
 /* The envelope sender: -f / -r (without <>), else the login name. Returns 0 or an exit code. */
@@ -624,7 +437,7 @@ static int sm_submit(const struct sm_opts *o)
 		return rc;
 	}
 	sm_conn.fd = -1;
-	rc = sm_open(&sm_conn, o, "; message not sent");
+	rc = sm_open(&sm_conn, o->conf, o->mode != 's', "; message not sent");
 	rc = rc != 0 ? rc : sm_envelope(&sm_conn, sender, effective, sizeof(effective));
 	rc = rc != 0 ? rc : sm_data(&sm_conn, o, effective);
 	if (sm_conn.fd >= 0) {
@@ -639,7 +452,7 @@ static int sm_submit(const struct sm_opts *o)
 static int sm_relay(const struct sm_opts *o)
 {
 	char buf[4096];
-	int in_open = 1, rc = sm_open(&sm_conn, o, "");
+	int in_open = 1, rc = sm_open(&sm_conn, o->conf, o->mode != 's', "");
 
 	if (rc != 0) {
 		return rc;

@@ -1,0 +1,72 @@
+/*
+ * sendmail_smtp_test.c - the sendmail client's end of the submission socket
+ * over a socketpair: multi-line replies with enhanced codes, commands as
+ * sent on the wire, malformed and missing replies, refusal exit codes.
+ */
+#include "config.h"
+#if CONFIG_TOOL_SENDMAIL
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sendmail_smtp.h"
+
+static struct sm_conn smtp_conn;
+
+/* A connection whose server end is *server, with `script` already waiting to be read. */
+static struct sm_conn *smtp_pair(int *server, const char *script)
+{
+	int sv[2];
+
+	memset(&smtp_conn, 0, sizeof(smtp_conn));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], script, strlen(script)) < 0) {
+		return NULL;
+	}
+	smtp_conn.fd = sv[0];
+	*server = sv[1];
+	return &smtp_conn;
+}
+
+TEST(sendmail_smtp_multiline_reply)
+{
+	int server;
+	struct sm_conn *c =
+	    smtp_pair(&server, "250-gw.example\r\n250-SIZE 1000\r\n250 2.1.0 <a@b.example>: Sender ok\r\n");
+
+	CHECK(c != NULL);
+	CHECK(sm_reply(c, "test") == 250);
+	CHECK(strncmp(c->shown, "250 ", 4) == 0);
+	CHECK(strstr(c->shown, "<a@b.example>: Sender ok") != NULL); /* the last line's text is kept */
+	close(server);
+	CHECK(sm_reply(c, "test") == -1); /* the server went away */
+	close(c->fd);
+}
+
+TEST(sendmail_smtp_command_on_the_wire)
+{
+	char got[64] = "";
+	int server;
+	struct sm_conn *c = smtp_pair(&server, "550 5.1.1 <x>: no alias\r\n");
+
+	CHECK(sm_command(c, "RCPT TO:<%s>", "x") == 550);
+	CHECK(read(server, got, sizeof(got) - 1) == 13);
+	CHECK_STR(got, "RCPT TO:<x>\r\n");
+	CHECK(sm_refused(c, "RCPT TO:<x>", EX_NOUSER) == EX_NOUSER);
+	close(server);
+	close(c->fd);
+}
+
+TEST(sendmail_smtp_temporary_and_malformed)
+{
+	int server;
+	struct sm_conn *c = smtp_pair(&server, "452 4.3.1 Insufficient system storage\r\nxyz\r\n");
+
+	CHECK(sm_reply(c, "MAIL") == 452);
+	CHECK(sm_refused(c, "MAIL", EX_DATAERR) == EX_TEMPFAIL); /* 4xx: try again later */
+	CHECK(sm_reply(c, "next") == -1);                        /* not a reply line */
+	close(server);
+	close(c->fd);
+}
+#endif
