@@ -427,7 +427,7 @@ static int sm_data(struct sm_conn *c, const struct sm_opts *o, const char *effec
 
 static int sm_submit(const struct sm_opts *o)
 {
-	char sender[ADDR_MAX + 1], effective[ADDR_MAX + 1];
+	char sender[ADDR_MAX + 1] = "", effective[ADDR_MAX + 1] = "";
 	int rc = sm_sender(o, sender, sizeof(sender));
 
 	rc = rc != 0 ? rc : sm_recipients(o, 0);

@@ -20,6 +20,7 @@ static struct sm_conn *smtp_pair(int *server, const char *script)
 {
 	int sv[2];
 
+	*server = -1;
 	memset(&smtp_conn, 0, sizeof(smtp_conn));
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], script, strlen(script)) < 0) {
 		return NULL;
@@ -36,6 +37,9 @@ TEST(sendmail_smtp_multiline_reply)
 	    smtp_pair(&server, "250-gw.example\r\n250-SIZE 1000\r\n250 2.1.0 <a@b.example>: Sender ok\r\n");
 
 	CHECK(c != NULL);
+	if (c == NULL) {
+		return;
+	}
 	CHECK(sm_reply(c, "test") == 250);
 	CHECK(strncmp(c->shown, "250 ", 4) == 0);
 	CHECK(strstr(c->shown, "<a@b.example>: Sender ok") != NULL); /* the last line's text is kept */
@@ -50,6 +54,10 @@ TEST(sendmail_smtp_command_on_the_wire)
 	int server;
 	struct sm_conn *c = smtp_pair(&server, "550 5.1.1 <x>: no alias\r\n");
 
+	CHECK(c != NULL);
+	if (c == NULL) {
+		return;
+	}
 	CHECK(sm_command(c, "RCPT TO:<%s>", "x") == 550);
 	CHECK(read(server, got, sizeof(got) - 1) == 13);
 	CHECK_STR(got, "RCPT TO:<x>\r\n");
@@ -63,6 +71,10 @@ TEST(sendmail_smtp_temporary_and_malformed)
 	int server;
 	struct sm_conn *c = smtp_pair(&server, "452 4.3.1 Insufficient system storage\r\nxyz\r\n");
 
+	CHECK(c != NULL);
+	if (c == NULL) {
+		return;
+	}
 	CHECK(sm_reply(c, "MAIL") == 452);
 	CHECK(sm_refused(c, "MAIL", EX_DATAERR) == EX_TEMPFAIL); /* 4xx: try again later */
 	CHECK(sm_reply(c, "next") == -1);                        /* not a reply line */
