@@ -47,7 +47,9 @@ static void spf_check_ok(const struct smtp_cmd *cmd, size_t size)
 	spf_assert(spf_string(cmd->arg, sizeof(cmd->arg), 1) < size);
 	spf_string(cmd->auth_initial, sizeof(cmd->auth_initial), 1);
 	if (cmd->verb == SMTP_VERB_MAIL) {
-		spf_assert(path_len == 0 || addr_valid_mailbox(cmd->path, path_len));
+		/* a bare local part is the local socket's own-name sender; the session decides */
+		spf_assert(path_len == 0 || addr_valid_mailbox(cmd->path, path_len) ||
+			   (memchr(cmd->path, '@', path_len) == NULL && addr_valid_local(cmd->path, path_len)));
 	} else if (cmd->verb == SMTP_VERB_RCPT) {
 		spf_assert(addr_valid_mailbox(cmd->path, path_len) || addr_valid_local(cmd->path, path_len));
 	} else {
