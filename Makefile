@@ -200,8 +200,10 @@ rootfs: $(B)/subgate
 		MANIFEST=$(abspath $(ROOTFS)).devtable
 
 # --- tests -----------------------------------------------------------------------
+# The harness hides log lines; on a failure the run is repeated with them (and any
+# sanitizer report) shown, so that CI's log says what went wrong.
 test-unit: $(B)/unit-tests
-	$(Q)$(B)/unit-tests
+	$(Q)$(B)/unit-tests || { UNIT_VERBOSE=1 $(B)/unit-tests 2>&1 | tail -60; exit 1; }
 
 test-asan:
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
@@ -258,11 +260,14 @@ fuzz: $(B)/include/config.h
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The jail tests need a test build: defconfig plus CONFIG_TEST_HOOKS (never shipped).
+# (The sub-make builds with that file as its KCONFIG_CONFIG: one recipe for it there.)
 HOOKS_B := build/hooks
+ifneq ($(KCONFIG_CONFIG),$(HOOKS_B)/.config)
 $(HOOKS_B)/.config: conf/defconfig $(KCONFIG_FILES)
 	@mkdir -p $(@D)
 	$(Q){ cat conf/defconfig; echo CONFIG_TEST_HOOKS=y; } > $(@D)/defconfig.in
 	$(Q)KCONFIG_CONFIG=$@ kconfig-conf -s --defconfig=$(@D)/defconfig.in Kconfig
+endif
 hooks: $(HOOKS_B)/.config
 	$(Q)$(MAKE) --no-print-directory B=$(HOOKS_B) KCONFIG_CONFIG=$(HOOKS_B)/.config $(HOOKS_B)/subgate
 

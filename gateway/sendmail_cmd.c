@@ -258,7 +258,6 @@ static int sm_read_head(const struct sm_opts *o)
 static int sm_sender(const struct sm_opts *o, char *out, size_t cap)
 {
 	const char *s = o->sender;
-	size_t n;
 
 	if (s == NULL) {
 		struct passwd *pw = getpwuid(getuid());
@@ -270,25 +269,11 @@ static int sm_sender(const struct sm_opts *o, char *out, size_t cap)
 		}
 		s = pw->pw_name;
 	}
-	n = strlen(s);
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>') {
-			n = cap;
-		}
-	}
-	if (n > ADDR_MAX || n >= cap) {
+	if (sendmail_arg_sender(s, out, cap) < 0) {
 		log_err("invalid sender address (-f): at most %d octets, no blanks, control characters or <>",
 			ADDR_MAX);
 		return EX_USAGE;
 	}
-	memcpy(out, s, n);
-	out[n] = '\0';
 	return 0;
 }
 

@@ -502,6 +502,22 @@ int sendmail_rcpts_from_head(struct sendmail_rcpts *r, const struct sendmail_hea
 
 /* --- the sender ------------------------------------------------------------------ */
 
+/* 1 if the n octets at s make a usable path: no blanks, control characters or <>, and they fit. */
+static int sm_path_ok(const char *s, size_t n, size_t cap)
+{
+	if (n > ADDR_MAX || n >= cap) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 int sendmail_reply_sender(const char *text, char *out, size_t cap)
 {
 	const char *end;
@@ -511,17 +527,26 @@ int sendmail_reply_sender(const char *text, char *out, size_t cap)
 		return -1;
 	}
 	n = (size_t)(end - text - 1);
-	if (n == 0 || n > ADDR_MAX || n >= cap) {
+	if (n == 0 || !sm_path_ok(text + 1, n, cap)) {
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[1 + i];
-
-		if (c <= ' ' || c == 0x7f || c == '<') {
-			return -1;
-		}
-	}
 	memcpy(out, text + 1, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int sendmail_arg_sender(const char *arg, char *out, size_t cap)
+{
+	size_t n = strlen(arg);
+
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
+		arg++;
+		n -= 2;
+	}
+	if (!sm_path_ok(arg, n, cap)) {
+		return -1;
+	}
+	memcpy(out, arg, n);
 	out[n] = '\0';
 	return 0;
 }

@@ -129,6 +129,13 @@ int sendmail_rcpts_from_head(struct sendmail_rcpts *r, const struct sendmail_hea
 int sendmail_reply_sender(const char *text, char *out, size_t cap);
 
 /*
+ * The sender given with -f / -r (or the login name) into out, without
+ * surrounding <>; "" (the null sender) is allowed. Returns 0, or -1 when it
+ * holds blanks, control characters or <>, or does not fit (ADDR_MAX, cap).
+ */
+int sendmail_arg_sender(const char *arg, char *out, size_t cap);
+
+/*
  * The From: line (no line end) for a message without one: "From: ADDR", or
  * "From: NAME <ADDR>" with a full name (quoted when it is not plain words;
  * control characters become blanks; at most SENDMAIL_NAME_MAX octets).

@@ -7,6 +7,7 @@
  * from To:/Cc:/Bcc:, the sender in a 250 reply, and the added From: line.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -351,6 +352,48 @@ TEST(sendmail_sender_from_the_mail_reply)
 	CHECK(sendmail_reply_sender("<unterminated", out, sizeof(out)) == -1);
 	CHECK(sendmail_reply_sender("<a b@x>: x", out, sizeof(out)) == -1);
 	CHECK(sendmail_reply_sender("<a@x>: x", out, 3) == -1); /* does not fit */
+}
+
+/* Each argument in a heap block of its own size, so that ASan sees a read past its end. */
+static int arg_sender(const char *arg, char *out, size_t cap)
+{
+	size_t n = strlen(arg) + 1;
+	char *copy = malloc(n);
+	int rc;
+
+	CHECK(copy != NULL);
+	memcpy(copy, arg, n);
+	rc = sendmail_arg_sender(copy, out, cap);
+	free(copy);
+	return rc;
+}
+
+TEST(sendmail_arg_sender_strips_brackets_and_refuses_blanks)
+{
+	char out[ADDR_MAX + 1];
+	char longest[ADDR_MAX + 2];
+
+	CHECK(arg_sender("bob@x", out, sizeof(out)) == 0);
+	CHECK_STR(out, "bob@x");
+	CHECK(arg_sender("<bob@x>", out, sizeof(out)) == 0);
+	CHECK_STR(out, "bob@x");
+	CHECK(arg_sender("<>", out, sizeof(out)) == 0);
+	CHECK_STR(out, "");
+	CHECK(arg_sender("root", out, sizeof(out)) == 0);
+	CHECK_STR(out, "root");
+	/* the bug: a blank made the scan run on past the end of the argument */
+	CHECK(arg_sender("a b@x", out, sizeof(out)) == -1);
+	CHECK(arg_sender("a\tb@x", out, sizeof(out)) == -1);
+	CHECK(arg_sender("<a@x", out, sizeof(out)) == -1);
+	CHECK(arg_sender("a@x>", out, sizeof(out)) == -1);
+	CHECK(arg_sender("a\x7f@x", out, sizeof(out)) == -1);
+	CHECK(arg_sender("a@x", out, 3) == -1); /* does not fit */
+	memset(longest, 'a', ADDR_MAX);
+	longest[ADDR_MAX] = '\0';
+	CHECK(arg_sender(longest, out, sizeof(out)) == 0);
+	longest[ADDR_MAX] = 'a';
+	longest[ADDR_MAX + 1] = '\0';
+	CHECK(arg_sender(longest, out, sizeof(out)) == -1);
 }
 
 TEST(sendmail_from_line_quotes_when_needed)
