@@ -361,7 +361,10 @@ static int arg_sender(const char *arg, char *out, size_t cap)
 	char *copy = malloc(n);
 	int rc;
 
-	CHECK(copy != NULL);
+	if (copy == NULL) {
+		harness_fail(__FILE__, __LINE__, "malloc");
+		return -2;
+	}
 	memcpy(copy, arg, n);
 	rc = sendmail_arg_sender(copy, out, cap);
 	free(copy);
