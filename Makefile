@@ -88,7 +88,7 @@ MUSL_LIB := /usr/lib/x86_64-linux-musl
 # _FORTIFY_SOURCE: musl has no __*_chk functions, so it has no effect with this
 # libc; it stays for toolchains that add fortify headers to musl.
 CFLAGS := $(WARN) -Os -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	-ffunction-sections -fdata-sections -isystem $(SYSROOT)/include
+	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables -isystem $(SYSROOT)/include
 LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcdb.a $(SYSROOT)/lib/libbearssl.a
 # Debian's musl-gcc specs ignore -static-pie, so the static PIE is linked by hand:
 # musl's rcrt1.o self-relocates; no interpreter, full RELRO, stripped.

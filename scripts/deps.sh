@@ -27,7 +27,8 @@
 #   KERNEL_HEADERS_DIR [/usr/include]  (dir holding linux/ and asm-generic/)
 #   KERNEL_HEADERS_PKG [linux-libc-dev] (the package they come from, for stamps;
 #                                      cross.sh: linux-libc-dev-<arch>-cross)
-#   DEPS_CFLAGS [-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections]
+#   DEPS_CFLAGS [-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections
+#                -fno-asynchronous-unwind-tables -fno-unwind-tables]
 #   BEARSSL_VERSION / TINYCDB_VERSION / LIBSECCOMP_VERSION
 #                                      pin a Debian source version; empty (the
 #                                      default) takes the suite's current one,
@@ -53,7 +54,7 @@ HOST_TRIPLET="${HOST_TRIPLET:-}"
 KERNEL_HEADERS_ARCH_DIR="${KERNEL_HEADERS_ARCH_DIR:-/usr/include/x86_64-linux-gnu}"
 KERNEL_HEADERS_DIR="${KERNEL_HEADERS_DIR:-/usr/include}"
 KERNEL_HEADERS_PKG="${KERNEL_HEADERS_PKG:-linux-libc-dev}"
-DEPS_CFLAGS="${DEPS_CFLAGS:--Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections}"
+DEPS_CFLAGS="${DEPS_CFLAGS:--Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables}"
 JOBS=2
 BUILD_TOOLS=(musl-tools musl-dev gperf dpkg-dev linux-libc-dev make gcc)
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
