@@ -4,6 +4,8 @@
  */
 #include "tls_engine.h"
 
+#include <stdint.h>
+
 #include "secret.h"
 
 #include "config.h"
@@ -30,6 +32,55 @@ static size_t tls_engine_suites(uint16_t *suites, int ecdsa, int rsa)
 	return n;
 }
 
+/*
+ * The portable implementations (CONFIG_TLS_CPU_CRYPTO=n): one per primitive,
+ * the 64-bit variants where the compiler has 64-bit words (BearSSL's own
+ * test for its 128-bit-product Poly1305 is __SIZEOF_INT128__).
+ */
+#if UINTPTR_MAX > 0xffffffffu
+#define TLS_AES_CTR    br_aes_ct64_ctr_vtable
+#define TLS_AES_CBCENC br_aes_ct64_cbcenc_vtable
+#define TLS_AES_CBCDEC br_aes_ct64_cbcdec_vtable
+#define TLS_GHASH      br_ghash_ctmul64
+#else
+#define TLS_AES_CTR    br_aes_ct_ctr_vtable
+#define TLS_AES_CBCENC br_aes_ct_cbcenc_vtable
+#define TLS_AES_CBCDEC br_aes_ct_cbcdec_vtable
+#define TLS_GHASH      br_ghash_ctmul
+#endif
+#ifdef __SIZEOF_INT128__
+#define TLS_POLY1305 br_poly1305_ctmulq_run
+#else
+#define TLS_POLY1305 br_poly1305_ctmul_run
+#endif
+
+/* Record ciphers: BearSSL's run-time choice, or the portable set above. */
+static void tls_engine_ciphers(br_ssl_engine_context *eng)
+{
+	if (CONFIG_TLS_CPU_CRYPTO) {
+		br_ssl_engine_set_default_aes_gcm(eng);
+		if (CONFIG_TLS_CHACHA20) {
+			br_ssl_engine_set_default_chapol(eng);
+		}
+		if (CONFIG_TLS_ALLOW_TLS10) {
+			br_ssl_engine_set_default_aes_cbc(eng);
+		}
+		return;
+	}
+	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(eng, &TLS_AES_CTR);
+	br_ssl_engine_set_ghash(eng, &TLS_GHASH);
+	if (CONFIG_TLS_CHACHA20) {
+		br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+		br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
+		br_ssl_engine_set_poly1305(eng, &TLS_POLY1305);
+	}
+	if (CONFIG_TLS_ALLOW_TLS10) {
+		br_ssl_engine_set_cbc(eng, &br_sslrec_in_cbc_vtable, &br_sslrec_out_cbc_vtable);
+		br_ssl_engine_set_aes_cbc(eng, &TLS_AES_CBCENC, &TLS_AES_CBCDEC);
+	}
+}
+
 void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 {
 	uint16_t suites[8];
@@ -41,15 +92,11 @@ void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
 	br_ssl_engine_set_default_ec(eng);
-	if (CONFIG_TLS_CHACHA20) {
-		br_ssl_engine_set_default_chapol(eng);
-	}
+	tls_engine_ciphers(eng);
 	if (CONFIG_TLS_ALLOW_TLS10) {
 		br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
 		br_ssl_engine_set_prf10(eng, &br_tls10_prf);
-		br_ssl_engine_set_default_aes_cbc(eng);
 	}
 	tls_engine_seed(eng);
 }
