@@ -1,5 +1,6 @@
 /*
- * conf_reload.c - the keys a reload may not change (see conf_reload.h).
+ * conf_reload.c - the keys a reload may not change, and whether it changed
+ * the relay's settings (see conf_reload.h).
  */
 #include "conf_reload.h"
 
@@ -33,4 +34,17 @@ unsigned conf_keep_start_keys(struct conf *next, const struct conf *now)
 	KEEP_FIELD(next, now, users, "users", changed);
 	KEEP_FIELD(next, now, local_submit_group, "local_submit_group", changed);
 	return changed;
+}
+
+/* conf_load zeroes the whole struct first: fields compare as bytes. */
+#define SAME_FIELD(a, b, field) (memcmp(&(a)->field, &(b)->field, sizeof((a)->field)) == 0)
+
+int conf_relay_settings_equal(const struct conf *a, const struct conf *b)
+{
+	return SAME_FIELD(a, b, helo_name) && SAME_FIELD(a, b, smarthost_host) && SAME_FIELD(a, b, smarthost_port) &&
+	       SAME_FIELD(a, b, smarthost_bracketed) && SAME_FIELD(a, b, smarthost_tls) &&
+	       SAME_FIELD(a, b, smarthost_ca) && SAME_FIELD(a, b, smarthost_pin) &&
+	       SAME_FIELD(a, b, smarthost_has_pin) && SAME_FIELD(a, b, smarthost_auth) &&
+	       SAME_FIELD(a, b, relay_timeout) && a->nmasquerade == b->nmasquerade &&
+	       memcmp(a->masquerade, b->masquerade, a->nmasquerade * sizeof(a->masquerade[0])) == 0;
 }

@@ -2,7 +2,8 @@
  * conf_reload.h - what a SIGHUP may change. Listeners, the spool, the
  * accounts, the pid file, the users.cdb path and the submission socket's
  * group are fixed when the jail is built (they need root); a reload keeps
- * their old values and says so. Everything else takes the new values.
+ * their old values and says so. Everything else takes the new values; the
+ * relay process is restarted only when its own settings changed.
  */
 #ifndef SUBGATE_CONF_RELOAD_H
 #define SUBGATE_CONF_RELOAD_H
@@ -15,5 +16,13 @@
  * Returns how many differed.
  */
 unsigned conf_keep_start_keys(struct conf *next, const struct conf *now);
+
+/*
+ * 1 when a and b give the relay the same settings: helo_name, the smarthost
+ * (host, port, brackets, TLS mode, CA file path, pin, secret path),
+ * relay_timeout and the masquerade lines. (The CA file's and the secret's
+ * contents are compared by the relay itself.)
+ */
+int conf_relay_settings_equal(const struct conf *a, const struct conf *b);
 
 #endif

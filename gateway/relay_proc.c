@@ -421,10 +421,11 @@ static void relay_log_smarthost(const struct conf *c)
 }
 
 /*
- * SIGHUP: the handed-over configuration, secret and CA replace the keeper's;
- * the worker is stopped so that a new one starts with them (a message it
- * was sending is tried again, as after any lost connection). Returns 1 when
- * the worker must be restarted.
+ * SIGHUP: the handed-over configuration, secret and CA replace the keeper's.
+ * When the relay's own settings changed, the worker is stopped so that a new
+ * one starts with them (a message it was sending is tried again, as after any
+ * lost connection); otherwise it keeps running and its connection stays open.
+ * Returns 1 when the worker must be restarted.
  */
 static int relay_reload_apply(void)
 {
@@ -432,6 +433,7 @@ static int relay_reload_apply(void)
 	static struct tls_client_trust trust;
 	static struct relay_credentials cred;
 	char err[CONF_PATH_MAX + 96];
+	int same;
 
 	if (conf_load(&next, relay_conf_store.file) < 0) {
 		log_err("relay: reload: %s", next.first_error);
@@ -452,12 +454,18 @@ static int relay_reload_apply(void)
 		log_err("relay: reload: keeping the previous settings");
 		return 0;
 	}
+	same = conf_relay_settings_equal(&next, &relay_conf_store) &&
+	       tls_client_trust_equal(&trust, &relay_trust_store) && memcmp(&cred, &relay_cred, sizeof(cred)) == 0;
 	tls_client_free_ca(&relay_trust_store);
 	relay_trust_store = trust;
 	secret_wipe(&relay_cred, sizeof(relay_cred));
 	relay_cred = cred;
 	secret_wipe(&cred, sizeof(cred));
 	relay_conf_store = next;
+	if (same) {
+		log_info("relay: reload: the relay's settings are unchanged; the relay process keeps running");
+		return 0;
+	}
 	relay_log_smarthost(relay_conf);
 	return 1;
 }

@@ -202,6 +202,41 @@ int tls_client_load_ca(struct tls_client_trust *t, const char *path, char *err, 
 	return (int)t->nanchors;
 }
 
+static int tls_bytes_equal(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static int tls_anchor_equal(const br_x509_trust_anchor *a, const br_x509_trust_anchor *b)
+{
+	const br_x509_pkey *ka = &a->pkey, *kb = &b->pkey;
+
+	if (a->flags != b->flags || ka->key_type != kb->key_type ||
+	    !tls_bytes_equal(a->dn.data, a->dn.len, b->dn.data, b->dn.len)) {
+		return 0;
+	}
+	if (ka->key_type == BR_KEYTYPE_RSA) {
+		return tls_bytes_equal(ka->key.rsa.n, ka->key.rsa.nlen, kb->key.rsa.n, kb->key.rsa.nlen) &&
+		       tls_bytes_equal(ka->key.rsa.e, ka->key.rsa.elen, kb->key.rsa.e, kb->key.rsa.elen);
+	}
+	return ka->key.ec.curve == kb->key.ec.curve &&
+	       tls_bytes_equal(ka->key.ec.q, ka->key.ec.qlen, kb->key.ec.q, kb->key.ec.qlen);
+}
+
+int tls_client_trust_equal(const struct tls_client_trust *a, const struct tls_client_trust *b)
+{
+	if (a->pinned != b->pinned || (a->pinned && memcmp(a->pin, b->pin, sizeof(a->pin)) != 0) ||
+	    a->nanchors != b->nanchors) {
+		return 0;
+	}
+	for (size_t i = 0; i < a->nanchors; i++) {
+		if (!tls_anchor_equal(&a->anchors[i], &b->anchors[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
 {
 	t->pinned = 1;

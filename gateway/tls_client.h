@@ -45,6 +45,9 @@ int tls_client_load_ca(struct tls_client_trust *t, const char *path, char *err, 
 /* Frees the anchors of tls_client_load_ca (reload, tests). */
 void tls_client_free_ca(struct tls_client_trust *t);
 
+/* 1 when a and b trust the same: the same pin, or the same anchors in the same order. */
+int tls_client_trust_equal(const struct tls_client_trust *a, const struct tls_client_trust *b);
+
 /* Pin mode. */
 void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32]);
 

@@ -62,6 +62,7 @@ static const char gen_script[] =
     "  openssl dgst -sha256 -binary <$n.spki | base64 >$n.pin\n"
     "done\n"
     "openssl x509 -in smtp.crt -outform der -out smtp.der\n"
+    "cat ca.crt rsa.crt >ca-rsa.crt; cat rsa.crt ca.crt >rsa-ca.crt\n"
     ": >empty.pem\n";
 
 static char tc_dir[64];
@@ -441,6 +442,50 @@ TEST(tls_client_pin_wrong)
 	CHECK(r.rc < 0 && r.err == TLS_CLIENT_ERR_PIN_MISMATCH && !r.server_ok);
 	CHECK_STR(r.reason, "pin mismatch");
 	CHECK(!tls_client_error_is_temporary(r.err));
+}
+
+/* ---- comparing trust (a reload restarts the relay only when it changed) ---- */
+
+TEST(tls_client_trust_equal_compares_anchors_and_pins)
+{
+	static struct tls_client_trust a, b;
+
+	CHECK(tc_setup() == 0);
+	CHECK(tc_trust_ca(&a, "ca-rsa.crt", 0) == 2 && tc_trust_ca(&b, "ca-rsa.crt", 0) == 2);
+	CHECK(tls_client_trust_equal(&a, &b)); /* an EC and an RSA anchor, loaded twice */
+	tls_client_free_ca(&b);
+	CHECK(tc_trust_ca(&b, "rsa-ca.crt", 0) == 2);
+	CHECK(!tls_client_trust_equal(&a, &b)); /* the same anchors in another order */
+	tls_client_free_ca(&b);
+	CHECK(tc_trust_ca(&b, "ca.crt", 0) == 1);
+	CHECK(!tls_client_trust_equal(&a, &b));
+	tls_client_free_ca(&a);
+	CHECK(tc_trust_ca(&a, "smtp.crt", 0) == 1); /* another EC key and name */
+	CHECK(!tls_client_trust_equal(&a, &b) && !tls_client_trust_equal(&b, &a));
+	tls_client_free_ca(&a);
+	tls_client_free_ca(&b);
+	CHECK(tc_trust_ca(&a, "ca-rsa.crt", 0) == 2 && tc_trust_ca(&b, "ca-rsa.crt", 0) == 2);
+	b.anchors[1].flags ^= BR_X509_TA_CA;
+	CHECK(!tls_client_trust_equal(&a, &b));
+	b.anchors[1].flags ^= BR_X509_TA_CA;
+	b.anchors[0].pkey.key.ec.q[b.anchors[0].pkey.key.ec.qlen - 1] ^= 1;
+	CHECK(b.anchors[0].pkey.key_type == BR_KEYTYPE_EC && !tls_client_trust_equal(&a, &b));
+	b.anchors[0].pkey.key.ec.q[b.anchors[0].pkey.key.ec.qlen - 1] ^= 1;
+	b.anchors[1].pkey.key.rsa.n[3] ^= 1;
+	CHECK(b.anchors[1].pkey.key_type == BR_KEYTYPE_RSA && !tls_client_trust_equal(&a, &b));
+	b.anchors[1].pkey.key.rsa.n[3] ^= 1;
+	CHECK(tls_client_trust_equal(&a, &b));
+	tls_client_free_ca(&a);
+	tls_client_free_ca(&b);
+	tls_client_free_ca(&a);
+	tls_client_free_ca(&b);
+	CHECK(tc_trust_pin(&a, "smtp") == 0 && tc_trust_pin(&b, "smtp") == 0);
+	CHECK(tls_client_trust_equal(&a, &b));
+	CHECK(tc_trust_pin(&b, "other") == 0);
+	CHECK(!tls_client_trust_equal(&a, &b));
+	CHECK(tc_trust_ca(&b, "ca.crt", 0) == 1);
+	CHECK(!tls_client_trust_equal(&a, &b)); /* a pin is not a CA file */
+	tls_client_free_ca(&b);
 }
 
 TEST(tls_client_pin_rsa)
