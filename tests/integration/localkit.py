@@ -20,10 +20,12 @@ Everything stays in pytest's temporary directories.
 """
 
 import os
+import select
 import socket
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 HOST = "gw.example.test"
@@ -81,21 +83,36 @@ class _UnixServer:
         self.sock.bind(str(self.path))
         os.chmod(self.path, mode)
         self.sock.listen(8)
-        self.sock.settimeout(0.2)
+        self.sock.setblocking(False)
         self.stopped = False
         self.connections = 0
+        self.busy = False        # serving a connection (set under `lock` together with the accept)
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def _pending(self):
+        return bool(select.select([self.sock], [], [], 0)[0])
+
+    def _accept(self):
+        with self.lock:
+            if not self._pending():
+                return None
+            conn, _ = self.sock.accept()
+            self.busy = True
+            self.connections += 1
+            return conn
 
     def _loop(self):
         while not self.stopped:
             try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
+                conn = self._accept()
             except OSError:
                 return
-            self.connections += 1
+            if conn is None:
+                select.select([self.sock], [], [], 0.2)
+                continue
+            conn.setblocking(True)
             conn.settimeout(10)
             try:
                 self.serve(conn)
@@ -103,6 +120,17 @@ class _UnixServer:
                 pass
             finally:
                 conn.close()
+                self.busy = False
+
+    def settle(self, timeout=10):
+        """Waits until every connection a client made has been served to its end (EOF included)."""
+        def idle():
+            with self.lock:
+                return not self.busy and not self._pending()
+        deadline = time.monotonic() + timeout
+        while not idle():
+            assert time.monotonic() < deadline, f"{self.path}: a connection still being served after {timeout} s"
+            time.sleep(0.01)
 
     def close(self):
         self.stopped = True

@@ -57,7 +57,10 @@ class Env:
     def run(self, *args, input=b"", user=None):
         if isinstance(input, str):
             input = input.encode()
-        return run([self.sendmail, "-c", self.conf, *args], input=input, user=user)
+        r = run([self.sendmail, "-c", self.conf, *args], input=input, user=user)
+        if self.fake is not None:
+            self.fake.settle()  # the fake has read to the end of what the client sent (an abort included)
+        return r
 
 
 @pytest.fixture
