@@ -292,6 +292,7 @@ test: all
 bench: all
 	$(Q)scripts/apt-need.sh openssl python3-aiosmtpd
 	$(Q)$(PYTHON) bench/measure.py --binary $(B)/subgate
+	$(Q)$(MAKE) --no-print-directory bench-ciphers
 	$(Q)$(MAKE) --no-print-directory bench-compare
 
 # --- demo --------------------------------------------------------------------------

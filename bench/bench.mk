@@ -1,4 +1,5 @@
-# bench/bench.mk - builds $(B)/loadgen, the SMTP load generator (bench/loadgen.c).
+# bench/bench.mk - builds $(B)/loadgen, the SMTP load generator (bench/loadgen.c), and
+# $(B)/cipher-speed (bench/cipher_speed.c, `make bench-ciphers`).
 #
 # Included from the top Makefile; also usable alone after `make deps`:
 #   make -f bench/bench.mk build/loadgen
@@ -26,9 +27,19 @@ $(B)/loadgen: $(LOADGEN_SRCS) gateway/tls_pump.h gateway/tls_pem.h gateway/lib/b
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LOADGEN_CFLAGS) -o $@ $(LOADGEN_SRCS) $(SYSROOT)/lib/libbearssl.a -lpthread
 
-.PHONY: loadgen-clean
+# The record ciphers with and without CONFIG_TLS_CPU_CRYPTO's x86 code (bench/cipher_speed.c).
+$(B)/cipher-speed: bench/cipher_speed.c bench/bench.mk | $(SYSROOT)/.stamp-bearssl
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -static -Os -std=c11 -Wall -Wextra -Werror -Wvla -Wshadow -Wmissing-prototypes -D_GNU_SOURCE \
+		-isystem $(SYSROOT)/include -o $@ bench/cipher_speed.c $(SYSROOT)/lib/libbearssl.a
+
+.PHONY: loadgen-clean bench-ciphers
+bench-ciphers: $(B)/cipher-speed
+	$(Q)$(B)/cipher-speed
+
 clean: loadgen-clean
 loadgen-clean:
-	rm -f $(B)/loadgen
+	rm -f $(B)/loadgen $(B)/cipher-speed
 
 .DEFAULT_GOAL := $(bench_saved_goal)
