@@ -42,7 +42,7 @@ TEST(conf_reload_keeps_start_only_keys)
 	CHECK_STR(next.users, now.users);
 	CHECK_STR(next.pid_file, now.pid_file);
 	CHECK_STR(next.local_submit_group, "");
-	CHECK(next.max_message_size == 2 * 1024 * 1024); /* not start-only: the new value stays */
+	CHECK(next.max_message_size == (uint64_t)2 * 1024 * 1024); /* not start-only: the new value stays */
 }
 
 static const char *const relay_changes[] = {
