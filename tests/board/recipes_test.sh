@@ -47,6 +47,8 @@ chmod +x "$CC_WRAPPER"
 
 mode() { stat -c %a "$1" 2>/dev/null || echo missing; }
 link() { readlink "$1" 2>/dev/null || echo "not a link"; }
+# links_in DIR: its symbolic links, "PATH -> TARGET" per line, sorted
+links_in() { (cd "$1" && find . -type l -printf '%P -> %l\n' | LC_ALL=C sort); }
 # version_has WHAT BINARY TEXT: `subgate version` prints TEXT (a whole word or line)
 version_has() {
 	"$2" version >"$T/version.txt" 2>&1 || true
@@ -86,7 +88,11 @@ if openwrt_build ow-ec SUBGATE_TLS_PROFILE_EC_ONLY=y SUBGATE_MAX_SESSIONS=12; th
 	check_eq "first-boot script" 755 "$(mode "$IPKG/etc/uci-defaults/90-subgate")"
 	check_eq "/etc/subgate" 755 "$(mode "$IPKG/etc/subgate")"
 	check_eq "sendmail link" subgate "$(link "$IPKG/usr/sbin/sendmail")"
+	check_eq "/usr/lib/sendmail link" ../sbin/subgate "$(link "$IPKG/usr/lib/sendmail")"
 	check_eq "mailq link" ../sbin/subgate "$(link "$IPKG/usr/bin/mailq")"
+	BIN="$IPKG/usr/sbin/subgate" DESTDIR="$T/ow-ref" MANIFEST="$T/ow-ref.devtable" INIT=procd SENDMAIL=y \
+		"$REPO/scripts/install.sh" >"$T/ow-ref.log" 2>&1 || cat "$T/ow-ref.log"
+	check_eq "the links make install makes" "$(links_in "$T/ow-ref")" "$(links_in "$IPKG")"
 	for f in subgate.init:etc/init.d/subgate subgate-uci.sh:usr/lib/subgate/subgate-uci.sh \
 		subgate.config:etc/config/subgate subgate.uci-defaults:etc/uci-defaults/90-subgate; do
 		check_file "installed ${f#*:} is files/${f%%:*}" "$REPO/board/openwrt/subgate/files/${f%%:*}" "$IPKG/${f#*:}"
@@ -103,20 +109,37 @@ if openwrt_build ow-ec SUBGATE_TLS_PROFILE_EC_ONLY=y SUBGATE_MAX_SESSIONS=12; th
 	version_has "menu default: 2 KiB records" "$IPKG/usr/sbin/subgate" "  TLS_OUTBUF_SIZE=2373"
 	version_has "build-time filters" "$IPKG/usr/sbin/subgate" "+SANDBOX_SECCOMP_BUILD_TIME"
 	version_has "no test hooks" "$IPKG/usr/sbin/subgate" "-TEST_HOOKS"
+	version_has "menu default: subgate cert" "$IPKG/usr/sbin/subgate" "+TOOL_CERT"
+	version_has "subgate user, fixed" "$IPKG/usr/sbin/subgate" "+TOOL_USER"
 	version_has "reads the generated configuration" "$IPKG/usr/sbin/subgate" \
 		'  CONFIG_FILE="/var/etc/subgate/subgate.conf"'
 	version_has "pid file in /var/run" "$IPKG/usr/sbin/subgate" '  PID_FILE="/var/run/subgate.pid"'
 	EC_SIZE="$(stat -c %s "$IPKG/usr/sbin/subgate")"
 fi
 
-echo "recipes: OpenWrt, filters built at start, no implicit TLS, no sendmail"
-if openwrt_build ow-rt SUBGATE_SECCOMP_BUILD_TIME=n SUBGATE_LISTEN_SMTPS=n SUBGATE_TOOL_SENDMAIL=n; then
+echo "recipes: OpenWrt, filters built at start, no implicit TLS, no sendmail, no subgate cert"
+if openwrt_build ow-rt SUBGATE_SECCOMP_BUILD_TIME=n SUBGATE_LISTEN_SMTPS=n SUBGATE_TOOL_SENDMAIL=n \
+	SUBGATE_TOOL_CERT=n; then
 	pass "prepare, configure, compile and install run"
 	version_has "filters built at start" "$IPKG/usr/sbin/subgate" "-SANDBOX_SECCOMP_BUILD_TIME"
 	version_has "seccomp still on" "$IPKG/usr/sbin/subgate" "+SANDBOX_SECCOMP"
 	version_has "no implicit TLS" "$IPKG/usr/sbin/subgate" "-LISTEN_SMTPS"
 	version_has "full TLS profile" "$IPKG/usr/sbin/subgate" "+TLS_PROFILE_FULL"
-	check_eq "no sendmail link" absent "$([ -e "$IPKG/usr/sbin/sendmail" ] || [ -L "$IPKG/usr/sbin/sendmail" ] && echo present || echo absent)"
+	version_has "no subgate cert" "$IPKG/usr/sbin/subgate" "-TOOL_CERT"
+	version_has "subgate user, fixed" "$IPKG/usr/sbin/subgate" "+TOOL_USER"
+	check_eq "no links" "" "$(links_in "$IPKG")"
+	# the first boot with this binary: no certificate, and why
+	IMG="$T/ow-rt-img"
+	mkdir -p "$IMG/etc/config" "$T/ow-rt-path"
+	printf 'root:x:0:0:root:/root:/bin/ash\n' >"$IMG/etc/passwd"
+	printf 'root:x:0:\n' >"$IMG/etc/group"
+	status=0
+	IPKG_INSTROOT="$IMG" SUBGATE="$IPKG/usr/sbin/subgate" PATH="$T/ow-rt-path" \
+		"$(command -v busybox)" ash "$IPKG/etc/uci-defaults/90-subgate" >"$IMG/out" 2>&1 || status=$?
+	check_status "first boot without subgate cert: exits 0" 0 "$status"
+	check_eq "first boot without subgate cert: no certificate" "" "$(ls "$IMG/etc/subgate")"
+	check_has "first boot without subgate cert: says why and what to provide" "$IMG/out" \
+		"subgate: this subgate was built without 'subgate cert' (SUBGATE_TOOL_CERT): put a certificate chain in $IMG/etc/subgate/cert.pem and its key in $IMG/etc/subgate/key.pem (mode 0600)"
 	size="$(stat -c %s "$IPKG/usr/sbin/subgate")"
 	check_eq "libseccomp is linked in (much larger than the EC-only build)" yes \
 		"$([ "$size" -gt "$((${EC_SIZE:-0} + 50000))" ] && echo yes || echo "no: $size vs ${EC_SIZE:-?}")"
