@@ -76,8 +76,9 @@ def openwrt(repo):
     expect = {"SUBGATE_SUBMISSION_PORT": "587", "SUBGATE_SMTPS_PORT": "465", "SUBGATE_MAX_SESSIONS": "16",
               "SUBGATE_MAX_SESSIONS_PER_ADDR": "4", "SUBGATE_TLS_OUTBUF_SIZE": "2373",
               "SUBGATE_TLS_PROFILE_EC_ONLY": "n", "SUBGATE_SECCOMP": "y", "SUBGATE_SECCOMP_BUILD_TIME": "y",
-              "SUBGATE_SECCOMP_RUNTIME": "n", "SUBGATE_AUTH_CACHE": "y", "SUBGATE_LOG_DEBUG": "n"}
-    got = {name: sym(kconf, name).str_value for name in expect}
+              "SUBGATE_SECCOMP_RUNTIME": "n", "SUBGATE_AUTH_CACHE": "y", "SUBGATE_LOG_DEBUG": "n",
+              "SUBGATE_TOOL_SENDMAIL": "y", "SUBGATE_TOOL_QUEUE": "y", "SUBGATE_TOOL_CERT": "y"}
+    got = {name: sym(kconf, name).str_value if name in kconf.syms else "undefined" for name in expect}
     check("defaults (router sizes, build-time filters)", got == expect, got)
     sym(kconf, "SUBGATE_SECCOMP_BUILD_TIME").set_value("n")
     check("filters at start select the libseccomp build dependency",
@@ -101,6 +102,12 @@ def openwrt(repo):
     main, _ = load('source "%s/Kconfig"\n' % repo, {})
     missing = [n for n in mapped if n not in main.syms or not main.syms[n].nodes]
     check("the recipe's SUBGATE_BOOLS/INTS exist in subgate's Kconfig", mapped and not missing, missing)
+    # every tool of subgate's menu is offered, or fixed by Build/Configure
+    tools = sorted(s.name for s in main.unique_defined_syms if s.name.startswith("TOOL_"))
+    fixed = re.findall(r"echo '(?:# )?CONFIG_(TOOL_\w+)", recipe)
+    left = [t for t in tools if t not in mapped and t not in fixed]
+    check("every TOOL_* of subgate's Kconfig is in the menu or fixed by the recipe (%s)" % " ".join(tools),
+          tools and not left, left)
 
 
 def buildroot_kconf(repo):

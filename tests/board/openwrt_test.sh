@@ -7,10 +7,14 @@
 #     the smarthost secret, the procd instance, `subgate check` with the real
 #     binary, and the refusals (missing smarthost, half a credential, a line
 #     break, disabled), which must log why and hand procd nothing;
-#   - /etc/uci-defaults/90-subgate against a temporary root (IPKG_INSTROOT):
-#     the account, the directories, the certificate with and without openssl,
-#     and OpenWrt's user_add when /lib/functions.sh has it.
-# Needs SUBGATE_BIN (default build/subgate) and openssl.
+#   - /etc/uci-defaults/90-subgate against a temporary root (IPKG_INSTROOT)
+#     with nothing but BusyBox on PATH (no openssl) and the real binary: the
+#     account, the directories, the certificate that `subgate cert` makes (its
+#     paths and host name from UCI through a `uci` stub, or the defaults), the
+#     cases where it makes none and says why, and OpenWrt's user_add when
+#     /lib/functions.sh has it.
+# Needs SUBGATE_BIN (default build/subgate) and openssl (to make the init
+# script's certificate and to read the ones the first-boot script makes).
 set -eu
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -186,17 +190,42 @@ new_image() {
 	chmod 0644 "$IMG/etc/config/subgate"
 }
 
-# uci_defaults PATH: runs the first-boot script against $IMG with only PATH
-# for programs outside BusyBox; sets UD_STATUS.
+# uci_defaults PATH [SUBGATE]: runs the first-boot script against $IMG with
+# only PATH for programs outside BusyBox, and the binary under test (or
+# SUBGATE) as /usr/sbin/subgate; sets UD_STATUS.
 uci_defaults() {
 	UD_STATUS=0
-	IPKG_INSTROOT="$IMG" PATH="$1" busybox ash "$PKG/files/subgate.uci-defaults" >"$IMG/ud.out" 2>&1 ||
-		UD_STATUS=$?
+	IPKG_INSTROOT="$IMG" SUBGATE="${2:-$SUBGATE_BIN}" PATH="$1" \
+		busybox ash "$PKG/files/subgate.uci-defaults" >"$IMG/ud.out" 2>&1 || UD_STATUS=$?
 }
 
-echo "openwrt: first-boot script, BusyBox only (no /lib/functions.sh, no openssl)"
-mkdir -p "$T/nobin" "$T/withssl"
-ln -s "$(command -v openssl)" "$T/withssl/openssl"
+# cert_is WHAT CERT KEY HOST: CERT and KEY are a 0644/0600 EC P-256 pair,
+# self-signed for HOST (subject and DNS name).
+cert_is() {
+	check_eq "$1: key mode" 600 "$(stat -c %a "$3" 2>/dev/null || echo missing)"
+	check_eq "$1: certificate mode" 644 "$(stat -c %a "$2" 2>/dev/null || echo missing)"
+	openssl pkey -in "$3" -noout -text >"$T/key.txt" 2>&1 || true
+	check_has "$1: an EC P-256 key" "$T/key.txt" "ASN1 OID: prime256v1"
+	check_eq "$1: the certificate matches the key" \
+		"$(openssl pkey -in "$3" -pubout 2>/dev/null || echo no key)" \
+		"$(openssl x509 -in "$2" -noout -pubkey 2>/dev/null || echo no certificate)"
+	check_eq "$1: subject and issuer" "subject=CN = $4
+issuer=CN = $4" "$(openssl x509 -in "$2" -noout -subject -issuer 2>&1)"
+	check_eq "$1: DNS name" "DNS:$4" "$(openssl x509 -in "$2" -noout -ext subjectAltName 2>&1 | sed -n 's/^ *//; 2p')"
+}
+
+# uci_wrapper DIR: DIR/uci runs the uci stub (DIR goes on PATH). BusyBox's
+# `command -v busybox` answers with the applet's name, `which` with the file.
+uci_wrapper() {
+	bb="$(which busybox)"
+	mkdir -p "$1"
+	printf '#!%s ash\nexec %s ash "%s/uci.sh" "$@"\n' "$bb" "$bb" "$STUBS" >"$1/uci"
+	chmod +x "$1/uci"
+}
+
+echo "openwrt: first-boot script, BusyBox only (no /lib/functions.sh, no uci, no openssl)"
+mkdir -p "$T/nobin"
+uci_wrapper "$T/withuci"
 new_image plain
 uci_defaults "$T/nobin"
 check_status "exits 0" 0 "$UD_STATUS"
@@ -207,27 +236,69 @@ check_eq "shadow entry without a password" "subgate:*:0:0:99999:7:::" "$(grep '^
 check_eq "spool directory" yes "$([ -d "$IMG/var/spool/subgate" ] && echo yes || echo no)"
 check_eq "/etc/subgate mode" 755 "$(stat -c %a "$IMG/etc/subgate")"
 check_eq "/etc/config/subgate made private" 600 "$(stat -c %a "$IMG/etc/config/subgate")"
-check_eq "no openssl: no certificate" none "$(ls "$IMG/etc/subgate")none"
-check_has "no openssl: says what to provide" "$IMG/ud.out" \
-	"put a certificate chain in $IMG/etc/subgate/cert.pem and its key in $IMG/etc/subgate/key.pem"
+check_eq "no openssl on PATH" none "$(PATH="$T/nobin" command -v openssl || echo none)"
+check_eq "certificate and key at the default paths" "cert.pem key.pem" "$(cd "$IMG/etc/subgate" && echo *)"
+cert_is "no uci, no host name: for OpenWrt" "$IMG/etc/subgate/cert.pem" "$IMG/etc/subgate/key.pem" OpenWrt
+check_has "made by subgate cert (its report)" "$IMG/ud.out" "pin:         sha256/"
+check_has "and said so" "$IMG/ud.out" \
+	"subgate: made a self-signed certificate for OpenWrt in $IMG/etc/subgate/cert.pem"
+sum="$(cat "$IMG/etc/subgate/key.pem" "$IMG/etc/subgate/cert.pem" | cksum)"
 uci_defaults "$T/nobin"
 check_status "second run exits 0" 0 "$UD_STATUS"
 check_eq "second run adds no second account" 1 "$(grep -c '^subgate:' "$IMG/etc/passwd")"
 check_eq "second run adds no second group" 1 "$(grep -c '^subgate:' "$IMG/etc/group")"
+check_eq "second run keeps the certificate" "$sum" "$(cat "$IMG/etc/subgate/key.pem" "$IMG/etc/subgate/cert.pem" | cksum)"
+check_eq "second run is quiet" "" "$(cat "$IMG/ud.out")"
 
-echo "openwrt: first-boot script with openssl"
-uci_defaults "$T/withssl"
+echo "openwrt: first-boot script, paths and host name from UCI"
+new_image ucicfg
+sed -i -e "s|option hostname .*|option hostname 'gw.example.net'|" \
+	-e "s|option tls_cert .*|option tls_cert '/etc/subgate/gw.crt'|" \
+	-e "s|option tls_key .*|option tls_key '/etc/subgate/private/gw.key'|" \
+	-e "s|option spool .*|option spool '/overlay/subgate/spool'|" "$IMG/etc/config/subgate"
+uci_defaults "$T/withuci"
 check_status "exits 0" 0 "$UD_STATUS"
-check_eq "key mode" 600 "$(stat -c %a "$IMG/etc/subgate/key.pem" 2>/dev/null || echo missing)"
-check_eq "certificate mode" 644 "$(stat -c %a "$IMG/etc/subgate/cert.pem" 2>/dev/null || echo missing)"
-check_has "an EC P-256 key" "$(openssl pkey -in "$IMG/etc/subgate/key.pem" -noout -text >"$T/key.txt" 2>&1; echo "$T/key.txt")" \
-	"ASN1 OID: prime256v1"
-check_eq "certificate matches the key" \
-	"$(openssl pkey -in "$IMG/etc/subgate/key.pem" -pubout 2>/dev/null)" \
-	"$(openssl x509 -in "$IMG/etc/subgate/cert.pem" -noout -pubkey 2>/dev/null)"
-sum="$(cat "$IMG/etc/subgate/key.pem" "$IMG/etc/subgate/cert.pem" | cksum)"
-uci_defaults "$T/withssl"
-check_eq "an existing certificate is kept" "$sum" "$(cat "$IMG/etc/subgate/key.pem" "$IMG/etc/subgate/cert.pem" | cksum)"
+cert_is "UCI tls_cert, tls_key and hostname" "$IMG/etc/subgate/gw.crt" "$IMG/etc/subgate/private/gw.key" gw.example.net
+check_eq "nothing at the default paths" "gw.crt private" "$(cd "$IMG/etc/subgate" && echo *)"
+check_eq "the UCI spool" yes "$([ -d "$IMG/overlay/subgate/spool" ] && echo yes || echo no)"
+
+echo "openwrt: first-boot script, no hostname in UCI: the system's"
+new_image syshost
+sed -i "/option hostname /d" "$IMG/etc/config/subgate"
+mkdir -p "$IMG/proc/sys/kernel"
+echo lab-gw >"$IMG/proc/sys/kernel/hostname"
+uci_defaults "$T/withuci"
+check_status "exits 0" 0 "$UD_STATUS"
+cert_is "the system's host name" "$IMG/etc/subgate/cert.pem" "$IMG/etc/subgate/key.pem" lab-gw
+
+echo "openwrt: first-boot script, no certificate it can make"
+new_image badhost
+sed -i "s|option hostname .*|option hostname '192.168.1.1'|" "$IMG/etc/config/subgate"
+uci_defaults "$T/withuci"
+check_status "an address for a host name: still exits 0" 0 "$UD_STATUS"
+check_eq "an address for a host name: no files" "" "$(ls "$IMG/etc/subgate")"
+check_has "an address for a host name: subgate cert's reason" "$IMG/ud.out" \
+	"'192.168.1.1' is an address; the certificate needs a DNS name"
+check_has "an address for a host name: what to do" "$IMG/ud.out" \
+	"subgate: subgate cert could not make a certificate for '192.168.1.1' (the reason is above): make one with \`subgate cert --self-signed --cert /etc/subgate/cert.pem --key /etc/subgate/key.pem --hostname NAME\`, or put a certificate chain in $IMG/etc/subgate/cert.pem and its key in $IMG/etc/subgate/key.pem (mode 0600)"
+check_eq "an address for a host name: the account is still made" 1 "$(grep -c '^subgate:' "$IMG/etc/passwd")"
+
+new_image halfpair
+mkdir -p "$IMG/etc/subgate"
+echo "operator's key" >"$IMG/etc/subgate/key.pem"
+uci_defaults "$T/nobin"
+check_status "only the key there: exits 0" 0 "$UD_STATUS"
+check_eq "only the key there: it is left alone, no certificate" "operator's key|key.pem" \
+	"$(cat "$IMG/etc/subgate/key.pem")|$(cd "$IMG/etc/subgate" && echo *)"
+check_has "only the key there: says so" "$IMG/ud.out" \
+	"subgate: only one of $IMG/etc/subgate/cert.pem and $IMG/etc/subgate/key.pem exists: not making a certificate"
+
+new_image nobinary
+uci_defaults "$T/nobin" "$T/no-such-subgate"
+check_status "no binary: exits 0" 0 "$UD_STATUS"
+check_eq "no binary: no files" "" "$(ls "$IMG/etc/subgate")"
+check_has "no binary: says what to provide" "$IMG/ud.out" \
+	"subgate: no $T/no-such-subgate to make a certificate with: put a certificate chain in $IMG/etc/subgate/cert.pem and its key in $IMG/etc/subgate/key.pem (mode 0600)"
 
 echo "openwrt: first-boot script with OpenWrt's /lib/functions.sh"
 new_image owrt

@@ -5,8 +5,9 @@
 ################################################################################
 # board/buildroot/subgate/subgate.mk - the Buildroot recipe of subgate: the
 # static binary built with Buildroot's toolchain through board/pkg-build.sh
-# (BearSSL and TinyCDB from subgate-deps), the `subgate` account, a BusyBox
-# init script and an example configuration. How to use it: ../README.md.
+# (BearSSL and TinyCDB from subgate-deps), installed with the tree `make
+# install` makes (scripts/install.sh), the shared SysV/BusyBox init script
+# as S50subgate, and the `subgate` account. How to use it: ../README.md.
 
 # The content of the repository's VERSION file.
 SUBGATE_VERSION = 0.1.0
@@ -53,22 +54,41 @@ define SUBGATE_BUILD_CMDS
 		$(@D)/board/pkg-build.sh build
 endef
 
+# The account the daemon runs as (run_as in the installed subgate.conf, and
+# subgate's default), and the group that reads users.cdb.
+SUBGATE_RUN_AS = subgate
+
+# What `make install` installs, by the same script (scripts/install.sh):
+# /usr/sbin/subgate; with CONFIG_TOOL_SENDMAIL the sendmail, /usr/lib/sendmail
+# and mailq links; the first-start hook; /etc/subgate with the device's
+# subgate.conf (kept when the target already has one), the smarthost secret's
+# model and an empty users.cdb; the spool; the man pages. Not its init script
+# (INIT=none): Buildroot installs that only for SysV/BusyBox init, below.
+# The script's device table goes to $(SUBGATE_OUT)/subgate.devtable.
+# SENDMAIL is y or n, never empty: the script takes an empty one for y.
 define SUBGATE_INSTALL_TARGET_CMDS
-	$(INSTALL) -D -m 0755 $(SUBGATE_OUT)/subgate $(TARGET_DIR)/usr/sbin/subgate
-	$(INSTALL) -D -m 0644 $(@D)/conf/subgate.conf $(TARGET_DIR)/etc/subgate/subgate.conf.example
-	if grep -qx 'CONFIG_TOOL_SENDMAIL=y' $(SUBGATE_OUT)/.config; then \
-		ln -sf subgate $(TARGET_DIR)/usr/sbin/sendmail && \
-		mkdir -p $(TARGET_DIR)/usr/bin && ln -sf ../sbin/subgate $(TARGET_DIR)/usr/bin/mailq; \
-	fi
+	BIN=$(SUBGATE_OUT)/subgate DESTDIR=$(TARGET_DIR) PREFIX=/usr INIT=none \
+		MANIFEST=$(SUBGATE_OUT)/subgate.devtable RUN_AS_GROUP=$(SUBGATE_RUN_AS) \
+		SENDMAIL=$$(grep -qx 'CONFIG_TOOL_SENDMAIL=y' $(SUBGATE_OUT)/.config && echo y || echo n) \
+		$(@D)/scripts/install.sh
 endef
 
+# The shared script (rootfs/etc/init.d/subgate, what make install puts in
+# /etc/init.d/subgate; PREFIX=/usr changes nothing in it), under the name
+# Buildroot's rcS runs. /etc/default/subgate may set its variables.
 define SUBGATE_INSTALL_INIT_SYSV
-	$(INSTALL) -D -m 0755 $(SUBGATE_PKGDIR)/S50subgate $(TARGET_DIR)/etc/init.d/S50subgate
+	$(INSTALL) -D -m 0755 $(@D)/rootfs/etc/init.d/subgate $(TARGET_DIR)/etc/init.d/S50subgate
 endef
 
 # user uid group gid password home shell groups comment (Buildroot's makeusers)
 define SUBGATE_USERS
-	subgate -1 subgate -1 * - - - subgate mail gateway
+	$(SUBGATE_RUN_AS) -1 $(SUBGATE_RUN_AS) -1 * - - - subgate mail gateway
+endef
+
+# Buildroot makes the whole target root's, then applies this table (makedevs
+# format): the one path of subgate.devtable that is not root:root.
+define SUBGATE_PERMISSIONS
+	/etc/subgate/users.cdb f 0640 root $(SUBGATE_RUN_AS) - - - - -
 endef
 
 $(eval $(generic-package))
