@@ -191,7 +191,7 @@ RUN_AS_GROUP ?= $(patsubst "%",%,$(CONFIG_RUN_AS_USER))
 install: $(B)/subgate
 	$(Q)BIN=$(abspath $(B)/subgate) DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' INIT='$(INIT)' \
 		MANIFEST=$(abspath $(MANIFEST)) RUN_AS_GROUP='$(RUN_AS_GROUP)' \
-		SENDMAIL='$(CONFIG_TOOL_SENDMAIL)' scripts/install.sh
+		SENDMAIL='$(if $(CONFIG_TOOL_SENDMAIL),y,n)' scripts/install.sh
 
 # A fresh tree: $(ROOTFS), its table $(ROOTFS).devtable.
 rootfs: $(B)/subgate

@@ -25,7 +25,7 @@
 #                 /etc and /var never are
 #   MANIFEST      where the device table goes
 #   RUN_AS_GROUP  the group of the run_as account (users.cdb is 0640 root:it)
-#   SENDMAIL      y: the sendmail and mailq links (CONFIG_TOOL_SENDMAIL)
+#   SENDMAIL      y: the sendmail and mailq links and subgate-sendmail(1) (CONFIG_TOOL_SENDMAIL)
 #   INIT          sysv (rootfs/etc/init.d/subgate), procd (board/openwrt's
 #                 procd script, UCI glue and first-boot script), or none
 set -eu
@@ -188,6 +188,7 @@ dir /var/spool/subgate 0755 root root
 
 for page in man/*.[158]; do
 	[ -f "$page" ] || continue
+	case "$SENDMAIL/${page##*/}" in n/subgate-sendmail.*) continue ;; esac
 	section="${page##*.}"
 	file "$page" "$MANDIR/man$section/${page##*/}" 0644 root root
 done

@@ -358,3 +358,14 @@ def test_procd_variant_installs_openwrt_files(tmp_path):
     assert (dest / "usr/lib/subgate/subgate-uci.sh").read_bytes() == (files / "subgate-uci.sh").read_bytes()
     assert stat.S_IMODE((dest / "etc/config/subgate").stat().st_mode) == 0o600
     assert os.access(dest / "etc/uci-defaults/90-subgate", os.X_OK)
+
+
+def test_no_sendmail_links_without_the_sendmail_tool(tmp_path):
+    """CONFIG_TOOL_SENDMAIL off (here overridden on make's command line): no sendmail, mailq links."""
+    dest = tmp_path / "dest"
+    make("install", f"DESTDIR={dest}", f"MANIFEST={tmp_path / 'table'}", "CONFIG_TOOL_SENDMAIL=")
+    assert (dest / "usr/sbin/subgate").is_file()
+    for path in LINKS:
+        assert not os.path.lexists(f"{dest}{path}"), path
+    table = (tmp_path / "table").read_text()
+    assert "/usr/sbin/sendmail" not in table and "subgate-sendmail.1" not in table  # nor its man page
