@@ -40,6 +40,7 @@ struct master {
 	struct master_child sessions[CONFIG_MAX_SESSIONS];
 	struct local_users local_users; /* uid -> name for the submission socket */
 	int submit_fd, control_fd;      /* SPOOL/public/submit, SPOOL/private/control */
+	uid_t local_owner;              /* owner of both sockets: root, or the user of a --no-jail run */
 	int stopping;                   /* SIGTERM: no new sessions; waiting for those in DATA */
 	time_t stop_deadline;           /* then the rest are closed */
 	pid_t auth_pid, queue_pid, relay_pid, reload_pid;

@@ -22,7 +22,7 @@
 
 #define MASTER_CONTROL_TIMEOUT 5 /* seconds a control client may take to send or read */
 
-/* Makes SPOOL/DIR root's with `mode`, repairing owner and mode of an existing one. */
+/* Makes SPOOL/DIR the owner's (root's) with `mode`, repairing owner and mode of an existing one. */
 static int master_local_dir(const char *dir, mode_t mode, char *path, size_t cap)
 {
 	struct stat st;
@@ -39,7 +39,8 @@ static int master_local_dir(const char *dir, mode_t mode, char *path, size_t cap
 		errno = ENOTDIR;
 		return -1;
 	}
-	return chown(path, 0, 0) < 0 || chmod(path, mode) < 0 ? -1 : 0;
+	return chown(path, master.local_owner, master.local_owner ? getegid() : 0) < 0 || chmod(path, mode) < 0 ? -1
+														: 0;
 }
 
 /* Binds and listens on NAME in the current directory (short: sun_path is 108 bytes). Returns 0 or -1. */
@@ -51,8 +52,8 @@ static int master_local_bind(int fd, const char *name, mode_t mode, gid_t gid)
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", name);
 	unlink(name); /* a stale socket from a previous run: the pid file lock says none is alive */
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chown(name, 0, gid) < 0 || chmod(name, mode) < 0 ||
-		     listen(fd, 16) < 0
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chown(name, master.local_owner, gid) < 0 ||
+		     chmod(name, mode) < 0 || listen(fd, 16) < 0
 		 ? -1
 		 : 0;
 	umask(old);
@@ -88,6 +89,11 @@ int master_local_open(void)
 	gid_t gid = 0;
 	mode_t mode = 0666;
 
+	/* Root's; started by another user (--no-jail, tests, development) that user's, as it cannot give them away */
+	master.local_owner = geteuid();
+	if (master.local_owner != 0) {
+		gid = getegid();
+	}
 	if (master.conf.local_submit_group[0] != '\0') {
 		const struct group *g = getgrnam(master.conf.local_submit_group);
 
@@ -102,7 +108,7 @@ int master_local_open(void)
 		log_warn("cannot read /etc/passwd (%s): only root may use sendmail", strerror(errno));
 	}
 	master.submit_fd = master_local_socket("public", 0755, "submit", mode, gid);
-	master.control_fd = master_local_socket("private", 0700, "control", 0600, 0);
+	master.control_fd = master_local_socket("private", 0700, "control", 0600, master.local_owner ? getegid() : 0);
 	return master.submit_fd < 0 || master.control_fd < 0 ? EX_CANTCREAT : 0;
 }
 
@@ -136,7 +142,7 @@ void master_control_accept(void)
 	if (fd < 0) {
 		return;
 	}
-	if (peer.uid != 0) {
+	if (peer.uid != 0 && peer.uid != master.local_owner) {
 		log_warn("control socket: refused uid %u (pid %d): not root", (unsigned)peer.uid, (int)peer.pid);
 		if (write(fd, refused, sizeof(refused) - 1) < 0) {
 			/* the peer went away */

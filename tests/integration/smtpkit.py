@@ -5,7 +5,7 @@
   smarthost that accepts TCP connections and never answers, with
   relay_timeout = 3600 s, so that the relay waits for its greeting for the
   whole test and mail stays in queue/; the relay tests pass their own
-  smarthost), runs `subgate serve -f --no-jail` with stderr (the log) in a
+  smarthost), runs `subgate serve -f` (jailed: the tests run as root) with stderr (the log) in a
   file, waits for "subgate ready", and stops it with SIGTERM (asserting that
   it exits). `queue_ids()` and `spool_file()` look in queue/ and defer/, so a
   message the relay deferred is still found.
@@ -101,6 +101,8 @@ class SubgateServer:
         self.proc = None
         self.auth_pid = self.queue_pid = self.keeper_pid = self.relay_pid = self.reload_pid = None
         self.env_extra = {}  # e.g. SUBGATE_TEST_HOOK for the hooks build
+        self.preexec = None  # e.g. a function that drops to another user before exec
+        self.serve_args = []  # e.g. ["--no-jail"] for such a user
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -160,9 +162,10 @@ class SubgateServer:
     def start(self, timeout=15):
         offset = len(self.log_text())  # before the start: a fast server may log "subgate ready" at once
         self.log_fh = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.bin, "serve", "-f", "-c", str(self.conf)],
+        self.proc = subprocess.Popen([self.bin, "serve", "-f", *self.serve_args, "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self.log_fh, stderr=self.log_fh,
-                                     env={**_env(), **self.env_extra}, start_new_session=True)
+                                     env={**_env(), **self.env_extra}, start_new_session=True,
+                                     preexec_fn=self.preexec)
 
         def ready():
             if self.proc.poll() is not None:

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 
+from localkit import open_path_for_others
 from relaykit import relay_settings
 from smtpkit import HOST, IO_TIMEOUT, wait_for
 
@@ -225,3 +226,31 @@ def test_control_socket_reaches_the_queue(make_server, smarthost):
     assert control(server, "hold " + qid) == ("ok", f"{qid}: placed on hold\n".encode())
     assert (server.spool / "hold" / qid).exists()
     assert control(server, "bogus")[0].startswith("err 64 ")
+
+
+def test_sockets_of_a_daemon_started_by_another_user(make_server):
+    """Started as nobody (--no-jail, as in development): the sockets are nobody's, not root's (which
+    it could not make them), and nobody may use both: the control socket takes its owner and root."""
+    server = make_server(start=False)
+    open_path_for_others(server.dir.parent)
+    for path in [server.dir, *server.dir.rglob("*")]:
+        os.chown(path, NOBODY.pw_uid, NOGROUP.gr_gid)
+
+    def drop():
+        os.setgroups([])
+        os.setgid(NOGROUP.gr_gid)
+        os.setuid(NOBODY.pw_uid)
+
+    server.preexec = drop
+    server.serve_args = ["--no-jail"]
+    server.start()
+    for path, mode in (("public/submit", 0o666), ("private/control", 0o600), ("private", 0o700)):
+        st = os.stat(server.spool / path)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY.pw_uid, NOGROUP.gr_gid, mode), path
+    out = run_client(server, ["EHLO client.example", "QUIT"], as_nobody=True)
+    assert out["replies"][1][0].startswith("250-") and out["replies"][2] == ["221 2.0.0 Bye"]
+    r = subprocess.run([server.bin, "queue", "list", "-c", str(server.conf)], capture_output=True, text=True,
+                       timeout=IO_TIMEOUT, preexec_fn=drop)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Mail queue is empty\n", ""), r.stderr
+    status, _ = control(server, "list")  # root
+    assert status == "ok", status
