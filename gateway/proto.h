@@ -28,6 +28,7 @@
 #ifndef SUBGATE_PROTO_H
 #define SUBGATE_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -123,6 +124,24 @@ struct proto_q_begin {
 	int64_t arrival;
 	char strings[IPC_PAYLOAD_MAX - 16];
 };
+
+/*
+ * The frame carries only the used part of `strings`, and clearing touches
+ * only the counters: a session's envelope costs the pages it fills, not
+ * 16 KiB. The size of a `len` too large for `strings` matches no frame.
+ */
+static inline size_t proto_q_begin_size(const struct proto_q_begin *b)
+{
+	return offsetof(struct proto_q_begin, strings) +
+	       (b->len <= sizeof(b->strings) ? (size_t)b->len : sizeof(b->strings) + 1);
+}
+
+static inline void proto_q_begin_clear(struct proto_q_begin *b)
+{
+	b->nrcpt = 0;
+	b->len = 0;
+	b->arrival = 0;
+}
 
 struct proto_q_reply {
 	int32_t error; /* 0, or an errno: ENOSPC/EDQUOT -> 452 4.3.1, other -> 451 4.3.0 */

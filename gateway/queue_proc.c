@@ -155,7 +155,8 @@ static void queue_request(unsigned slot)
 		const struct proto_q_check *q = (const struct proto_q_check *)queue_in.payload;
 
 		queue_reply(s, spool_quota_check(queue_spool, q->size) < 0 ? errno : 0, NULL);
-	} else if (type == PROTO_Q_BEGIN && len == sizeof(struct proto_q_begin)) {
+	} else if (type == PROTO_Q_BEGIN && len >= offsetof(struct proto_q_begin, strings) &&
+		   len == proto_q_begin_size((const struct proto_q_begin *)queue_in.payload)) {
 		queue_begin(s, (struct proto_q_begin *)queue_in.payload);
 	} else if (type == PROTO_Q_END && len == 0) {
 		queue_end(s);

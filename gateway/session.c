@@ -136,7 +136,7 @@ void session_error(struct session *s, const char *fmt, ...)
 
 void session_reset_transaction(struct session *s)
 {
-	memset(&s->env, 0, sizeof(s->env));
+	proto_q_begin_clear(&s->env);
 	if (s->state & (SESSION_MAIL | SESSION_RCPT)) {
 		session_enter_state(s, SESSION_READY);
 	}
@@ -285,10 +285,14 @@ static void session_loop(struct session *s)
 
 void session_main(const struct session_start *start)
 {
+	/*
+	 * Zero already: this process was just forked from the master, which never
+	 * touches it. Not clearing it again keeps the buffers a session does not
+	 * use (most recipient slots, say) out of its private memory.
+	 */
 	static struct session sess;
 	struct session *s = &sess;
 
-	memset(s, 0, sizeof(*s));
 	s->conf = start->conf;
 	s->creds = start->creds;
 	s->implicit_tls = start->implicit_tls;

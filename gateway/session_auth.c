@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -69,6 +70,7 @@ static const struct proto_auth_result *session_auth_call(struct session *s, uint
 	}
 	if (rc != 1) {
 		log_err("%s: auth process unavailable: %s", s->id, rc == 0 ? "closed" : strerror(errno));
+		secret_wipe(&auth_frame, sizeof(auth_frame)); /* whatever arrived */
 		return NULL;
 	}
 	struct proto_auth_result *r = (struct proto_auth_result *)auth_frame.payload;
@@ -102,7 +104,9 @@ static void session_auth_verdict(struct session *s, const struct proto_auth_resu
 		session_auth_delay();
 		session_error(s, "535 5.7.8 Error: authentication failed");
 	}
-	secret_wipe(&auth_frame, sizeof(auth_frame));
+	/* a valid frame is exactly a header and a result: wiping only that leaves the rest of the
+	   16 KiB buffer untouched, i.e. not in this session's private memory */
+	secret_wipe(&auth_frame, offsetof(struct ipc_frame, payload) + sizeof(struct proto_auth_result));
 }
 
 /* Checks user/password with `auth` (PLAIN and LOGIN). Wipes them. */

@@ -227,7 +227,7 @@ void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 								: "451 4.3.0 Error: queue unavailable");
 		return;
 	}
-	memset(&s->env, 0, sizeof(s->env));
+	proto_q_begin_clear(&s->env);
 	session_env_add(s, sender);
 	session_env_add(s, s->login.user);
 	session_env_add(s, s->client);

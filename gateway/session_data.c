@@ -105,7 +105,7 @@ static int data_begin(struct session *s)
 	memset(&run, 0, sizeof(run));
 	run.arrival = time(NULL);
 	s->env.arrival = run.arrival;
-	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, &s->env, sizeof(s->env), -1);
+	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, &s->env, proto_q_begin_size(&s->env), -1);
 	if (rc == 0) {
 		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0
 														 : -1;
