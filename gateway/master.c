@@ -141,13 +141,22 @@ static void master_relay_frame(void)
 
 /*
  * Stops every child and exits. A child still starting may be root for a moment,
- * out of reach of the master's kill(2): the signal is repeated for at most 5 s,
- * after which the parent-death signal finishes the job.
+ * out of reach of the master's kill(2): the signal is repeated for at most 5 s.
+ * With CONFIG_SANDBOX_SEPARATE_UIDS the long-lived children are never within
+ * reach (another uid; nor is the parent-death signal, which the kernel checks
+ * against the dying master's uid): closing their channels tells them to go.
  */
 static void __attribute__((noreturn)) master_exit(int code)
 {
 	const struct timespec tick = { 0, 100000000L };
+	int *const channels[] = { &master.auth_fd, &master.queue_fd, &master.relay_fd, &master.reload_fd };
 
+	for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
+		if (*channels[i] >= 0) {
+			close(*channels[i]);
+			*channels[i] = -1;
+		}
+	}
 	for (int i = 0; i < 50; i++) {
 		pid_t pid;
 
@@ -196,7 +205,7 @@ static void master_close_listeners(void)
 	}
 	close(master.submit_fd);
 	close(master.control_fd);
-	master.submit_fd = master.control_fd = master.reload_fd = -1;
+	master.submit_fd = master.control_fd = -1; /* the reload channel stays open (unpolled) until master_exit */
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 }
 
@@ -273,7 +282,7 @@ static void __attribute__((noreturn)) master_loop(void)
 		pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
 		pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
 		pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
-		pfd[n + 4] = (struct pollfd){ .fd = master.reload_fd, .events = POLLIN };
+		pfd[n + 4] = (struct pollfd){ .fd = master.stopping ? -1 : master.reload_fd, .events = POLLIN };
 		if (master.stopping) {
 			master_stop_tick();
 		}
