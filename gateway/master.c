@@ -44,8 +44,8 @@ struct master master; /* zero-initialised (.bss, not file space); descriptors se
 
 void master_child_setup(void)
 {
-	const int fds[] = { master.auth_fd, master.queue_fd,  master.relay_fd,  master.sigfd,
-			    master.pid_fd,  master.submit_fd, master.control_fd };
+	const int fds[] = { master.auth_fd, master.queue_fd, master.relay_fd,  master.reload_fd,
+			    master.sigfd,   master.pid_fd,   master.submit_fd, master.control_fd };
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	for (unsigned i = 0; i < master.nlisteners; i++) {
@@ -85,6 +85,9 @@ static void __attribute__((noreturn)) master_child_main(enum master_role role, i
 	int reload_end = master_reload_end(role);
 
 	master_child_setup();
+	if (role != MASTER_QUEUE) {
+		spool_close(&master.spool); /* the spool's directories are the queue's alone */
+	}
 	switch (role) {
 	case MASTER_AUTH:
 		auth_proc_main(&master.conf, &master.jail, ctl, reload_end);
