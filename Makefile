@@ -3,6 +3,7 @@
 #   make                 build/subgate, static musl (dependencies fetched and built first)
 #   make run             demo: build, then check the demo configuration
 #   make test            unit tests (musl and ASan/UBSan), config matrix, man pages, integration tests
+#                        (also against a CONFIG_SANDBOX_SEPARATE_UIDS build: make test-separate-uids)
 #   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
 #                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
 #   make format | lint   clang-format; cppcheck and clang-tidy
@@ -106,7 +107,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration fuzz bench \
+.PHONY: all deps host-tools hooks run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration test-separate-uids fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -271,6 +272,30 @@ endif
 hooks: $(HOOKS_B)/.config
 	$(Q)$(MAKE) --no-print-directory B=$(HOOKS_B) KCONFIG_CONFIG=$(HOOKS_B)/.config $(HOOKS_B)/subgate
 
+# CONFIG_SANDBOX_SEPARATE_UIDS (default n): defconfig plus the option, and a CONFIG_TEST_HOOKS variant
+# for the jail tests, each in its own build/cfg/ directory, against the tests of the jail, relaying,
+# reloading, local submission, queue control, signals and the spool. The option's two accounts
+# (run_as-session, run_as-relay; the tests' run_as is nobody) exist only for that run:
+# scripts/with-accounts.sh bind-mounts copies of /etc/passwd and /etc/group in a mount namespace.
+UIDS_B := build/cfg/separate-uids
+UIDS_HOOKS_B := build/cfg/separate-uids-hooks
+UIDS_ACCOUNTS := nobody-session:65520 nobody-relay:65521
+UIDS_TESTS := $(addprefix tests/integration/,test_jail.py test_relay_delivery.py test_relay_reload.py \
+	test_local_submit.py test_sendmail.py test_queue_ctl.py test_signals.py test_smtp_spool.py)
+ifeq ($(filter $(KCONFIG_CONFIG),$(UIDS_B)/.config $(UIDS_HOOKS_B)/.config),)
+$(UIDS_B)/.config $(UIDS_HOOKS_B)/.config: conf/defconfig $(KCONFIG_FILES)
+	@mkdir -p $(@D)
+	$(Q){ cat conf/defconfig; echo CONFIG_SANDBOX_SEPARATE_UIDS=y; \
+		$(if $(filter $(UIDS_HOOKS_B)/%,$@),echo CONFIG_TEST_HOOKS=y;) } > $(@D)/defconfig.in
+	$(Q)KCONFIG_CONFIG=$@ kconfig-conf -s --defconfig=$(@D)/defconfig.in Kconfig
+endif
+test-separate-uids: $(UIDS_B)/.config $(UIDS_HOOKS_B)/.config
+	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
+	$(Q)$(MAKE) --no-print-directory B=$(UIDS_B) KCONFIG_CONFIG=$(UIDS_B)/.config $(UIDS_B)/subgate
+	$(Q)$(MAKE) --no-print-directory B=$(UIDS_HOOKS_B) KCONFIG_CONFIG=$(UIDS_HOOKS_B)/.config $(UIDS_HOOKS_B)/subgate
+	$(Q)SUBGATE_BIN=$(abspath $(UIDS_B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(UIDS_HOOKS_B)/subgate) \
+		scripts/with-accounts.sh $(UIDS_ACCOUNTS) -- $(PYTHON) -m pytest -q -p no:cacheprovider $(UIDS_TESTS)
+
 test-integration: all hooks $(B)/loadgen
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(HOOKS_B)/subgate) \
@@ -287,6 +312,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory test-board-pkgs
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
+	$(Q)$(MAKE) --no-print-directory test-separate-uids
 
 # --- benchmarks (numbers, never pass/fail) -------------------------------------
 bench: all

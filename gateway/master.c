@@ -44,8 +44,8 @@ struct master master; /* zero-initialised (.bss, not file space); descriptors se
 
 void master_child_setup(void)
 {
-	const int fds[] = { master.auth_fd, master.queue_fd,  master.relay_fd,  master.sigfd,
-			    master.pid_fd,  master.submit_fd, master.control_fd };
+	const int fds[] = { master.auth_fd, master.queue_fd, master.relay_fd,  master.reload_fd,
+			    master.sigfd,   master.pid_fd,   master.submit_fd, master.control_fd };
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	for (unsigned i = 0; i < master.nlisteners; i++) {
@@ -85,6 +85,9 @@ static void __attribute__((noreturn)) master_child_main(enum master_role role, i
 	int reload_end = master_reload_end(role);
 
 	master_child_setup();
+	if (role != MASTER_QUEUE) {
+		spool_close(&master.spool); /* the spool's directories are the queue's alone */
+	}
 	switch (role) {
 	case MASTER_AUTH:
 		auth_proc_main(&master.conf, &master.jail, ctl, reload_end);
@@ -141,13 +144,22 @@ static void master_relay_frame(void)
 
 /*
  * Stops every child and exits. A child still starting may be root for a moment,
- * out of reach of the master's kill(2): the signal is repeated for at most 5 s,
- * after which the parent-death signal finishes the job.
+ * out of reach of the master's kill(2): the signal is repeated for at most 5 s.
+ * With CONFIG_SANDBOX_SEPARATE_UIDS the long-lived children are never within
+ * reach (another uid; nor is the parent-death signal, which the kernel checks
+ * against the dying master's uid): closing their channels tells them to go.
  */
 static void __attribute__((noreturn)) master_exit(int code)
 {
 	const struct timespec tick = { 0, 100000000L };
+	int *const channels[] = { &master.auth_fd, &master.queue_fd, &master.relay_fd, &master.reload_fd };
 
+	for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
+		if (*channels[i] >= 0) {
+			close(*channels[i]);
+			*channels[i] = -1;
+		}
+	}
 	for (int i = 0; i < 50; i++) {
 		pid_t pid;
 
@@ -196,7 +208,7 @@ static void master_close_listeners(void)
 	}
 	close(master.submit_fd);
 	close(master.control_fd);
-	master.submit_fd = master.control_fd = master.reload_fd = -1;
+	master.submit_fd = master.control_fd = -1; /* the reload channel stays open (unpolled) until master_exit */
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 }
 
@@ -273,7 +285,7 @@ static void __attribute__((noreturn)) master_loop(void)
 		pfd[n + 1] = (struct pollfd){ .fd = master.relay_fd, .events = POLLIN };
 		pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
 		pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
-		pfd[n + 4] = (struct pollfd){ .fd = master.reload_fd, .events = POLLIN };
+		pfd[n + 4] = (struct pollfd){ .fd = master.stopping ? -1 : master.reload_fd, .events = POLLIN };
 		if (master.stopping) {
 			master_stop_tick();
 		}

@@ -499,10 +499,15 @@ static int relay_reload_frame(int *reload_fd)
 	return restart;
 }
 
-/* Waits for the worker to exit, serving reloads meanwhile. Returns its wait status. */
-static int relay_supervise(pid_t pid, const sigset_t *wait_mask)
+/*
+ * Waits for the worker to exit, serving reloads meanwhile. Returns its wait status.
+ * The master closing its channel means it is stopping: its kill(2) and parent-death
+ * signal cannot reach a keeper of another uid (CONFIG_SANDBOX_SEPARATE_UIDS). The
+ * worker follows by its own parent-death signal.
+ */
+static int relay_supervise(pid_t pid, const sigset_t *wait_mask, int master_fd)
 {
-	struct pollfd p = { .fd = -1, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = -1, .events = POLLIN }, { .fd = master_fd, .events = 0 } }; /* 0: hangup only */
 	int status = 0;
 
 	for (;;) {
@@ -512,9 +517,15 @@ static int relay_supervise(pid_t pid, const sigset_t *wait_mask)
 			return status;
 		}
 		/* SIGCHLD is blocked except inside ppoll: a worker's exit cannot slip between the two */
-		p.fd = relay_reload_fd;
-		if (ppoll(&p, 1, NULL, wait_mask) > 0 && (p.revents & (POLLIN | POLLHUP)) &&
-		    relay_reload_frame(&relay_reload_fd)) {
+		p[0].fd = relay_reload_fd;
+		if (ppoll(p, 2, NULL, wait_mask) <= 0) {
+			continue;
+		}
+		if (p[1].revents & (POLLHUP | POLLERR)) {
+			log_info("relay: master gone, exiting");
+			exit(0);
+		}
+		if ((p[0].revents & (POLLIN | POLLHUP)) && relay_reload_frame(&relay_reload_fd)) {
 			log_info("relay: restarting the relay process (pid %d) with the new settings", (int)pid);
 			kill(pid, SIGTERM);
 		}
@@ -553,7 +564,7 @@ void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust,
 		int status;
 
 		log_info("relay process started (pid %d)", (int)pid);
-		status = relay_supervise(pid, &wait_mask);
+		status = relay_supervise(pid, &wait_mask, master_fd);
 		log_err("relay process (pid %d) exited (%s %d); restarting it", (int)pid,
 			WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));

@@ -14,6 +14,8 @@
   asserting codes, enhanced codes and wording byte for byte.
 - SCRAM-SHA-256 client (RFC 5802/7677) that verifies the server signature.
 - Spool file parsing (`SpoolFile`), message builders and dot-stuffing.
+- `built_with(binary, "OPTION")`: whether the binary was built with CONFIG_OPTION
+  (the features line of `subgate version`).
 
 Everything talks to 127.0.0.0/8 only.
 """
@@ -299,6 +301,21 @@ class SubgateServer:
 def parse_size(text):
     m = re.fullmatch(r"(\d+)([kmg]?)", text.strip().lower())
     return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
+
+
+_FEATURES = {}
+
+
+def built_with(binary, option):
+    """Whether `subgate version` of the binary lists +OPTION (a Kconfig bool, without CONFIG_)."""
+    binary = str(binary)
+    if binary not in _FEATURES:
+        out = subprocess.run([binary, "version"], capture_output=True, text=True, env=_env(), timeout=30,
+                             stdin=subprocess.DEVNULL).stdout
+        line = re.search(r"^features:(.*)$", out, re.M)
+        assert line, f"no features line in `{binary} version`:\n{out}"
+        _FEATURES[binary] = {w[1:]: w[0] == "+" for w in line.group(1).split()}
+    return _FEATURES[binary].get(option, False)
 
 
 def children_of(pid):

@@ -2,23 +2,34 @@
 
 - /proc/PID/status of every subgate process (master, auth, queue, relay keeper, relay worker and a
   live session): no uid or gid 0, no supplementary groups, NoNewPrivs 1, Seccomp 2; /proc/PID/root
-  is the role's jail (spool/empty, the users.cdb directory, the spool).
+  is the role's jail (spool/empty, the users.cdb directory, the spool); the account is run_as
+  (nobody), or with CONFIG_SANDBOX_SEPARATE_UIDS run_as-session for the master and its sessions and
+  run_as-relay for the relay keeper and its worker (`make test-separate-uids` makes those accounts).
+- No process holds what is not its own: only the queue has the spool's directories open, and a
+  session holds none of the master's channels. SIGTERM takes every process down within seconds.
+- With CONFIG_SANDBOX_SEPARATE_UIDS, the credentials of the session, master, relay keeper and relay
+  processes cannot open a committed message even from inside the spool (those of the queue can).
 - The private key's bytes are not in a session's memory (read through /proc/PID/mem while the
   session is logged in); the same search finds them in `auth`, so the search itself works.
 - With the test build (CONFIG_TEST_HOOKS, $SUBGATE_HOOKS_BIN): a session that attempts execve,
   socket, connect, open or ptrace dies of SIGSYS, its client sees the connection drop, the master
   logs it and the next client is served; `auth` cannot write anywhere (SIGSYS takes the daemon
-  down, exit 70); `queue` cannot open a socket; the relay cannot see users.cdb.
+  down, exit 70); `queue` cannot open a socket; the relay cannot see users.cdb (and, with
+  CONFIG_SANDBOX_SEPARATE_UIDS, cannot open a spool file inside its jail).
 """
 import os
+import pwd
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from smtpkit import USER, ConnectionClosed, SubgateServer, children_of, make_message, wait_for
+from smtpkit import USER, ConnectionClosed, SubgateServer, built_with, children_of, make_message, pid_alive, wait_for
+
+RUN_AS = "nobody"  # smtpkit.SubgateServer's run_as
 
 SIGSYS = int(signal.SIGSYS)
 
@@ -40,8 +51,25 @@ def all_processes(server):
     return roles
 
 
-def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
+def separate_uids(binary):
+    return built_with(binary, "SANDBOX_SEPARATE_UIDS")
+
+
+def role_accounts(binary):
+    """{role: (uid, gid)}: run_as for every role, or with CONFIG_SANDBOX_SEPARATE_UIDS run_as-session for
+    the master and its sessions and run_as-relay for the relay keeper and its worker."""
+    main = session = relay = pwd.getpwnam(RUN_AS)
+    if separate_uids(binary):
+        session, relay = pwd.getpwnam(f"{RUN_AS}-session"), pwd.getpwnam(f"{RUN_AS}-relay")
+        assert len({main.pw_uid, session.pw_uid, relay.pw_uid}) == 3, "the three accounts must differ"
+    accounts = {"master": session, "session": session, "auth": main, "queue": main, "reload": main,
+                "relay keeper": relay, "relay": relay}
+    return {role: (pw.pw_uid, pw.pw_gid) for role, pw in accounts.items()}
+
+
+def test_every_process_is_unprivileged_chrooted_and_filtered(make_server, subgate_bin):
     server = make_server()
+    accounts = role_accounts(subgate_bin)
     with server.session() as c:
         roles = all_processes(server)
         assert len(roles["session"]) == 1 and len(roles["relay"]) == 1, roles
@@ -53,6 +81,9 @@ def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
                 st = status_fields(pid)
                 assert all(int(u) != 0 for u in st["Uid"]), (role, st["Uid"])
                 assert all(int(g) != 0 for g in st["Gid"]), (role, st["Gid"])
+                uid, gid = accounts[role]
+                assert [int(u) for u in st["Uid"]] == [uid] * 4, (role, st["Uid"], uid)  # real, effective, saved, fs
+                assert [int(g) for g in st["Gid"]] == [gid] * 4, (role, st["Gid"], gid)
                 assert st.get("Groups", []) == [], (role, st["Groups"])
                 assert st["NoNewPrivs"] == ["1"], (role, st["NoNewPrivs"])
                 assert st["Seccomp"] == ["2"], (role, st["Seccomp"])
@@ -67,6 +98,89 @@ def test_every_process_is_unprivileged_chrooted_and_filtered(make_server):
         assert c.cmd("NOOP").startswith("250")
     assert sorted(os.listdir(server.spool / "empty")) == []
     assert (server.spool / "empty").stat().st_uid == 0
+
+
+def open_files(pid):
+    """{fd: what /proc/PID/fd/FD names} of a live process."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass  # closed meanwhile
+    return out
+
+
+def test_only_the_queue_holds_the_spool_and_a_session_no_channel_of_the_master(make_server):
+    """Regressions: auth, the relay and the reload process kept the master's spool directories open (with
+    them, openat(2) reaches every message past the chroot), and sessions its channel to the reload process."""
+    server = make_server()
+    with server.session() as c:
+        spool = os.path.realpath(server.spool)
+        files = {(role, pid): open_files(pid) for role, pids in all_processes(server).items() for pid in pids}
+        for (role, pid), fds in files.items():
+            in_spool = sorted(p for p in fds.values() if p == spool or p.startswith(spool + "/"))
+            if role == "queue":
+                assert f"{spool}/queue" in in_spool, in_spool
+            else:
+                assert in_spool == [], (role, in_spool)
+        master = {p for p in files[("master", server.pid)].values() if p.startswith("socket:")}
+        for (role, pid), fds in files.items():
+            if role == "session":
+                held = {p for p in fds.values() if p.startswith("socket:")}
+                assert held and not held & master, (held, master)
+        assert c.cmd("NOOP").startswith("250")
+
+
+def test_sigterm_stops_every_process_at_once(make_server):
+    """Regression (CONFIG_SANDBOX_SEPARATE_UIDS): the master's kill(2), and the kernel's parent-death signal,
+    cannot reach children of another uid; they must still go when the master does."""
+    server = make_server()
+    with server.session() as c:
+        assert c.cmd("NOOP").startswith("250")
+        pids = [pid for pids in all_processes(server).values() for pid in pids]
+    started = time.monotonic()
+    assert server.stop() == 0  # it also waits up to 10 s for the master's children
+    wait_for(lambda: not any(pid_alive(p) for p in pids), 10, what=f"every process of {pids} to exit")
+    assert time.monotonic() - started < 4, f"stopping took {time.monotonic() - started:.1f} s"
+
+
+def _open_in_spool(spool, name, uid, gid):
+    """In a child chrooted to the spool (as the relay and the queue are) with exactly these credentials
+    (no supplementary groups): open(name) for reading. Returns 0 or the errno."""
+    pid = os.fork()
+    if pid == 0:
+        code = 255
+        try:
+            os.chroot(spool)
+            os.chdir("/")
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            os.close(os.open(name, os.O_RDONLY))
+            code = 0
+        except OSError as e:
+            code = e.errno or 255
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_separate_uids_keep_sessions_and_the_relay_out_of_the_spool(make_server, subgate_bin):
+    """CONFIG_SANDBOX_SEPARATE_UIDS: were the chroot and the filter gone, the credentials of a session (and of
+    the master that forks them) and of the relay still could not read a message; the queue's can."""
+    if not separate_uids(subgate_bin):
+        pytest.skip("built without CONFIG_SANDBOX_SEPARATE_UIDS")
+    server = make_server()
+    with server.session() as c:
+        qid = c.submit(USER, ["uids@example.org"], make_message("out of the session's reach"))
+        roles = all_processes(server)
+        name = f"/{server.spool_file(qid).path.relative_to(server.spool)}"
+        for role in ("session", "master", "relay keeper", "relay", "queue"):
+            st = status_fields(roles[role][0])
+            uid, gid = int(st["Uid"][1]), int(st["Gid"][1])
+            want = 0 if role == "queue" else 13  # EACCES
+            assert _open_in_spool(server.spool, name, uid, gid) == want, (role, uid, gid, name)
 
 
 def _key_secrets(key_path):
@@ -206,15 +320,34 @@ def test_queue_cannot_reach_the_network(hooks_server):
     assert re.search(rf"queue process \(pid \d+\) died \(signal {SIGSYS}", server.log_text())
 
 
-def test_relay_cannot_see_the_user_database(hooks_server):
+def test_relay_cannot_see_the_user_database(hooks_server, hooks_bin):
     probe = "relay:open-read:{users}"
     server = hooks_server()
     users = str((server.dir / "users.cdb").resolve())
     assert os.path.exists(users)
     server.env_extra["SUBGATE_TEST_HOOK"] = probe.format(users=users)
     server.start()
-    server.wait_log(rf"relay test hook: open-read:{re.escape(users)}: No such file or directory")
+    # the path leads into the spool's tmp/ (the relay's root is the spool): the queue's account may
+    # enter it, the relay's own account (CONFIG_SANDBOX_SEPARATE_UIDS) may not
+    why = "Permission denied" if separate_uids(hooks_bin) and users.startswith("/tmp/") else "No such file or directory"
+    server.wait_log(rf"relay test hook: open-read:{re.escape(users)}: {why}")
     assert not os.path.exists(f"/proc/{server.relay_pid}/root{users}")
+    assert server.proc.poll() is None
+
+
+def test_relay_cannot_open_a_spool_file_with_separate_uids(hooks_server, hooks_bin):
+    """CONFIG_SANDBOX_SEPARATE_UIDS: the relay's filter lets it open files read-only, and its root is the
+    spool; its own account is what keeps it out of the messages."""
+    if not separate_uids(hooks_bin):
+        pytest.skip("built without CONFIG_SANDBOX_SEPARATE_UIDS")
+    server = hooks_server(hook="relay:open-read:/hold/0000000000000001")
+    held = server.spool / "hold" / "0000000000000001"
+    held.parent.mkdir(parents=True)
+    held.write_bytes(b"subgate-spool 1\n")
+    held.chmod(0o600)  # the jail gives it (and hold/, 0700) to the queue's account
+    server.start()
+    server.wait_log(r"relay test hook: open-read:/hold/0000000000000001: Permission denied")
+    assert held.stat().st_uid == pwd.getpwnam(RUN_AS).pw_uid
     assert server.proc.poll() is None
 
 

@@ -74,7 +74,11 @@ def make(*args):
     """make ARGS in the repository, without the calling make's jobserver."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     env["LC_ALL"] = "C"
-    r = subprocess.run(["make", "--no-print-directory", f"B={_build_dir()}", *args], cwd=REPO, env=env,
+    b = _build_dir()
+    # a build with its own configuration (build/cfg/*, build/hooks, ...): not the top .config, which
+    # would rebuild that binary without its options
+    own = [f"KCONFIG_CONFIG={b}/.config"] if (REPO / b / ".config").is_file() else []
+    r = subprocess.run(["make", "--no-print-directory", f"B={b}", *own, *args], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"make {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
     return r
