@@ -156,6 +156,22 @@ static void conf_check_smarthost_auth(struct conf *c)
 	}
 }
 
+/* CONFIG_SANDBOX_SEPARATE_UIDS: sessions and the relay run as RUN_AS-session and RUN_AS-relay. */
+static void conf_check_separate_accounts(struct conf *c)
+{
+	static const char *const suffixes[] = { "-session", "-relay" };
+	char name[CONF_USER_MAX + 16], msg[CONF_USER_MAX + 96];
+
+	for (size_t i = 0; CONFIG_SANDBOX_SEPARATE_UIDS && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", c->run_as, suffixes[i]);
+		if (getpwnam(name) == NULL) {
+			snprintf(msg, sizeof(msg), "no such account '%s' (this build runs %s processes as it)", name,
+				 suffixes[i] + 1);
+			conf_file_error(c, "run_as", msg);
+		}
+	}
+}
+
 static void conf_check_misc(struct conf *c)
 {
 	char msg[CONF_PATH_MAX + 96];
@@ -169,6 +185,7 @@ static void conf_check_misc(struct conf *c)
 		snprintf(msg, sizeof(msg), "no such account '%s'", c->run_as);
 		conf_file_error(c, "run_as", msg);
 	}
+	conf_check_separate_accounts(c);
 	if (c->local_submit_group[0] != '\0' && getgrnam(c->local_submit_group) == NULL) {
 		snprintf(msg, sizeof(msg), "no such group '%s'", c->local_submit_group);
 		conf_file_error(c, "local_submit_group", msg);

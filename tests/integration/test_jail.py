@@ -21,6 +21,7 @@ import os
 import pwd
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -181,6 +182,22 @@ def test_separate_uids_keep_sessions_and_the_relay_out_of_the_spool(make_server,
             uid, gid = int(st["Uid"][1]), int(st["Gid"][1])
             want = 0 if role == "queue" else 13  # EACCES
             assert _open_in_spool(server.spool, name, uid, gid) == want, (role, uid, gid, name)
+
+
+def test_check_names_the_separate_accounts(make_server, subgate_bin):
+    """CONFIG_SANDBOX_SEPARATE_UIDS: `subgate check` wants run_as-session and run_as-relay, with file and line."""
+    if not separate_uids(subgate_bin):
+        pytest.skip("built without CONFIG_SANDBOX_SEPARATE_UIDS")
+    server = make_server(start=False)
+    ok = subprocess.run([subgate_bin, "check", "-c", server.conf], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr  # nobody-session and nobody-relay exist (make test-separate-uids)
+    server.conf.write_text(server.conf.read_text().replace("run_as = nobody", "run_as = daemon"))
+    r = subprocess.run([subgate_bin, "check", "-c", server.conf], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    line = next(i for i, text in enumerate(server.conf.read_text().splitlines(), 1) if text.startswith("run_as"))
+    for account, role in (("daemon-session", "session"), ("daemon-relay", "relay")):
+        assert (f"{server.conf}:{line}: run_as: no such account '{account}' (this build runs {role} processes "
+                "as it)") in r.stderr, r.stderr
 
 
 def _key_secrets(key_path):
