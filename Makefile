@@ -280,7 +280,7 @@ hooks: $(HOOKS_B)/.config
 UIDS_B := build/cfg/separate-uids
 UIDS_HOOKS_B := build/cfg/separate-uids-hooks
 UIDS_ACCOUNTS := nobody-session:65520 nobody-relay:65521
-UIDS_TESTS := $(addprefix tests/integration/,test_jail.py test_relay_delivery.py test_relay_reload.py \
+UIDS_TESTS := $(addprefix tests/integration/,test_jail.py test_relay_delivery.py test_relay_reload.py test_relay_resolv.py \
 	test_local_submit.py test_sendmail.py test_queue_ctl.py test_signals.py test_smtp_spool.py)
 ifeq ($(filter $(KCONFIG_CONFIG),$(UIDS_B)/.config $(UIDS_HOOKS_B)/.config),)
 $(UIDS_B)/.config $(UIDS_HOOKS_B)/.config: conf/defconfig $(KCONFIG_FILES)

@@ -168,29 +168,25 @@ static int jail_empty_dir(int spool_fd, char *err, size_t errcap)
 /* Copies the host's /etc/NAME into SPOOL/etc/NAME (atomically), or removes a stale copy. */
 static int jail_copy_etc(int etc_fd, const char *name)
 {
-	char src[64], tmp[64], buf[4096];
-	int in, out, rc = 0;
-	ssize_t n;
+	char src[64];
+	int in, rc;
 
 	snprintf(src, sizeof(src), "/etc/%s", name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		return errno == ENOENT && (unlinkat(etc_fd, name, 0) == 0 || errno == ENOENT) ? 0 : -1;
 	}
-	out = openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	while (out >= 0 && rc == 0 && (n = read(in, buf, sizeof(buf))) > 0) {
-		rc = fs_write_all(out, buf, (size_t)n);
-	}
+	rc = fs_replace_from_fd(etc_fd, name, in, 0644);
 	close(in);
-	if (out < 0 || fchmod(out, 0644) < 0 || close(out) < 0 || rc < 0) {
-		return -1;
-	}
-	return renameat(etc_fd, tmp, etc_fd, name);
+	return rc;
 }
 
-/* SPOOL/etc: what musl's resolver reads, relative to the relay's root. */
-static int jail_etc_dir(int spool_fd, char *err, size_t errcap)
+/*
+ * SPOOL/etc: what musl's resolver reads, relative to the relay's root. The
+ * queue's account owns it: the queue (the spool's one writer) replaces the
+ * copies when the reload process sees the host's files change.
+ */
+static int jail_etc_dir(int spool_fd, const struct jail_account *owner, char *err, size_t errcap)
 {
 	int fd, rc = 0;
 
@@ -198,7 +194,7 @@ static int jail_etc_dir(int spool_fd, char *err, size_t errcap)
 		rc = -1;
 	}
 	fd = openat(spool_fd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rc < 0 || fd < 0 || jail_own(fd, 0, 0, 0755) < 0) {
+	if (rc < 0 || fd < 0 || jail_own(fd, owner->uid, owner->gid, 0755) < 0) {
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(jail_etc_files) / sizeof(jail_etc_files[0]); i++) {
@@ -231,7 +227,7 @@ int jail_prepare(const struct jail *j, const struct conf *c, int spool_fd, char 
 			return -1;
 		}
 	}
-	return jail_empty_dir(spool_fd, err, errcap) < 0 ? -1 : jail_etc_dir(spool_fd, err, errcap);
+	return jail_empty_dir(spool_fd, err, errcap) < 0 ? -1 : jail_etc_dir(spool_fd, &j->main, err, errcap);
 }
 
 static void jail_limit(int resource, rlim_t value, const char *what)

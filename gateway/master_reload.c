@@ -83,6 +83,15 @@ void master_reload_frame(void)
 	if (rc <= 0) {
 		return; /* the reload process is gone: SIGCHLD says so */
 	}
+	if (f.hdr.type == PROTO_RESOLV_FILE && f.hdr.len == sizeof(struct proto_resolv_file)) {
+		if (ipc_send(master.queue_fd, PROTO_RESOLV_FILE, f.payload, f.hdr.len, fd) < 0) {
+			log_err("cannot pass the queue the relay's copy of hosts/resolv.conf: %s", strerror(errno));
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
 	if (f.hdr.type == PROTO_RELOAD_FILE && f.hdr.len == sizeof(*file) && fd >= 0) {
 		struct proto_reload_file copy = *file;
 

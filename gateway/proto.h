@@ -24,6 +24,10 @@
  *   reload  -> relay keeper  PROTO_RELOAD_FILE (config, secret, CA) then PROTO_RELOAD_APPLY
  *   reload  -> master        PROTO_RELOAD_FILE (config twice, certificate, passwd) then PROTO_RELOAD_APPLY
  *   master  -> queue         PROTO_RELOAD_FILE (config) then PROTO_RELOAD_APPLY
+ *   On SIGHUP, and when the reload process sees /etc/hosts or /etc/resolv.conf change:
+ *   reload  -> master        PROTO_RESOLV_FILE (+ the file, read-only, unless it is gone)
+ *   master  -> queue         PROTO_RESOLV_FILE, forwarded as it came; the queue replaces
+ *                            SPOOL/etc/NAME, which the relay's resolver reads
  */
 #ifndef SUBGATE_PROTO_H
 #define SUBGATE_PROTO_H
@@ -63,6 +67,7 @@ enum proto_type {
 	PROTO_RELOAD_REQUEST,
 	PROTO_RELOAD_FILE,
 	PROTO_RELOAD_APPLY,
+	PROTO_RESOLV_FILE,
 };
 
 struct proto_new_session {
@@ -175,6 +180,12 @@ struct proto_r_done {
 struct proto_reload_file {
 	char path[CONFIG_PATH_MAX_LEN];
 	uint32_t for_queue; /* master: pass this one on to the queue */
+};
+
+/* name: "hosts" or "resolv.conf"; present 0: the host has none, remove the copy. */
+struct proto_resolv_file {
+	char name[16];
+	uint32_t present;
 };
 
 struct proto_reload_apply {

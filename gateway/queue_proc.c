@@ -6,12 +6,14 @@
 #include "queue_proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf_reload.h"
 #include "fdmap.h"
+#include "fsutil.h"
 #include "log.h"
 #include "proto.h"
 #include "queue_ctl.h"
@@ -210,6 +212,37 @@ static void queue_reload_apply(void)
 		 (unsigned long long)queue_conf.retry_max);
 }
 
+/* The reload process saw the host's hosts or resolv.conf change: replace the relay's copy in SPOOL/etc. */
+static void queue_resolv_file(const struct proto_resolv_file *r, int fd)
+{
+	char name[sizeof(r->name)];
+	int etc, rc;
+
+	memcpy(name, r->name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	if (strcmp(name, "hosts") != 0 && strcmp(name, "resolv.conf") != 0) {
+		log_err("queue: refused to replace etc/%s: not hosts or resolv.conf", name);
+		return;
+	}
+	etc = openat(queue_spool->root_fd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (etc < 0) {
+		log_err("queue: cannot open the relay's etc/: %s", strerror(errno));
+		return;
+	}
+	if (r->present && fd >= 0) {
+		rc = fs_replace_from_fd(etc, name, fd, 0644);
+	} else {
+		rc = unlinkat(etc, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	}
+	if (rc < 0) {
+		log_err("queue: cannot replace the relay's copy of /etc/%s: %s", name, strerror(errno));
+	} else {
+		log_info("queue: /etc/%s changed: the relay's copy %s", name,
+			 r->present ? "is replaced" : "is removed");
+	}
+	close(etc);
+}
+
 static void queue_master_other(const struct ipc_frame *f, int fd)
 {
 	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
@@ -228,6 +261,11 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 		(void)queue_sched_flush();
 	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == 0 && fd >= 0) {
 		queue_ctl_accept(fd);
+	} else if (f->hdr.type == PROTO_RESOLV_FILE && f->hdr.len == sizeof(struct proto_resolv_file)) {
+		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
+		if (fd >= 0) {
+			close(fd);
+		}
 	} else {
 		log_err("queue: unexpected frame %u from the master", f->hdr.type);
 		if (fd >= 0) {

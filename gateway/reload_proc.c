@@ -18,6 +18,7 @@
 #include "conf_files.h"
 #include "log.h"
 #include "proto.h"
+#include "reload_resolv.h"
 
 #define RELOAD_AUTH_WAIT_MS 10000
 
@@ -122,18 +123,42 @@ static void reload_once(int master_fd, int auth_fd, int relay_fd)
 	}
 }
 
+/* Waits for the master's next request; meanwhile (jailed) watches hosts and resolv.conf. */
+static int reload_wait(int master_fd, int watch)
+{
+	struct pollfd p = { .fd = master_fd, .events = POLLIN };
+	int rc;
+
+	for (;;) {
+		rc = poll(&p, 1, watch ? reload_resolv_interval_ms() : -1);
+		if (rc != 0) {
+			return rc < 0 && errno != EINTR ? -1 : 0;
+		}
+		reload_resolv_check(master_fd, 0);
+	}
+}
+
 void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd, int auth_fd, int relay_fd)
 {
+	/* without a jail the relay reads the host's files itself: nothing to copy */
+	int watch = j->enabled;
+
 	snprintf(reload_conf_path, sizeof(reload_conf_path), "%s", conf_path);
 	jail_enter(j, SANDBOX_RELOAD);
+	if (watch) {
+		reload_resolv_init();
+	}
 	for (;;) {
-		int rc = ipc_recv(master_fd, &reload_frame, NULL);
+		int rc = reload_wait(master_fd, watch) < 0 ? -1 : ipc_recv(master_fd, &reload_frame, NULL);
 
 		if (rc == 0 || (rc < 0 && errno != EINTR)) {
 			exit(rc == 0 ? 0 : EX_OSERR);
 		}
 		if (rc > 0 && reload_frame.hdr.type == PROTO_RELOAD_REQUEST) {
 			reload_once(master_fd, auth_fd, relay_fd);
+			if (watch) {
+				reload_resolv_check(master_fd, 1);
+			}
 		} else if (rc > 0) {
 			log_err("reload: unexpected frame %u from the master", reload_frame.hdr.type);
 		}

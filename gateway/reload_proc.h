@@ -7,7 +7,9 @@
  * root's files after the jail: it runs as run_as with only
  * CAP_DAC_READ_SEARCH (read any file, nothing else), no chroot (it follows
  * the configured paths), under its own seccomp filter that allows opening
- * files read-only, never writing, connecting or executing.
+ * files read-only, never writing, connecting or executing. Between
+ * requests it watches /etc/hosts and /etc/resolv.conf for the relay
+ * (reload_resolv.h).
  */
 #ifndef SUBGATE_RELOAD_PROC_H
 #define SUBGATE_RELOAD_PROC_H

@@ -122,6 +122,7 @@ const struct sandbox_rule sandbox_rules[] = {
 	{ "utimensat",       Q, SANDBOX_ANY, "deferred mail: mtime = next attempt" },
 	{ "utimensat_time64", Q, SANDBOX_ANY, "the same on 32-bit time64" },
 	{ "dup",             Q, SANDBOX_ANY, "a read-only copy for the relay, directory streams" },
+	{ "fchmod",          Q, SANDBOX_ANY, "the relay's copies of hosts and resolv.conf are 0644" },
 
 	/* relay: the only role that may reach the network */
 	{ "socket",          R, SANDBOX_INET, "TCP to the smarthost, UDP to the resolver; IP only" },

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fs_write_all(int fd, const void *buf, size_t len)
@@ -66,4 +68,33 @@ int fs_sync_parent_dir(const char *path)
 	rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+int fs_replace_from_fd(int dir_fd, const char *name, int in_fd, mode_t mode)
+{
+	char tmp[64], buf[4096];
+	int out, rc = 0;
+	ssize_t n = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (unlinkat(dir_fd, tmp, 0) < 0 && errno != ENOENT) { /* a leftover, perhaps another owner's */
+		return -1;
+	}
+	out = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		return -1;
+	}
+	while (rc == 0 && (n = read(in_fd, buf, sizeof(buf))) != 0) {
+		rc = n < 0 ? (errno == EINTR ? 0 : -1) : fs_write_all(out, buf, (size_t)n);
+	}
+	if (fchmod(out, mode) < 0) {
+		rc = -1;
+	}
+	if (close(out) < 0 || rc < 0) {
+		return -1;
+	}
+	return renameat(dir_fd, tmp, dir_fd, name);
 }

@@ -105,6 +105,7 @@ class SubgateServer:
         self.env_extra = {}  # e.g. SUBGATE_TEST_HOOK for the hooks build
         self.preexec = None  # e.g. a function that drops to another user before exec
         self.serve_args = []  # e.g. ["--no-jail"] for such a user
+        self.wrapper = []  # a command that execs the rest, e.g. to start it in a mount namespace
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -164,7 +165,7 @@ class SubgateServer:
     def start(self, timeout=15):
         offset = len(self.log_text())  # before the start: a fast server may log "subgate ready" at once
         self.log_fh = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.bin, "serve", "-f", *self.serve_args, "-c", str(self.conf)],
+        self.proc = subprocess.Popen([*self.wrapper, self.bin, "serve", "-f", *self.serve_args, "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self.log_fh, stderr=self.log_fh,
                                      env={**_env(), **self.env_extra}, start_new_session=True,
                                      preexec_fn=self.preexec)
