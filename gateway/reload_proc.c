@@ -131,10 +131,15 @@ static int reload_wait(int master_fd, int watch)
 
 	for (;;) {
 		rc = poll(&p, 1, watch ? reload_resolv_interval_ms() : -1);
-		if (rc != 0) {
-			return rc < 0 && errno != EINTR ? -1 : 0;
+		if (rc > 0) {
+			return 0;
 		}
-		reload_resolv_check(master_fd, 0);
+		if (rc < 0 && errno != EINTR) {
+			return -1;
+		}
+		if (rc == 0) {
+			reload_resolv_check(master_fd, 0);
+		}
 	}
 }
 
