@@ -182,6 +182,12 @@ static int ctl_copy_body(int fd)
 	return 0;
 }
 
+/* "list" or "list json": what the public socket serves. */
+static int ctl_client_is_list(const char *request)
+{
+	return strcmp(request, "list") == 0 || strcmp(request, "list json") == 0;
+}
+
 int ctl_client_request(const char *spool, const char *request)
 {
 	char path[CONF_PATH_MAX + 32], req[CTL_CLIENT_REQUEST_MAX + 1], line[CTL_CLIENT_STATUS_MAX];
@@ -193,9 +199,12 @@ int ctl_client_request(const char *spool, const char *request)
 		log_err("request too long or not one line");
 		return EX_USAGE;
 	}
-	fd = ctl_client_connect(spool, CTL_CLIENT_CONTROL, path, sizeof(path));
+	/* root controls the queue; anyone else may list (the messages it submitted) */
+	fd = ctl_client_connect(spool,
+				geteuid() == 0 || !ctl_client_is_list(request) ? CTL_CLIENT_CONTROL : CTL_CLIENT_SHOWQ,
+				path, sizeof(path));
 	if (fd < 0) {
-		return ctl_client_connect_error(path, errno, "only root may control the queue", "");
+		return ctl_client_connect_error(path, errno, "only root may control the queue; others may list", "");
 	}
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		log_err("cannot send the request to %s: %s", path, strerror(errno));

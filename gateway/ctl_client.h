@@ -16,6 +16,7 @@
 #define CTL_CLIENT_TIMEOUT_MS  5000
 #define CTL_CLIENT_CONTROL     "private/control"
 #define CTL_CLIENT_SUBMIT      "public/submit"
+#define CTL_CLIENT_SHOWQ       "public/showq" /* anyone: list their own messages */
 
 /*
  * Copies SPOOL into spool: the `spool` of the configuration at conf_path;

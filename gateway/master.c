@@ -44,8 +44,8 @@ struct master master; /* zero-initialised (.bss, not file space); descriptors se
 
 void master_child_setup(void)
 {
-	const int fds[] = { master.auth_fd, master.queue_fd, master.relay_fd,  master.reload_fd,
-			    master.sigfd,   master.pid_fd,   master.submit_fd, master.control_fd };
+	const int fds[] = { master.auth_fd, master.queue_fd,  master.relay_fd,   master.reload_fd, master.sigfd,
+			    master.pid_fd,  master.submit_fd, master.control_fd, master.showq_fd };
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	for (unsigned i = 0; i < master.nlisteners; i++) {
@@ -208,7 +208,9 @@ static void master_close_listeners(void)
 	}
 	close(master.submit_fd);
 	close(master.control_fd);
-	master.submit_fd = master.control_fd = -1; /* the reload channel stays open (unpolled) until master_exit */
+	close(master.showq_fd);
+	master.submit_fd = master.control_fd = master.showq_fd =
+	    -1; /* the reload channel stays open (unpolled) until master_exit */
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 }
 
@@ -273,7 +275,7 @@ static void master_signal(void)
 
 static void __attribute__((noreturn)) master_loop(void)
 {
-	struct pollfd pfd[CONFIG_MAX_LISTENERS + 5];
+	struct pollfd pfd[CONFIG_MAX_LISTENERS + 6];
 	unsigned n = master.nlisteners;
 
 	for (;;) {
@@ -286,10 +288,11 @@ static void __attribute__((noreturn)) master_loop(void)
 		pfd[n + 2] = (struct pollfd){ .fd = master.submit_fd, .events = POLLIN };
 		pfd[n + 3] = (struct pollfd){ .fd = master.control_fd, .events = POLLIN };
 		pfd[n + 4] = (struct pollfd){ .fd = master.stopping ? -1 : master.reload_fd, .events = POLLIN };
+		pfd[n + 5] = (struct pollfd){ .fd = master.showq_fd, .events = POLLIN };
 		if (master.stopping) {
 			master_stop_tick();
 		}
-		if (poll(pfd, n + 5, master.stopping ? 1000 : -1) < 0) {
+		if (poll(pfd, n + 6, master.stopping ? 1000 : -1) < 0) {
 			if (errno != EINTR) {
 				fatal(EX_OSERR, "poll: %s", strerror(errno));
 			}
@@ -309,6 +312,9 @@ static void __attribute__((noreturn)) master_loop(void)
 		}
 		if (pfd[n + 4].revents) {
 			master_reload_frame();
+		}
+		if (pfd[n + 5].revents) {
+			master_showq_accept();
 		}
 		for (unsigned i = 0; i < n; i++) {
 			if (pfd[i].revents) {
@@ -483,7 +489,7 @@ int cmd_serve(int argc, char **argv)
 	int rc;
 
 	master.auth_fd = master.queue_fd = master.relay_fd = master.sigfd = master.pid_fd = -1;
-	master.submit_fd = master.control_fd = master.reload_fd = -1;
+	master.submit_fd = master.control_fd = master.showq_fd = master.reload_fd = -1;
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 	if (path == NULL || argc != 1) {
 		log_err("usage: subgate serve [-f] [--no-jail] [-c FILE]");

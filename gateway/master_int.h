@@ -40,6 +40,7 @@ struct master {
 	struct master_child sessions[CONFIG_MAX_SESSIONS];
 	struct local_users local_users; /* uid -> name for the submission socket */
 	int submit_fd, control_fd;      /* SPOOL/public/submit, SPOOL/private/control */
+	int showq_fd;                   /* SPOOL/public/showq: anyone may list their own mail */
 	uid_t local_owner;              /* owner of both sockets: root, or the user of a --no-jail run */
 	int stopping;                   /* SIGTERM: no new sessions; waiting for those in DATA */
 	time_t stop_deadline;           /* then the rest are closed */
@@ -66,6 +67,7 @@ void master_start_local_session(int fd, uint32_t uid, int pid);
 int master_local_open(void);
 void master_submit_accept(void);
 void master_control_accept(void);
+void master_showq_accept(void);
 
 /* SIGHUP (master_reload.c): ask the reload process; take what it hands over. */
 void master_reload_request(void);

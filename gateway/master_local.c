@@ -109,7 +109,8 @@ int master_local_open(void)
 	}
 	master.submit_fd = master_local_socket("public", 0755, "submit", mode, gid);
 	master.control_fd = master_local_socket("private", 0700, "control", 0600, master.local_owner ? getegid() : 0);
-	return master.submit_fd < 0 || master.control_fd < 0 ? EX_CANTCREAT : 0;
+	master.showq_fd = master_local_socket("public", 0755, "showq", mode, gid);
+	return master.submit_fd < 0 || master.control_fd < 0 || master.showq_fd < 0 ? EX_CANTCREAT : 0;
 }
 
 /* Accepts one connection and names its peer. Returns the fd, or -1. */
@@ -132,10 +133,21 @@ static int master_local_accept_peer(int lfd, struct ucred *peer)
 	return fd;
 }
 
+/* Bounded waits on a control connection, then it goes to the queue. */
+static void master_control_hand(int fd, const struct proto_control *c)
+{
+	const struct timeval tv = { MASTER_CONTROL_TIMEOUT, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    ipc_send(master.queue_fd, PROTO_CONTROL, c, sizeof(*c), fd) < 0) {
+		log_err("control socket: cannot hand the client to the queue: %s", strerror(errno));
+	}
+}
+
 void master_control_accept(void)
 {
 	static const char refused[] = "err 77 only root may control the queue\n";
-	const struct timeval tv = { MASTER_CONTROL_TIMEOUT, 0 };
 	struct ucred peer;
 	int fd = master_local_accept_peer(master.control_fd, &peer);
 
@@ -147,11 +159,32 @@ void master_control_accept(void)
 		if (write(fd, refused, sizeof(refused) - 1) < 0) {
 			/* the peer went away */
 		}
-	} else if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-		   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-		   ipc_send(master.queue_fd, PROTO_CONTROL, NULL, 0, fd) < 0) {
-		log_err("control socket: cannot hand the client to the queue: %s", strerror(errno));
+	} else {
+		master_control_hand(fd, &(struct proto_control){ .restricted = 0 });
 	}
+	close(fd);
+}
+
+/* SPOOL/public/showq: root (or the owner) lists everything, anyone else only what it submitted. */
+void master_showq_accept(void)
+{
+	struct proto_control c = { .restricted = 1 };
+	struct ucred peer;
+	int fd = master_local_accept_peer(master.showq_fd, &peer);
+	const char *name;
+
+	_Static_assert(sizeof(c.user) > CONF_USER_MAX && sizeof(c.user) > sizeof("uid=4294967295"), "user fits");
+	if (fd < 0) {
+		return;
+	}
+	if (peer.uid == 0 || peer.uid == master.local_owner) {
+		c.restricted = 0;
+	} else if ((name = local_users_name(&master.local_users, peer.uid)) != NULL) {
+		snprintf(c.user, sizeof(c.user), "%s", name);
+	} else {
+		snprintf(c.user, sizeof(c.user), "uid=%u", (unsigned)peer.uid); /* as local sessions name it */
+	}
+	master_control_hand(fd, &c);
 	close(fd);
 }
 

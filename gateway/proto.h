@@ -15,7 +15,9 @@
  *   master  -> queue         PROTO_RELAY_CHANNEL, forwarded as it came
  *   master  -> queue         PROTO_FLUSH (retry every deferred message now)
  *   master  -> queue         PROTO_CONTROL + a connection on SPOOL/private/control whose peer
- *                            is root (fd; SO_SNDTIMEO/SO_RCVTIMEO set): queue_ctl.h
+ *                            is root (fd; SO_SNDTIMEO/SO_RCVTIMEO set): queue_ctl.h; or on
+ *                            SPOOL/public/showq from anyone: restricted to listing the
+ *                            messages the peer (a local user, by name) submitted
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
  *   SIGHUP (reload_proc.c):
@@ -180,6 +182,13 @@ struct proto_r_done {
 struct proto_reload_file {
 	char path[CONFIG_PATH_MAX_LEN];
 	uint32_t for_queue; /* master: pass this one on to the queue */
+};
+
+/* restricted: only `list`, and only the messages whose envelope user is `user`. */
+#define PROTO_USER_MAX 40
+struct proto_control {
+	uint32_t restricted;
+	char user[PROTO_USER_MAX];
 };
 
 /* name: "hosts" or "resolv.conf"; present 0: the host has none, remove the copy. */

@@ -2,7 +2,9 @@
  * queue_ctl.h - the server side of the queue control protocol, in the
  * `queue` process. The master accepts a connection on SPOOL/private/control,
  * checks that the peer is root, sets SO_SNDTIMEO/SO_RCVTIMEO and hands the
- * socket over (PROTO_CONTROL + fd). One request line per connection:
+ * socket over (PROTO_CONTROL + fd). A connection on SPOOL/public/showq, open
+ * to everyone, may only list, and sees only the messages its user submitted.
+ * One request line per connection:
  *
  *   list [json] | show ID [json] | flush [json] | delete ID [json]
  *   hold ID [json] | release ID [json]
@@ -38,8 +40,12 @@
 /* The spool to control; timeout_ms bounds the wait for a request (QUEUE_CTL_TIMEOUT_MS). */
 void queue_ctl_init(struct spool *sp, unsigned timeout_ms);
 
-/* A connected control socket from the master; the queue owns (and closes) it. */
-void queue_ctl_accept(int fd);
+/*
+ * A connected control socket from the master; the queue owns (and closes) it.
+ * only_user NULL: every request; else (SPOOL/public/showq) only `list`, and
+ * only the messages whose envelope user is only_user.
+ */
+void queue_ctl_accept(int fd, const char *only_user);
 
 /* Fills pfd with the connections waiting for a request. Returns how many (at most cap). */
 unsigned queue_ctl_fds(struct pollfd *pfd, unsigned cap);

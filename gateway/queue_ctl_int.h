@@ -35,8 +35,12 @@ int ctl_json_sink(void *ctx, const char *data, size_t len);
 /* Writes what is buffered. Returns 0 or -1 (o->failed). */
 int ctl_flush(struct ctl_out *o);
 
-/* The answers to list and show (the "ok" line is theirs to write). Return 0, or a sysexits code. */
-int ctl_list(struct ctl_out *o, struct spool *sp, int json);
+/*
+ * The answers to list and show (the "ok" line is theirs to write). Return 0,
+ * or a sysexits code. only_user (list): NULL for every message, else only
+ * those whose envelope user it is (totals included).
+ */
+int ctl_list(struct ctl_out *o, struct spool *sp, int json, const char *only_user);
 int ctl_show(struct ctl_out *o, struct spool *sp, const char *id, int json, char *err, size_t errcap);
 
 #endif

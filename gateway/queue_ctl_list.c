@@ -182,11 +182,29 @@ struct ctl_totals {
 	uint64_t bytes;
 };
 
+static const char *ctl_filter_user; /* list: only this user's messages (NULL: all) */
+
+/* Whether the message just loaded (ctl_env) may be listed. */
+static int ctl_listed(const struct ctl_msg *m)
+{
+	return ctl_filter_user == NULL || (!m->damaged && strcmp(ctl_env.user, ctl_filter_user) == 0);
+}
+
 static void ctl_count_one(struct spool *sp, const char *id, enum spool_where where, void *ctx)
 {
+	static struct ctl_msg m;
 	struct ctl_totals *t = ctx;
 	struct stat st;
+	int fd;
 
+	if (ctl_filter_user != NULL) {
+		if ((fd = ctl_load(sp, id, where, &m)) >= 0) {
+			close(fd);
+			t->count += (unsigned)ctl_listed(&m);
+			t->bytes += ctl_listed(&m) ? m.size : 0;
+		}
+		return;
+	}
 	if (fstatat(spool_where_fd(sp, where), id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
 		t->count++;
 		t->bytes += (uint64_t)st.st_size;
@@ -209,6 +227,9 @@ static void ctl_list_one(struct spool *sp, const char *id, enum spool_where wher
 		return; /* gone since the count (delivered), or not a message file */
 	}
 	close(fd);
+	if (!ctl_listed(&l->m)) {
+		return;
+	}
 	if (!l->json) {
 		ctl_text_entry(l->o, &l->m);
 		return;
@@ -218,12 +239,13 @@ static void ctl_list_one(struct spool *sp, const char *id, enum spool_where wher
 	json_object_end(&l->j);
 }
 
-int ctl_list(struct ctl_out *o, struct spool *sp, int json)
+int ctl_list(struct ctl_out *o, struct spool *sp, int json, const char *only_user)
 {
 	static struct ctl_lister lister; /* holds a 600-byte reason: not on the stack */
 	struct ctl_totals t = { 0, 0 };
 	struct json *j = &lister.j;
 
+	ctl_filter_user = only_user;
 	ctl_each(sp, ctl_count_one, &t);
 	json_init(j, ctl_json_sink, o);
 	lister.o = o;

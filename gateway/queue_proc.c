@@ -259,8 +259,11 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 		queue_sched_relay_channel(fd);
 	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
 		(void)queue_sched_flush();
-	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == 0 && fd >= 0) {
-		queue_ctl_accept(fd);
+	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == sizeof(struct proto_control) && fd >= 0) {
+		struct proto_control c = *(const struct proto_control *)f->payload;
+
+		proto_terminate(c.user);
+		queue_ctl_accept(fd, c.restricted ? c.user : NULL);
 	} else if (f->hdr.type == PROTO_RESOLV_FILE && f->hdr.len == sizeof(struct proto_resolv_file)) {
 		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
 		if (fd >= 0) {

@@ -201,10 +201,10 @@ class FakeSubmit(_UnixServer):
 class FakeControl(_UnixServer):
     """SPOOL/private/control: records the request, answers `answer` (bytes) and closes."""
 
-    def __init__(self, spool, answer=b"ok\n", mode=0o600):
+    def __init__(self, spool, answer=b"ok\n", mode=0o600, path="private/control"):
         self.answer = answer
         self.requests = []
-        super().__init__(Path(spool) / "private" / "control", mode)
+        super().__init__(Path(spool) / path, mode)
 
     def serve(self, conn):
         data = b""

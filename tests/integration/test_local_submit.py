@@ -75,17 +75,19 @@ def local_server(make_server, smarthost, **extra):
 def test_socket_modes(make_server):
     server = make_server()
     public, private = server.spool / "public", server.spool / "private"
-    for path, mode in ((public, 0o755), (private, 0o700), (public / "submit", 0o666), (private / "control", 0o600)):
+    for path, mode in ((public, 0o755), (private, 0o700), (public / "submit", 0o666), (private / "control", 0o600),
+                       (public / "showq", 0o666)):
         st = os.lstat(path)
         assert stat.S_IMODE(st.st_mode) == mode, path
         assert (st.st_uid, st.st_gid) == (0, 0), path
-    assert stat.S_ISSOCK(os.lstat(public / "submit").st_mode)
+    assert stat.S_ISSOCK(os.lstat(public / "submit").st_mode) and stat.S_ISSOCK(os.lstat(public / "showq").st_mode)
 
 
 def test_group_restricts_the_socket(make_server):
     server = make_server(settings={"local_submit_group": "root"})
-    st = os.lstat(server.spool / "public" / "submit")
-    assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == 0
+    for name in ("submit", "showq"):
+        st = os.lstat(server.spool / "public" / name)
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == 0, name
     result = run_client(server, ["QUIT"], as_nobody=True)
     assert result == {"connect_error": 13}  # EACCES: nobody is not in group root
 

@@ -7,13 +7,14 @@ Two halves:
   the body copied to stdout byte for byte, `err CODE TEXT` -> exit CODE with
   "subgate: TEXT" on stderr, a malformed status line (76), local checks of the ID
   (64, nothing sent) and of the usage (64), the gateway not running (75, the
-  socket named), a non-root caller (77), `mailq` and `sendmail -bp` / `-q` as
+  socket named), a non-root caller (77; its `list` goes to public/showq), `mailq` and `sendmail -bp` / `-q` as
   the same requests, `-c FILE` and CONFIG_SPOOL_DIR when the file is unreadable.
 - The real queue process behind the socket (needs the daemon's control server):
   a message deferred by a smarthost that answers 450 is listed with its last
   error (text and JSON), shown, held (state held, `!`, not delivered by a
   flush), released and delivered, flushed and delivered, deleted; unknown ids
-  give 67; a non-root caller is refused with 77.
+  give 67; a non-root caller lists over SPOOL/public/showq and sees only the
+  mail it submitted (with sendmail), and anything else is refused with 77.
 """
 
 import json
@@ -134,9 +135,24 @@ def test_non_root_is_refused(subgate_bin, fake, tmp_path):
     make()
     (spool / "private").chmod(0o700)  # as the master creates it
     open_path_for_others(tmp_path)
-    r = run([subgate_bin, "queue", "list", "-c", conf], user="nobody")
+    r = run([subgate_bin, "queue", "flush", "-c", conf], user="nobody")
     assert r.returncode == EX_NOPERM
-    assert r.stderr == "subgate: only root may control the queue\n"
+    assert r.stderr == "subgate: only root may control the queue; others may list\n"
+
+
+def test_non_root_lists_over_the_public_socket(subgate_bin, fake, tmp_path):
+    spool, conf, _ = fake
+    showq = FakeControl(spool, b"ok\nMail queue is empty\n", path="public/showq", mode=0o666)
+    try:
+        open_path_for_others(tmp_path)
+        links = sendmail_link(tmp_path, subgate_bin)
+        for argv in ([subgate_bin, "queue", "list", "-c", conf], [subgate_bin, "queue", "list", "--json", "-c", conf],
+                     [links / "mailq", "-c", conf]):
+            r = run(argv, user="nobody")
+            assert (r.returncode, r.stdout, r.stderr) == (0, b"Mail queue is empty\n", ""), argv
+        assert showq.requests == ["list\n", "list json\n", "list\n"]
+    finally:
+        showq.close()
 
 
 def test_mailq_and_sendmail_bp_q(subgate_bin, fake, tmp_path):
@@ -281,9 +297,26 @@ def test_unknown_ids(deferred):
         assert r.stderr.startswith("subgate: ") and "0000000000000000" in r.stderr
 
 
-def test_not_root_against_the_daemon(deferred):
-    server, _, _ = deferred
+def test_not_root_against_the_daemon(deferred, subgate_bin):
+    """nobody lists only the mail it submitted (SPOOL/public/showq); everything else stays root's."""
+    server, _, qid = deferred
     open_path_for_others(server.dir)
     r = queue(server, "list", user="nobody")
-    assert r.returncode == EX_NOPERM
-    assert r.stderr == "subgate: only root may control the queue\n"
+    assert (r.returncode, r.text, r.stderr) == (0, "Mail queue is empty\n", "")  # root's message is not shown
+    r = run([subgate_bin, "sendmail", "-c", server.conf, "later@example.org"], input=b"Subject: mine\n\nb\n",
+            user="nobody")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: len([p for p in server.defer_dir.iterdir()]) == 2, 15, what="nobody's message deferred too")
+    r = queue(server, "list", user="nobody")
+    assert r.returncode == 0, r.stderr
+    ids = re.findall(r"^([0-9a-f]{16})", r.text, re.M)
+    assert len(ids) == 1 and ids[0] != qid and "nobody@" in r.text, r.text
+    assert r.text.splitlines()[-1].endswith("in 1 Request.")
+    doc = json.loads(queue(server, "list", "--json", user="nobody").text)
+    assert doc["count"] == 1 and [m["id"] for m in doc["messages"]] == ids
+    assert len(re.findall(r"^[0-9a-f]{16}", queue(server, "list").text, re.M)) == 2  # root sees both
+    for verb in (["flush"], ["show", ids[0]], ["delete", ids[0]], ["hold", ids[0]]):
+        r = queue(server, *verb, user="nobody")
+        assert r.returncode == EX_NOPERM, verb
+        assert r.stderr == "subgate: only root may control the queue; others may list\n", verb
+    assert (server.defer_dir / ids[0]).exists()

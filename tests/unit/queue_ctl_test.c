@@ -97,8 +97,8 @@ static size_t drain(int fd)
 	return len;
 }
 
-/* Sends raw bytes as a request (shut: then half-close) and returns the whole answer. */
-static const char *ask_raw(const char *req, size_t len, int shut)
+/* Sends raw bytes as a request (shut: then half-close) as only_user (NULL: root) and returns the answer. */
+static const char *ask_as(const char *only_user, const char *req, size_t len, int shut)
 {
 	int sv[2];
 
@@ -107,15 +107,33 @@ static const char *ask_raw(const char *req, size_t len, int shut)
 	if (shut) {
 		CHECK(shutdown(sv[1], SHUT_WR) == 0);
 	}
-	queue_ctl_accept(sv[0]);
+	queue_ctl_accept(sv[0], only_user);
 	serve();
 	drain(sv[1]);
 	return answer;
 }
 
+static const char *ask_raw(const char *req, size_t len, int shut)
+{
+	return ask_as(NULL, req, len, shut);
+}
+
 static const char *ask(const char *req)
 {
 	return ask_raw(req, strlen(req), 0);
+}
+
+/* A message submitted by `user`. */
+static void commit_by(char id[SPOOL_ID_LEN + 1], const char *user)
+{
+	const char *rcpts[1] = { "b@example.org" };
+	struct spool_envelope env = { "a@example.com", user, "local uid=1", 1, rcpts, 1700000000 };
+	struct spool_msg m;
+
+	CHECK(spool_msg_create(&ctl_sp, &m, &env) == 0);
+	CHECK(spool_msg_write(&ctl_sp, &m, "Subject: x\r\n\r\nx\r\n", 17) == 0);
+	CHECK(spool_msg_commit(&ctl_sp, &m) == 0);
+	memcpy(id, m.id, SPOOL_ID_LEN + 1);
 }
 
 static int has(const char *text, const char *needle)
@@ -377,7 +395,7 @@ TEST(queue_ctl_connection_limit)
 	ctl_setup();
 	for (int i = 0; i <= QUEUE_CTL_CLIENTS; i++) {
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0);
-		queue_ctl_accept(sv[i][0]);
+		queue_ctl_accept(sv[i][0], NULL);
 	}
 	drain(sv[QUEUE_CTL_CLIENTS][1]); /* the one too many was answered and closed at once */
 	CHECK_STR(answer, "err 75 busy: too many control connections; try again\n");
@@ -402,7 +420,7 @@ TEST(queue_ctl_peer_gone_does_not_hurt)
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	CHECK(write(sv[1], "list\n", 5) == 5);
 	close(sv[1]); /* the answer goes nowhere: no SIGPIPE, the connection is just closed */
-	queue_ctl_accept(sv[0]);
+	queue_ctl_accept(sv[0], NULL);
 	serve();
 	CHECK(queue_ctl_timeout_ms() == -1);
 	ctl_teardown();
@@ -429,5 +447,34 @@ TEST(queue_ctl_flush_leaves_the_message_in_flight_alone)
 	CHECK(spool_locate(&ctl_sp, id, &where) == 0);
 	CHECK(ctl_sp.nmessages == 0);
 	close(relay[1]);
+	ctl_teardown();
+}
+
+TEST(queue_ctl_showq_lists_only_the_users_own_and_nothing_else)
+{
+	char mine[SPOOL_ID_LEN + 1], theirs[SPOOL_ID_LEN + 1], other[SPOOL_ID_LEN + 1];
+	const char *a;
+
+	ctl_setup();
+	commit_by(mine, "backup");
+	commit_by(theirs, "alice@example.com");
+	commit_by(other, "uid=4242");
+	a = ask_as("backup", "list\n", 5, 0);
+	CHECK(starts(a, "ok\n") && has(a, mine) && !has(a, theirs) && !has(a, other));
+	CHECK(has(a, "in 1 Request."));
+	a = ask_as("backup", "list json\n", 10, 0);
+	CHECK(starts(a, "ok\n{\"count\":1,") && has(a, mine) && !has(a, theirs));
+	a = ask_as("nobody", "list\n", 5, 0);
+	CHECK_STR(a, "ok\nMail queue is empty\n");
+	a = ask_as("uid=4242", "list\n", 5, 0);
+	CHECK(has(a, other) && !has(a, mine));
+	a = ask("list\n");
+	CHECK(has(a, mine) && has(a, theirs) && has(a, other) && has(a, "in 3 Requests."));
+	/* anything but list is root's */
+	CHECK_STR(ask_as("backup", "flush\n", 6, 0),
+		  "err 77 only root may do that; others may list their own messages\n");
+	CHECK(starts(ask_as("backup", "show 0000000000000000\n", 22, 0), "err 77 "));
+	CHECK(starts(ask_as("backup", "delete 0000000000000000\n", 24, 0), "err 77 "));
+	CHECK(starts(ask_as("backup", "nonsense\n", 9, 0), "err 64 ")); /* still parsed first */
 	ctl_teardown();
 }
