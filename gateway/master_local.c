@@ -168,23 +168,14 @@ void master_control_accept(void)
 /* SPOOL/public/showq: root (or the owner) lists everything, anyone else only what it submitted. */
 void master_showq_accept(void)
 {
-	struct proto_control c = { .restricted = 1 };
 	struct ucred peer;
 	int fd = master_local_accept_peer(master.showq_fd, &peer);
-	const char *name;
 
-	_Static_assert(sizeof(c.user) > CONF_USER_MAX && sizeof(c.user) > sizeof("uid=4294967295"), "user fits");
 	if (fd < 0) {
 		return;
 	}
-	if (peer.uid == 0 || peer.uid == master.local_owner) {
-		c.restricted = 0;
-	} else if ((name = local_users_name(&master.local_users, peer.uid)) != NULL) {
-		snprintf(c.user, sizeof(c.user), "%s", name);
-	} else {
-		snprintf(c.user, sizeof(c.user), "uid=%u", (unsigned)peer.uid); /* as local sessions name it */
-	}
-	master_control_hand(fd, &c);
+	master_control_hand(fd, &(struct proto_control){ .restricted = peer.uid != 0 && peer.uid != master.local_owner,
+							 .uid = peer.uid });
 	close(fd);
 }
 

@@ -17,7 +17,7 @@
  *   master  -> queue         PROTO_CONTROL + a connection on SPOOL/private/control whose peer
  *                            is root (fd; SO_SNDTIMEO/SO_RCVTIMEO set): queue_ctl.h; or on
  *                            SPOOL/public/showq from anyone: restricted to listing the
- *                            messages the peer (a local user, by name) submitted
+ *                            messages the peer (a local uid) submitted
  *   queue   -> relay         PROTO_R_JOB + the message, opened read-only (fd)
  *   relay   -> queue         PROTO_R_RCPT per recipient tried, then PROTO_R_DONE
  *   SIGHUP (reload_proc.c):
@@ -184,11 +184,10 @@ struct proto_reload_file {
 	uint32_t for_queue; /* master: pass this one on to the queue */
 };
 
-/* restricted: only `list`, and only the messages whose envelope user is `user`. */
-#define PROTO_USER_MAX 40
+/* restricted: only `list`, and only what local uid `uid` submitted (envelope client "local uid=UID ..."). */
 struct proto_control {
 	uint32_t restricted;
-	char user[PROTO_USER_MAX];
+	uint32_t uid;
 };
 
 /* name: "hosts" or "resolv.conf"; present 0: the host has none, remove the copy. */

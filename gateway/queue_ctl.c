@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "proto.h"
 #include "queue_ctl_int.h"
 #include "queue_sched.h"
 #include "spool_state.h"
@@ -27,9 +26,8 @@
 struct ctl_client {
 	int64_t deadline;
 	size_t len;
-	int fd; /* -1: free */
-	int restricted;
-	char only_user[PROTO_USER_MAX]; /* restricted: list only this user's messages */
+	int64_t only_uid; /* -1, or (SPOOL/public/showq) list only what this local uid submitted */
+	int fd;           /* -1: free */
 	char req[QUEUE_CTL_REQUEST_MAX + 1];
 };
 
@@ -49,7 +47,7 @@ static struct spool *ctl_spool;
 static unsigned ctl_timeout_ms = QUEUE_CTL_TIMEOUT_MS;
 static struct ctl_client ctl_clients[QUEUE_CTL_CLIENTS];
 static struct ctl_out ctl_answer;
-static const char *ctl_only_user; /* the connection being answered may list only this user's mail */
+static int64_t ctl_only_uid = -1; /* the connection being answered may list only this uid's mail */
 
 int64_t ctl_now_ms(void)
 {
@@ -271,7 +269,7 @@ static void ctl_run_flush(struct ctl_out *o, const struct ctl_request *r)
 static void ctl_run_list(struct ctl_out *o, const struct ctl_request *r)
 {
 	ctl_put(o, "ok\n", 3);
-	(void)ctl_list(o, ctl_spool, r->json, ctl_only_user);
+	(void)ctl_list(o, ctl_spool, r->json, ctl_only_uid);
 }
 
 static void ctl_run_show(struct ctl_out *o, const struct ctl_request *r)
@@ -351,7 +349,7 @@ static void ctl_answer_line(int fd, char *line)
 	v = ctl_parse(line, &r, &err);
 	if (v == NULL) {
 		ctl_err(o, EX_USAGE, err);
-	} else if (ctl_only_user != NULL && v->run != ctl_run_list) {
+	} else if (ctl_only_uid >= 0 && v->run != ctl_run_list) {
 		ctl_err(o, EX_NOPERM, "only root may do that; others may list their own messages");
 	} else {
 		v->run(o, &r);
@@ -391,7 +389,7 @@ void queue_ctl_init(struct spool *sp, unsigned timeout_ms)
 	}
 }
 
-void queue_ctl_accept(int fd, const char *only_user)
+void queue_ctl_accept(int fd, int64_t only_uid)
 {
 	int flags = fcntl(fd, F_GETFL);
 
@@ -408,8 +406,7 @@ void queue_ctl_accept(int fd, const char *only_user)
 			c->fd = fd;
 			c->len = 0;
 			c->deadline = ctl_now_ms() + ctl_timeout_ms;
-			c->restricted = only_user != NULL;
-			snprintf(c->only_user, sizeof(c->only_user), "%s", only_user != NULL ? only_user : "");
+			c->only_uid = only_uid;
 			return;
 		}
 	}
@@ -443,9 +440,9 @@ static void ctl_read(struct ctl_client *c)
 	} else {
 		*nl = '\0';
 		(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
-		ctl_only_user = c->restricted ? c->only_user : NULL;
+		ctl_only_uid = c->only_uid;
 		ctl_answer_line(c->fd, c->req);
-		ctl_only_user = NULL;
+		ctl_only_uid = -1;
 	}
 	ctl_close(c);
 }

@@ -3,7 +3,7 @@
  * `queue` process. The master accepts a connection on SPOOL/private/control,
  * checks that the peer is root, sets SO_SNDTIMEO/SO_RCVTIMEO and hands the
  * socket over (PROTO_CONTROL + fd). A connection on SPOOL/public/showq, open
- * to everyone, may only list, and sees only the messages its user submitted.
+ * to everyone, may only list, and sees only the messages its uid submitted.
  * One request line per connection:
  *
  *   list [json] | show ID [json] | flush [json] | delete ID [json]
@@ -30,6 +30,7 @@
 #define SUBGATE_QUEUE_CTL_H
 
 #include <poll.h>
+#include <stdint.h>
 
 #include "spool.h"
 
@@ -42,10 +43,10 @@ void queue_ctl_init(struct spool *sp, unsigned timeout_ms);
 
 /*
  * A connected control socket from the master; the queue owns (and closes) it.
- * only_user NULL: every request; else (SPOOL/public/showq) only `list`, and
- * only the messages whose envelope user is only_user.
+ * only_uid -1: every request; else (SPOOL/public/showq) only `list`, and
+ * only the messages that local uid submitted.
  */
-void queue_ctl_accept(int fd, const char *only_user);
+void queue_ctl_accept(int fd, int64_t only_uid);
 
 /* Fills pfd with the connections waiting for a request. Returns how many (at most cap). */
 unsigned queue_ctl_fds(struct pollfd *pfd, unsigned cap);

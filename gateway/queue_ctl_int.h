@@ -37,10 +37,10 @@ int ctl_flush(struct ctl_out *o);
 
 /*
  * The answers to list and show (the "ok" line is theirs to write). Return 0,
- * or a sysexits code. only_user (list): NULL for every message, else only
- * those whose envelope user it is (totals included).
+ * or a sysexits code. only_uid (list): -1 for every message, else only those
+ * that local uid submitted (envelope client "local uid=UID ..."; totals too).
  */
-int ctl_list(struct ctl_out *o, struct spool *sp, int json, const char *only_user);
+int ctl_list(struct ctl_out *o, struct spool *sp, int json, int64_t only_uid);
 int ctl_show(struct ctl_out *o, struct spool *sp, const char *id, int json, char *err, size_t errcap);
 
 #endif

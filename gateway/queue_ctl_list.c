@@ -182,12 +182,14 @@ struct ctl_totals {
 	uint64_t bytes;
 };
 
-static const char *ctl_filter_user; /* list: only this user's messages (NULL: all) */
+static int ctl_filtered;           /* list: only the messages of one local uid */
+static char ctl_filter_client[32]; /* "local uid=UID ": how local sessions name their client */
 
 /* Whether the message just loaded (ctl_env) may be listed. */
 static int ctl_listed(const struct ctl_msg *m)
 {
-	return ctl_filter_user == NULL || (!m->damaged && strcmp(ctl_env.user, ctl_filter_user) == 0);
+	return !ctl_filtered ||
+	       (!m->damaged && strncmp(ctl_env.client, ctl_filter_client, strlen(ctl_filter_client)) == 0);
 }
 
 static void ctl_count_one(struct spool *sp, const char *id, enum spool_where where, void *ctx)
@@ -197,7 +199,7 @@ static void ctl_count_one(struct spool *sp, const char *id, enum spool_where whe
 	struct stat st;
 	int fd;
 
-	if (ctl_filter_user != NULL) {
+	if (ctl_filtered) {
 		if ((fd = ctl_load(sp, id, where, &m)) >= 0) {
 			close(fd);
 			t->count += (unsigned)ctl_listed(&m);
@@ -239,13 +241,14 @@ static void ctl_list_one(struct spool *sp, const char *id, enum spool_where wher
 	json_object_end(&l->j);
 }
 
-int ctl_list(struct ctl_out *o, struct spool *sp, int json, const char *only_user)
+int ctl_list(struct ctl_out *o, struct spool *sp, int json, int64_t only_uid)
 {
 	static struct ctl_lister lister; /* holds a 600-byte reason: not on the stack */
 	struct ctl_totals t = { 0, 0 };
 	struct json *j = &lister.j;
 
-	ctl_filter_user = only_user;
+	ctl_filtered = only_uid >= 0;
+	snprintf(ctl_filter_client, sizeof(ctl_filter_client), "local uid=%lld ", (long long)only_uid);
 	ctl_each(sp, ctl_count_one, &t);
 	json_init(j, ctl_json_sink, o);
 	lister.o = o;

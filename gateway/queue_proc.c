@@ -260,10 +260,9 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
 		(void)queue_sched_flush();
 	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == sizeof(struct proto_control) && fd >= 0) {
-		struct proto_control c = *(const struct proto_control *)f->payload;
+		const struct proto_control *c = (const struct proto_control *)f->payload;
 
-		proto_terminate(c.user);
-		queue_ctl_accept(fd, c.restricted ? c.user : NULL);
+		queue_ctl_accept(fd, c->restricted ? (int64_t)c->uid : -1);
 	} else if (f->hdr.type == PROTO_RESOLV_FILE && f->hdr.len == sizeof(struct proto_resolv_file)) {
 		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
 		if (fd >= 0) {

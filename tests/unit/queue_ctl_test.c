@@ -97,8 +97,8 @@ static size_t drain(int fd)
 	return len;
 }
 
-/* Sends raw bytes as a request (shut: then half-close) as only_user (NULL: root) and returns the answer. */
-static const char *ask_as(const char *only_user, const char *req, size_t len, int shut)
+/* Sends raw bytes as a request (shut: then half-close) as only_uid (-1: root) and returns the answer. */
+static const char *ask_as(int64_t only_uid, const char *req, size_t len, int shut)
 {
 	int sv[2];
 
@@ -107,7 +107,7 @@ static const char *ask_as(const char *only_user, const char *req, size_t len, in
 	if (shut) {
 		CHECK(shutdown(sv[1], SHUT_WR) == 0);
 	}
-	queue_ctl_accept(sv[0], only_user);
+	queue_ctl_accept(sv[0], only_uid);
 	serve();
 	drain(sv[1]);
 	return answer;
@@ -115,7 +115,7 @@ static const char *ask_as(const char *only_user, const char *req, size_t len, in
 
 static const char *ask_raw(const char *req, size_t len, int shut)
 {
-	return ask_as(NULL, req, len, shut);
+	return ask_as(-1, req, len, shut);
 }
 
 static const char *ask(const char *req)
@@ -123,11 +123,11 @@ static const char *ask(const char *req)
 	return ask_raw(req, strlen(req), 0);
 }
 
-/* A message submitted by `user`. */
-static void commit_by(char id[SPOOL_ID_LEN + 1], const char *user)
+/* A message from `client` (a local session's is "local uid=UID pid=PID"), logged in as `user`. */
+static void commit_by(char id[SPOOL_ID_LEN + 1], const char *user, const char *client)
 {
 	const char *rcpts[1] = { "b@example.org" };
-	struct spool_envelope env = { "a@example.com", user, "local uid=1", 1, rcpts, 1700000000 };
+	struct spool_envelope env = { "a@example.com", user, client, 1, rcpts, 1700000000 };
 	struct spool_msg m;
 
 	CHECK(spool_msg_create(&ctl_sp, &m, &env) == 0);
@@ -395,7 +395,7 @@ TEST(queue_ctl_connection_limit)
 	ctl_setup();
 	for (int i = 0; i <= QUEUE_CTL_CLIENTS; i++) {
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0);
-		queue_ctl_accept(sv[i][0], NULL);
+		queue_ctl_accept(sv[i][0], -1);
 	}
 	drain(sv[QUEUE_CTL_CLIENTS][1]); /* the one too many was answered and closed at once */
 	CHECK_STR(answer, "err 75 busy: too many control connections; try again\n");
@@ -420,7 +420,7 @@ TEST(queue_ctl_peer_gone_does_not_hurt)
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	CHECK(write(sv[1], "list\n", 5) == 5);
 	close(sv[1]); /* the answer goes nowhere: no SIGPIPE, the connection is just closed */
-	queue_ctl_accept(sv[0], NULL);
+	queue_ctl_accept(sv[0], -1);
 	serve();
 	CHECK(queue_ctl_timeout_ms() == -1);
 	ctl_teardown();
@@ -452,29 +452,29 @@ TEST(queue_ctl_flush_leaves_the_message_in_flight_alone)
 
 TEST(queue_ctl_showq_lists_only_the_users_own_and_nothing_else)
 {
-	char mine[SPOOL_ID_LEN + 1], theirs[SPOOL_ID_LEN + 1], other[SPOOL_ID_LEN + 1];
+	char mine[SPOOL_ID_LEN + 1], smtp_namesake[SPOOL_ID_LEN + 1], uid_prefix[SPOOL_ID_LEN + 1];
+	char other[SPOOL_ID_LEN + 1];
 	const char *a;
 
 	ctl_setup();
-	commit_by(mine, "backup");
-	commit_by(theirs, "alice@example.com");
-	commit_by(other, "uid=4242");
-	a = ask_as("backup", "list\n", 5, 0);
-	CHECK(starts(a, "ok\n") && has(a, mine) && !has(a, theirs) && !has(a, other));
+	commit_by(mine, "backup", "local uid=34 pid=900");
+	commit_by(smtp_namesake, "backup", "192.0.2.7"); /* an SMTP login of the same name: not uid 34's */
+	commit_by(uid_prefix, "uid=345", "local uid=345 pid=901");
+	commit_by(other, "root", "local uid=0 pid=902");
+	a = ask_as(34, "list\n", 5, 0);
+	CHECK(starts(a, "ok\n") && has(a, mine) && !has(a, smtp_namesake) && !has(a, uid_prefix) && !has(a, other));
 	CHECK(has(a, "in 1 Request."));
-	a = ask_as("backup", "list json\n", 10, 0);
-	CHECK(starts(a, "ok\n{\"count\":1,") && has(a, mine) && !has(a, theirs));
-	a = ask_as("nobody", "list\n", 5, 0);
-	CHECK_STR(a, "ok\nMail queue is empty\n");
-	a = ask_as("uid=4242", "list\n", 5, 0);
-	CHECK(has(a, other) && !has(a, mine));
+	a = ask_as(34, "list json\n", 10, 0);
+	CHECK(starts(a, "ok\n{\"count\":1,") && has(a, mine) && !has(a, smtp_namesake));
+	CHECK_STR(ask_as(65534, "list\n", 5, 0), "ok\nMail queue is empty\n");
+	a = ask_as(345, "list\n", 5, 0);
+	CHECK(has(a, uid_prefix) && !has(a, mine));
 	a = ask("list\n");
-	CHECK(has(a, mine) && has(a, theirs) && has(a, other) && has(a, "in 3 Requests."));
+	CHECK(has(a, mine) && has(a, smtp_namesake) && has(a, uid_prefix) && has(a, other) && has(a, "in 4 Requests."));
 	/* anything but list is root's */
-	CHECK_STR(ask_as("backup", "flush\n", 6, 0),
-		  "err 77 only root may do that; others may list their own messages\n");
-	CHECK(starts(ask_as("backup", "show 0000000000000000\n", 22, 0), "err 77 "));
-	CHECK(starts(ask_as("backup", "delete 0000000000000000\n", 24, 0), "err 77 "));
-	CHECK(starts(ask_as("backup", "nonsense\n", 9, 0), "err 64 ")); /* still parsed first */
+	CHECK_STR(ask_as(34, "flush\n", 6, 0), "err 77 only root may do that; others may list their own messages\n");
+	CHECK(starts(ask_as(34, "show 0000000000000000\n", 22, 0), "err 77 "));
+	CHECK(starts(ask_as(34, "delete 0000000000000000\n", 24, 0), "err 77 "));
+	CHECK(starts(ask_as(34, "nonsense\n", 9, 0), "err 64 ")); /* still parsed first */
 	ctl_teardown();
 }
