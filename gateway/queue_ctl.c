@@ -389,9 +389,28 @@ void queue_ctl_init(struct spool *sp, unsigned timeout_ms)
 	}
 }
 
+/* Connections open now from SPOOL/public/showq. */
+static unsigned ctl_public_clients(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
+		n += ctl_clients[i].fd >= 0 && ctl_clients[i].only_uid >= 0;
+	}
+	return n;
+}
+
 void queue_ctl_accept(int fd, int64_t only_uid)
 {
 	int flags = fcntl(fd, F_GETFL);
+
+	/* anyone may connect to showq: the last slot is root's, so nobody can crowd root out */
+	if (only_uid >= 0 && ctl_public_clients() >= QUEUE_CTL_CLIENTS - 1) {
+		log_warn("queue: control: %u listing connections already; refusing another", QUEUE_CTL_CLIENTS - 1);
+		ctl_refuse(fd, EX_TEMPFAIL, "busy: too many control connections; try again");
+		close(fd);
+		return;
+	}
 
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &ctl_clients[i];

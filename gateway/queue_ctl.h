@@ -20,7 +20,8 @@
  *                             release), 75 busy or being delivered now,
  *                             74 a spool error; the body is empty
  *
- * At most QUEUE_CTL_CLIENTS connections at a time (more get `err 75`).
+ * At most QUEUE_CTL_CLIENTS connections at a time (more get `err 75`), of
+ * which at most QUEUE_CTL_CLIENTS - 1 from showq: one is always root's.
  * Requests are read without blocking from the process's poll loop; the
  * answer is written with blocking writes (bounded by the socket's send
  * timeout and an overall limit), so a slow client can stall the queue only

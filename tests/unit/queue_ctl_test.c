@@ -412,6 +412,44 @@ TEST(queue_ctl_connection_limit)
 	ctl_teardown();
 }
 
+TEST(queue_ctl_showq_cannot_crowd_out_root)
+{
+	int sv[QUEUE_CTL_CLIENTS + 1][2];
+
+	ctl_setup();
+	for (int i = 0; i <= QUEUE_CTL_CLIENTS; i++) {
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0);
+	}
+	for (int i = 0; i < QUEUE_CTL_CLIENTS; i++) {
+		queue_ctl_accept(sv[i][0], 65534); /* a local user holding listing connections open */
+	}
+	/* the last public one was refused at once (answered and closed, so this cannot block) */
+	if (poll(&(struct pollfd){ .fd = sv[QUEUE_CTL_CLIENTS - 1][1], .events = POLLIN }, 1, 0) != 1) {
+		harness_fail(__FILE__, __LINE__, "the last listing connection was not refused at once");
+		for (int i = 0; i <= QUEUE_CTL_CLIENTS; i++) {
+			close(sv[i][1]);
+		}
+		queue_ctl_shutdown();
+		ctl_teardown();
+		return;
+	}
+	drain(sv[QUEUE_CTL_CLIENTS - 1][1]);
+	CHECK_STR(answer, "err 75 busy: too many control connections; try again\n");
+	queue_ctl_accept(sv[QUEUE_CTL_CLIENTS][0], -1); /* root still gets in */
+	CHECK(write(sv[QUEUE_CTL_CLIENTS][1], "list\n", 5) == 5);
+	for (int i = 0; i < QUEUE_CTL_CLIENTS - 1; i++) {
+		CHECK(write(sv[i][1], "list\n", 5) == 5);
+	}
+	serve();
+	drain(sv[QUEUE_CTL_CLIENTS][1]);
+	CHECK_STR(answer, "ok\nMail queue is empty\n");
+	for (int i = 0; i < QUEUE_CTL_CLIENTS - 1; i++) {
+		drain(sv[i][1]);
+		CHECK_STR(answer, "ok\nMail queue is empty\n");
+	}
+	ctl_teardown();
+}
+
 TEST(queue_ctl_peer_gone_does_not_hurt)
 {
 	int sv[2];
