@@ -185,15 +185,12 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_command_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+	if (n < 0) {
 		return relay_fail(l, "command too long");
 	}
-	line[n] = '\r';
-	line[n + 1] = '\n';
-	if (conn_write(&l->conn, line, (size_t)n + 2) < 0 ||
-	    (!more && conn_flush(&l->conn, l->conn.write_timeout) < 0)) {
+	if (conn_write(&l->conn, line, (size_t)n) < 0 || (!more && conn_flush(&l->conn, l->conn.write_timeout) < 0)) {
 		return relay_write_failed(l);
 	}
 	return 0;

@@ -130,13 +130,13 @@ int sm_command(struct sm_conn *c, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_command_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+	if (n < 0) {
 		log_err("command too long");
 		return -1;
 	}
-	memcpy(line + n, "\r\n", 2);
+	n -= 2; /* the command without its CRLF, for the messages below */
 	if (sm_put(c, line, (size_t)n + 2) < 0 || sm_flush(c) < 0) {
 		line[n] = '\0';
 		log_err("%s: cannot send to %s: %s; message not sent", line, c->path, strerror(errno));

@@ -9,6 +9,7 @@
  */
 #include "smtp_reply.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SR_SIZE_DIGITS_MAX 20 /* UINT64_MAX has 20 digits */
@@ -260,4 +261,17 @@ void smtp_ehlo_line(struct smtp_ehlo *e, const char *line, size_t len)
 	} else if (w >= 5 && sr_word_eq(s, 5, "AUTH=")) {
 		sr_ehlo_auth(e, s + 5, n - 5);
 	}
+}
+
+int smtp_command_vformat(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	int n = cap > 2 ? vsnprintf(out, cap - 2, fmt, ap) : -1;
+
+	if (n < 0 || (size_t)n >= cap - 2) {
+		return -1;
+	}
+	out[n] = '\r';
+	out[n + 1] = '\n';
+	out[n + 2] = '\0'; /* n + 2 < cap: a C string too */
+	return n + 2;
 }

@@ -4,11 +4,13 @@
  * RFC 3463 enhanced status code when present, and the EHLO capabilities
  * (RFC 5321 4.1.1.1, RFC 4954 AUTH, RFC 1870 SIZE, RFC 3207 STARTTLS,
  * RFC 2920 PIPELINING, RFC 6152 8BITMIME). Pure: bytes in, struct out.
+ * Also the client's side of a command: one formatted line ending in CRLF.
  * Runs in the relay process; fuzzed by tests/fuzz/smtp_reply_fuzz.c.
  */
 #ifndef SUBGATE_SMTP_REPLY_H
 #define SUBGATE_SMTP_REPLY_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +34,13 @@ enum smtp_reply_status {
 };
 
 void smtp_reply_init(struct smtp_reply *r);
+
+/*
+ * Formats a command (without line end) into out and appends CRLF (and a
+ * NUL). Returns the length including the CRLF, or -1 when it does not fit
+ * in cap bytes.
+ */
+int smtp_command_vformat(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Feeds one line (without CRLF). */
 enum smtp_reply_status smtp_reply_line(struct smtp_reply *r, const char *line, size_t len);

@@ -4,6 +4,7 @@
  * and sanitising, the line limit, sticky final status; EHLO capabilities
  * from replies modelled on real servers. Table-driven.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -424,4 +425,29 @@ TEST(smtp_ehlo_bytes)
 	smtp_ehlo_init(&e);
 	smtp_ehlo_line(&e, "250-8BITMIME", 12);
 	CHECK(e.eightbitmime == 0 && e.starttls == 0 && e.has_size == 0);
+}
+
+static int command(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int command(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = smtp_command_vformat(out, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+TEST(smtp_command_line_ends_in_crlf_or_does_not_fit)
+{
+	char out[16];
+
+	CHECK(command(out, sizeof(out), "RCPT TO:<%s>", "x") == 13);
+	CHECK(memcmp(out, "RCPT TO:<x>\r\n", 13) == 0);
+	CHECK(command(out, sizeof(out), "%s", "0123456789abc") == 15); /* 13 + CRLF in 16 bytes */
+	CHECK_STR(out, "0123456789abc\r\n");
+	CHECK(command(out, sizeof(out), "%s", "0123456789abcd") == -1); /* no room for the CRLF */
+	CHECK(command(out, 2, "%s", "") == -1);
+	CHECK(command(out, 3, "%s", "") == 2 && memcmp(out, "\r\n", 2) == 0);
 }
