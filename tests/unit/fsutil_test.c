@@ -1,7 +1,7 @@
 /*
- * fsutil_test.c - the small file-system steps: write everything, the
- * directory part of a path, and replacing a file from a descriptor (content,
- * mode, a leftover .tmp, a symlink at the .tmp name never followed).
+ * fsutil_test.c - replacing a file from a descriptor (content, mode, a
+ * leftover .tmp, a symlink at the .tmp name never followed). fs_dirname is
+ * tested in lib_test.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,15 +88,4 @@ TEST(fs_replace_from_fd_copies_and_sets_the_mode)
 	unlinkat(d, "source", 0);
 	close(d);
 	CHECK(rmdir(dir) == 0);
-}
-
-TEST(fs_dirname_splits)
-{
-	char out[16];
-
-	CHECK(fs_dirname("/etc/subgate/users.cdb", out, sizeof(out)) == 0);
-	CHECK_STR(out, "/etc/subgate");
-	CHECK(fs_dirname("users.cdb", out, sizeof(out)) == 0);
-	CHECK_STR(out, ".");
-	CHECK(fs_dirname("/a-very-long-directory-name/x", out, sizeof(out)) < 0);
 }
