@@ -255,7 +255,8 @@ test-qemu-board:
 test-cross:
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory QEMU_BOARD=$$b test-qemu-board || exit 1; done
 
-# libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target.
+# libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target (wall clock).
+# FUZZ_OUT and FUZZ_TARGETS (tests/fuzz/run.sh) run a long session of some targets beside make test.
 FUZZ_SECONDS ?= 10
 fuzz: $(B)/include/config.h
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)

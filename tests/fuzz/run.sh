@@ -6,6 +6,8 @@
 # summary line per target; exits non-zero if a build fails or a target
 # crashes, leaks, times out or breaks an invariant (the input is kept as
 # build/fuzz/TARGET-crash-*, reproduce with build/fuzz/TARGET_fuzz FILE).
+# FUZZ_OUT=DIR builds and runs in DIR instead (a long run beside make test);
+# FUZZ_TARGETS="a b" runs only those targets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,9 +18,9 @@ case $secs in
 	exit 64
 	;;
 esac
-out=build/fuzz
+out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets="smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem"
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -53,16 +55,18 @@ for t in $targets; do
 	cp tests/fuzz/corpus/"$t"/* "$corpus"/
 	rm -f "$out/$t"-crash-* "$out/$t"-leak-* "$out/$t"-timeout-* "$out/$t"-oom-*
 	status=ok
-	if ! "$out/${t}_fuzz" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$out/$t-" "$corpus" >"$log" 2>&1; then
+	TIMEFORMAT='%U %S'
+	if ! { time "$out/${t}_fuzz" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$out/$t-" "$corpus" >"$log" 2>&1; } 2>"$log.cpu"; then
 		status="FAILED (see $log)"
 		fail=1
 	fi
+	cpu=$(awk '{ printf "%.0f", $1 + $2 }' "$log.cpu")
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
 	files=$(find "$corpus" -type f | wc -l)
 	artifacts=$(find "$out" -maxdepth 1 -name "$t-*" -type f | tr '\n' ' ')
-	echo "fuzz $t: $status, ${runs:-?} runs in ${secs}s (${rate:-?}/s), ${cov:-cov: ?}, corpus $files files${artifacts:+, artifacts: $artifacts}"
+	echo "fuzz $t: $status, ${runs:-?} runs in ${secs}s (${cpu}s CPU, ${rate:-?}/s), ${cov:-cov: ?}, corpus $files files${artifacts:+, artifacts: $artifacts}"
 done
 exit $fail
