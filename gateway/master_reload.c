@@ -80,6 +80,10 @@ void master_reload_frame(void)
 	int fd = -1;
 	int rc = ipc_recv(master.reload_fd, &f, &fd);
 
+	if (rc < 0 && errno == EPROTO) {
+		log_err("reload process sent a malformed frame");
+		return;
+	}
 	if (rc <= 0) {
 		return; /* the reload process is gone: SIGCHLD says so */
 	}

@@ -252,12 +252,12 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 
 		proto_terminate(copy.path);
 		fdmap_add(copy.path, fd);
-	} else if (f->hdr.type == PROTO_RELOAD_APPLY && f->hdr.len == sizeof(struct proto_reload_apply)) {
+	} else if (f->hdr.type == PROTO_RELOAD_APPLY && f->hdr.len == sizeof(struct proto_reload_apply) && fd < 0) {
 		queue_reload_apply();
 		fdmap_clear();
 	} else if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
 		queue_sched_relay_channel(fd);
-	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
+	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0 && fd < 0) {
 		(void)queue_sched_flush();
 	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == sizeof(struct proto_control) && fd >= 0) {
 		const struct proto_control *c = (const struct proto_control *)f->payload;
@@ -269,7 +269,8 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 			close(fd);
 		}
 	} else {
-		log_err("queue: unexpected frame %u from the master", f->hdr.type);
+		log_err("queue: refused a malformed frame from the master (type %u, %u bytes)", f->hdr.type,
+			f->hdr.len);
 		if (fd >= 0) {
 			close(fd);
 		}

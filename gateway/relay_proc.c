@@ -334,6 +334,10 @@ static void relay_take_job(void)
 	int fd;
 	int rc = ipc_recv(relay_queue_fd, &f, &fd);
 
+	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
+		log_err("relay: refused a malformed frame from the queue");
+		return;
+	}
 	if (rc <= 0) {
 		log_info("relay: queue channel closed, exiting");
 		relay_smtp_close(&relay_link);

@@ -156,7 +156,7 @@ void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd
 	for (;;) {
 		int rc = reload_wait(master_fd, watch) < 0 ? -1 : ipc_recv(master_fd, &reload_frame, NULL);
 
-		if (rc == 0 || (rc < 0 && errno != EINTR)) {
+		if (rc == 0 || (rc < 0 && errno != EINTR && errno != EPROTO && errno != EAGAIN)) {
 			exit(rc == 0 ? 0 : EX_OSERR);
 		}
 		if (rc > 0 && reload_frame.hdr.type == PROTO_RELOAD_REQUEST) {
