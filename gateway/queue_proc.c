@@ -247,12 +247,12 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 {
 	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
 
-	if (f->hdr.type == PROTO_RELOAD_FILE && f->hdr.len == sizeof(*file) && fd >= 0) {
+	if (f->hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(f, fd)) {
 		struct proto_reload_file copy = *file;
 
 		proto_terminate(copy.path);
 		fdmap_add(copy.path, fd);
-	} else if (f->hdr.type == PROTO_RELOAD_APPLY && f->hdr.len == sizeof(struct proto_reload_apply) && fd < 0) {
+	} else if (f->hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(f, fd)) {
 		queue_reload_apply();
 		fdmap_clear();
 	} else if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
@@ -263,7 +263,7 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 		const struct proto_control *c = (const struct proto_control *)f->payload;
 
 		queue_ctl_accept(fd, c->restricted ? (int64_t)c->uid : -1);
-	} else if (f->hdr.type == PROTO_RESOLV_FILE && f->hdr.len == sizeof(struct proto_resolv_file)) {
+	} else if (f->hdr.type == PROTO_RESOLV_FILE && proto_reload_frame_ok(f, fd)) {
 		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
 		if (fd >= 0) {
 			close(fd);
