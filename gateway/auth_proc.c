@@ -246,6 +246,9 @@ static void auth_request(unsigned slot)
 	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
 
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("auth: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+		}
 		service_drop(&auth_service, slot);
 		return;
 	}

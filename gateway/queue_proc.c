@@ -150,6 +150,9 @@ static void queue_request(unsigned slot)
 	uint32_t type = queue_in.hdr.type, len = queue_in.hdr.len;
 
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("queue: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+		}
 		service_drop(&queue_service, slot);
 	} else if (type == PROTO_Q_DATA) {
 		queue_data(s, queue_in.payload, len);
