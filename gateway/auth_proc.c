@@ -246,6 +246,9 @@ static void auth_request(unsigned slot)
 	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
 
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("auth: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+		}
 		service_drop(&auth_service, slot);
 		return;
 	}
@@ -322,17 +325,21 @@ static void auth_reload_frame(void)
 		auth_service.extra_fd = -1;
 		return;
 	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && auth_reload_in.hdr.len == sizeof(*file) &&
-	    fd >= 0) {
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&auth_reload_in, fd)) {
 		snprintf(auth_key_path, sizeof(auth_key_path), "%.*s", (int)sizeof(file->path) - 1, file->path);
 		fdmap_add(auth_key_path, fd);
+		return;
+	}
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&auth_reload_in, fd)) {
+		auth_reload_apply(auth_service.extra_fd);
 		return;
 	}
 	if (fd >= 0) {
 		close(fd);
 	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY) {
-		auth_reload_apply(auth_service.extra_fd);
+	if (rc > 0 || errno == EPROTO) {
+		log_err("auth: refused a malformed frame from the reload process (type %u, %u bytes)",
+			rc > 0 ? auth_reload_in.hdr.type : 0, rc > 0 ? auth_reload_in.hdr.len : 0);
 	}
 }
 

@@ -74,8 +74,7 @@ static const struct proto_auth_result *session_auth_call(struct session *s, uint
 		return NULL;
 	}
 	struct proto_auth_result *r = (struct proto_auth_result *)auth_frame.payload;
-	proto_terminate(r->user);
-	proto_terminate(r->server_message);
+	proto_auth_result_terminate(r);
 	return r;
 }
 
