@@ -306,3 +306,20 @@ def test_log_injection_through_the_username(smtpd):
     bad = [line for line in raw.split(b"\n")[:-1]
            if not line.startswith(b"subgate: ") or re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", line)]
     assert bad == [], f"corrupted log lines: {bad!r}"
+
+
+MALFORMED = "501 5.5.2 Error: malformed authentication message"
+
+
+@pytest.mark.parametrize("where", ["client-first", "client-final"])
+def test_scram_nul_is_malformed_not_temporary(smtpd, where):
+    """A NUL in a SCRAM message (RFC 5802 allows none) is the client's error: 501, not 454 (temporary), which
+    a client would retry for ever."""
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        if where == "client-first":
+            assert c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER}\0x,r=abcdefghijklmnop")) == MALFORMED
+        else:
+            r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER},r=abcdefghijklmnop"))
+            assert r.startswith("334 "), r
+            assert c.cmd(b64(b"c=biws,r=abcdefghijklmnop\0,p=AAAA")) == MALFORMED
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
