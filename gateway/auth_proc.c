@@ -31,6 +31,7 @@ struct auth_slot {
 	int fd;
 	int scram_known_user;
 	char client[PROTO_ADDR_STR];
+	char fail_key[AUTH_FAIL_KEY_MAX]; /* the client's address (IPv6: prefix) for failure counting */
 };
 
 static struct service auth_service;
@@ -99,7 +100,7 @@ static void auth_reply(struct auth_slot *s, enum proto_auth_status status)
 
 static void auth_success(struct auth_slot *s, const char *user, const struct userdb_entry *e)
 {
-	auth_fail_clear(s->client);
+	auth_fail_success(user);
 	snprintf(auth_out.user, sizeof(auth_out.user), "%s", user);
 	auth_out.nsenders = e->nsenders;
 	memcpy(auth_out.senders, e->senders, sizeof(auth_out.senders));
@@ -108,7 +109,7 @@ static void auth_success(struct auth_slot *s, const char *user, const struct use
 
 static void auth_failure(struct auth_slot *s, const char *user, const char *mech)
 {
-	unsigned n = auth_fail_record(s->client, time(NULL));
+	unsigned n = auth_fail_record(s->fail_key, user, time(NULL));
 
 	char safe_user[CONFIG_USERNAME_MAX + 1], safe_mech[16];
 
@@ -239,11 +240,26 @@ static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
 	}
 }
 
+/* A login refused before any check: the address is shut out (421), or unknown while every tracked one is (454). */
+static void auth_throttled(struct auth_slot *s, enum auth_fail_verdict verdict)
+{
+	static time_t last_logged;
+
+	if (verdict == AUTH_FAIL_FULL && time(NULL) != last_logged) { /* at most one line a second */
+		last_logged = time(NULL);
+		log_warn("%s: client=[%s]: every tracked address is shut out for failed logins; "
+			 "refusing AUTH from a new one for now",
+			 s->sid, s->client);
+	}
+	auth_reply(s, verdict == AUTH_FAIL_FULL ? PROTO_AUTH_TEMPFAIL : PROTO_AUTH_THROTTLED);
+}
+
 static void auth_request(unsigned slot)
 {
 	struct auth_slot *s = &auth_slots[slot];
 	int rc = ipc_recv(s->fd, &auth_in, NULL);
 	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
+	enum auth_fail_verdict verdict;
 
 	if (rc <= 0) {
 		service_drop(&auth_service, slot);
@@ -252,8 +268,8 @@ static void auth_request(unsigned slot)
 	memset(&auth_out, 0, sizeof(auth_out));
 	if (type == PROTO_TLS_SIGN && len == sizeof(struct proto_tls_sign)) {
 		auth_tls_sign(s, (const struct proto_tls_sign *)auth_in.payload);
-	} else if (auth_fail_blocked(s->client, time(NULL))) {
-		auth_reply(s, PROTO_AUTH_THROTTLED); /* no password is checked for a blocked address */
+	} else if ((verdict = auth_fail_check(s->fail_key, time(NULL))) != AUTH_FAIL_ALLOW) {
+		auth_throttled(s, verdict); /* no password is checked */
 	} else if (type == PROTO_AUTH_PLAIN && len == sizeof(struct proto_auth_plain)) {
 		auth_plain(s, (struct proto_auth_plain *)auth_in.payload);
 	} else if (type == PROTO_AUTH_SCRAM_FIRST && len == sizeof(struct proto_auth_scram)) {
@@ -274,6 +290,8 @@ static void auth_adopt(unsigned slot, const struct proto_new_session *ns)
 	s->fd = auth_service.fds[slot];
 	s->sid = auth_service.sids[slot];
 	memcpy(s->client, ns->client, sizeof(s->client));
+	proto_terminate(s->client);
+	auth_fail_key(s->client, s->fail_key, sizeof(s->fail_key));
 	scram_server_reset(&s->scram);
 }
 
@@ -303,6 +321,10 @@ static void auth_reload_apply(int reload_fd)
 	}
 	tls_key_wipe(&next);
 	fdmap_clear();
+	unsigned locks = auth_fail_clear_all(time(NULL)); /* the operator's way to lift login locks */
+	if (locks > 0) {
+		log_info("auth: reload: %u login locks cleared", locks);
+	}
 	auth_db_stat.st_ino = 0; /* read users.cdb again too */
 	auth_db_refresh();
 	if (ipc_send(reload_fd, PROTO_RELOAD_APPLY, &answer, sizeof(answer), -1) < 0) {

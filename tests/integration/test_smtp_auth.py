@@ -7,14 +7,19 @@ sasl_username=NAME"; wrong password, unknown user and a bad SCRAM proof
 (535 5.7.8); AUTH after success (503), unknown mechanism (504), "*" aborts
 (501 5.7.0) at every prompt, undecodable base64 (501 5.5.2); the failed-login
 counter per client address across connections (5 failures, then 421 4.7.0 and
-close, even with the right password; other addresses unaffected); and that
-the log never holds a password, plain or base64.
+close, even with the right password; other addresses unaffected); that the
+lock survives 70 other addresses failing once each (the table never evicts a
+lock), that logging in as oneself does not reset the count of one's address,
+that each lock is logged with its end and that a reload (SIGHUP) lifts locks;
+and that the log never holds a password, plain or base64.
 
 Tests that fail logins use client source addresses of their own
 (conftest.fresh_source) so the counter of one test never blocks another.
 """
 
+import os
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -323,3 +328,59 @@ def test_scram_nul_is_malformed_not_temporary(smtpd, where):
             assert r.startswith("334 "), r
             assert c.cmd(b64(b"c=biws,r=abcdefghijklmnop\0,p=AAAA")) == MALFORMED
         assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+THROTTLED = f"421 4.7.0 {HOST} Error: too many failed logins; try again later"
+
+
+def lock_out(server, source, user=USER):
+    """Fails logins for `user` from `source` until the address is shut out (5 failures by default)."""
+    with tls_ready(server, source=source) as c:
+        for _ in range(5):
+            assert c.cmd("AUTH PLAIN " + plain_response(user, "guess")) == AUTH_FAILED
+    with tls_ready(server, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+
+
+def test_lock_survives_many_other_addresses(make_server):
+    """The old table (64 addresses, the oldest evicted) forgot a lock after 70 other addresses failed once each."""
+    server = make_server()
+    locked = "127.0.1.1"
+    lock_out(server, locked)
+    server.wait_log(rf"auth: login lock: address {re.escape(locked)} after 5 failed logins, until \w+, ")
+
+    def fail_once(i):
+        with tls_ready(server, source=f"127.0.2.{i}") as c:
+            return c.cmd("AUTH PLAIN " + plain_response(f"nobody{i}@example.com", "guess"))
+
+    with ThreadPoolExecutor(14) as pool:
+        assert list(pool.map(fail_once, range(1, 71))) == [AUTH_FAILED] * 70
+    with tls_ready(server, source=locked) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+    # the operator lifts locks with a reload; each one lifted is logged
+    start = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(rf"auth: login lock of address {re.escape(locked)} cleared", start=start)
+    with tls_ready(server, source=locked) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_own_login_does_not_reset_the_address(smtpd):
+    """A user with an account could guess another user's password for ever: each successful login of
+    their own cleared the count of their address."""
+    source, other = fresh_source(), fresh_source()
+    with tls_ready(smtpd, source=source) as c:
+        for _ in range(4):
+            assert c.cmd("AUTH PLAIN " + plain_response(BOB, "guess")) == AUTH_FAILED
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, "guess")) == AUTH_FAILED
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+    # the victim, from another address, still logs in
+    with tls_ready(smtpd, source=other) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == AUTH_OK
