@@ -5,7 +5,6 @@
  */
 #include "auth_proc.h"
 
-#include <bearssl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +37,14 @@ static struct service auth_service;
 static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
 static struct userdb auth_db = { .fd = -1 };
 static struct stat auth_db_stat;
-static const char *auth_db_path;      /* as the jailed process sees it */
-static const char *auth_db_name;      /* as the operator knows it, for logs */
-static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
+static const char *auth_db_path; /* as the jailed process sees it */
+static const char *auth_db_name; /* as the operator knows it, for logs */
+/*
+ * Fake SCRAM salts for unknown users: from users.cdb's fake-salt record, or,
+ * for a database written before it existed, a per-start key.
+ */
+static struct userdb_fake auth_fake;
+static unsigned char auth_fake_fallback[USERDB_FAKE_SECRET_LEN];
 static struct ipc_frame auth_in;
 static struct proto_auth_result auth_out;
 /*
@@ -52,6 +56,32 @@ static struct tls_key auth_tls_keys[2];
 static uint32_t auth_key_generation;
 static char auth_key_path[CONF_PATH_MAX];
 static struct ipc_frame auth_reload_in;
+
+/* Fake salts from the per-start key, with the build's parameters. */
+static void auth_fake_per_start(void)
+{
+	memcpy(auth_fake.secret, auth_fake_fallback, sizeof(auth_fake.secret));
+	auth_fake.iterations = CONFIG_AUTH_PBKDF2_ITERATIONS;
+	auth_fake.salt_len = CONFIG_AUTH_SALT_LEN;
+}
+
+/* The fake-salt parameters of the database just opened (userdb_fake.h). */
+static void auth_fake_load(void)
+{
+	int rc = userdb_fake_lookup(&auth_db, &auth_fake);
+
+	if (rc == 1) {
+		return;
+	}
+	if (rc < 0) {
+		log_err("auth: corrupt fake-salt record in %s", auth_db_name);
+	} else {
+		log_info("auth: %s has no fake-salt record (written by an older subgate): the SCRAM salt of an "
+			 "unknown user changes at each start until `subgate user` next changes the database",
+			 auth_db_name);
+	}
+	auth_fake_per_start();
+}
 
 /* Reopens users.cdb when `subgate user` replaced it. Returns 0 or -1. */
 static int auth_db_refresh(void)
@@ -73,6 +103,7 @@ static int auth_db_refresh(void)
 	}
 	auth_db_stat = st;
 	log_info("auth: user database %s loaded", auth_db_name);
+	auth_fake_load();
 	return 0;
 }
 
@@ -123,7 +154,7 @@ static void auth_failure(struct auth_slot *s, const char *user, const char *mech
 static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 {
 	static struct userdb_entry e;
-	static const struct scram_credential dummy = { .iterations = CONFIG_AUTH_PBKDF2_ITERATIONS, .salt_len = 16 };
+	static struct scram_credential dummy;
 	size_t len;
 	int found;
 
@@ -135,7 +166,9 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	if (found < 0) {
 		auth_reply(s, PROTO_AUTH_TEMPFAIL);
 	} else if (found == 0) {
-		scram_check_password(&dummy, req->password, len); /* same cost as a real check */
+		dummy.iterations = auth_fake.iterations; /* the same cost as a real check */
+		dummy.salt_len = auth_fake.salt_len;
+		scram_check_password(&dummy, req->password, len);
 		auth_failure(s, req->user, req->mech);
 	} else if (auth_cache_hit(req->user, &e.cred, req->password, len, time(NULL)) ||
 		   scram_check_password(&e.cred, req->password, len)) {
@@ -146,25 +179,6 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	}
 	secret_wipe(req, sizeof(*req));
 	secret_wipe(&e, sizeof(e));
-}
-
-/* A credential for an unknown user: stable salt (HMAC of the name), random keys. */
-static void auth_fake_credential(const char *user, struct scram_credential *cred)
-{
-	br_hmac_key_context kc;
-	br_hmac_context hc;
-	unsigned char mac[32];
-
-	br_hmac_key_init(&kc, &br_sha256_vtable, auth_secret, sizeof(auth_secret));
-	br_hmac_init(&hc, &kc, 0);
-	br_hmac_update(&hc, user, strlen(user));
-	br_hmac_out(&hc, mac);
-	memset(cred, 0, sizeof(*cred));
-	cred->iterations = CONFIG_AUTH_PBKDF2_ITERATIONS;
-	cred->salt_len = CONFIG_AUTH_SALT_LEN;
-	memcpy(cred->salt, mac, CONFIG_AUTH_SALT_LEN < 32 ? CONFIG_AUTH_SALT_LEN : 32);
-	secret_random(cred->stored_key, sizeof(cred->stored_key));
-	secret_random(cred->server_key, sizeof(cred->server_key));
 }
 
 static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
@@ -186,7 +200,7 @@ static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
 	}
 	s->scram_known_user = found;
 	if (!found) {
-		auth_fake_credential(s->scram.username, &e.cred);
+		userdb_fake_credential(&auth_fake, s->scram.username, &e.cred);
 	}
 	secret_random(raw, sizeof(raw));
 	base64_encode(raw, sizeof(raw), nonce, sizeof(nonce));
@@ -375,9 +389,10 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, i
 	auth_service.extra_fd = reload_fd;
 	auth_service.extra = auth_reload_frame;
 	auth_db_path = j->users_file;
-	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
+	if (secret_random(auth_fake_fallback, sizeof(auth_fake_fallback)) < 0 || auth_cache_init() < 0) {
 		fatal(71, "auth: no random bytes: %s", strerror(errno));
 	}
+	auth_fake_per_start();
 	if (auth_db_refresh() < 0) {
 		log_err("auth: starting without a user database; every login will fail temporarily");
 	}

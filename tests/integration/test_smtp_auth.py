@@ -11,6 +11,8 @@ close, even with the right password; other addresses unaffected); that the
 lock survives 70 other addresses failing once each (the table never evicts a
 lock), that logging in as oneself does not reset the count of one's address,
 that each lock is logged with its end and that a reload (SIGHUP) lifts locks;
+that SCRAM answers an unknown user with the salt length and iteration count of
+a real one and the same salt at every start and after `subgate user` edits;
 and that the log never holds a password, plain or base64.
 
 Tests that fail logins use client source addresses of their own
@@ -25,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import fresh_source
-from smtpkit import (AUTH_FAILED, AUTH_OK, BOB, BOB_PASSWORD, HOST, PASSWORD, USER, b64, plain_response,
+from smtpkit import (AUTH_FAILED, AUTH_OK, BOB, BOB_PASSWORD, HOST, PASSWORD, USER, b64, b64d, plain_response,
                      scram_login)
 
 ABORTED = "501 5.7.0 Authentication aborted"
@@ -384,3 +386,31 @@ def test_own_login_does_not_reset_the_address(smtpd):
     # the victim, from another address, still logs in
     with tls_ready(smtpd, source=other) as c:
         assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == AUTH_OK
+
+
+def scram_salt(server, user):
+    """The (salt, iterations) of the server-first message for `user`; the exchange is then aborted."""
+    with tls_ready(server, source=fresh_source()) as c:
+        r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={user},r=abcdefghijklmnop"))
+        assert r.startswith("334 "), r
+        attrs = dict(part.split("=", 1) for part in b64d(r[4:]).decode().split(","))
+        assert c.cmd("*") == ABORTED
+        return b64d(attrs["s"]), int(attrs["i"])
+
+
+def test_scram_unknown_user_looks_the_same_across_restarts(make_server):
+    """The fake salt of an unknown user came from a key drawn at each start: comparing the salt before and
+    after a restart told which users exist."""
+    server = make_server()
+    ghost, real = scram_salt(server, "ghost@example.com"), scram_salt(server, USER)
+    assert ghost[1] == real[1] and len(ghost[0]) == len(real[0])
+    assert scram_salt(server, "ghost@example.com") == ghost
+    assert scram_salt(server, "ghost2@example.com")[0] != ghost[0]
+    server.stop()
+    server.start()
+    assert scram_salt(server, "ghost@example.com") == ghost
+    assert scram_salt(server, USER) == real
+    # `subgate user` rebuilds users.cdb: the secret behind the fake salts is kept
+    server.add_user("carol@example.com", "carol's password 1", ["carol@example.com"])
+    assert scram_salt(server, "carol@example.com")[1] == real[1]
+    assert scram_salt(server, "ghost@example.com") == ghost
