@@ -11,6 +11,9 @@ close, even with the right password; other addresses unaffected); that the
 lock survives 70 other addresses failing once each (the table never evicts a
 lock), that logging in as oneself does not reset the count of one's address,
 that each lock is logged with its end and that a reload (SIGHUP) lifts locks;
+that past 10 failures for one account each failing address is shut out at
+once while the right password still logs in from a clean address; that a
+table full of locks answers a new address 454 4.7.0;
 that SCRAM answers an unknown user with the salt length and iteration count of
 a real one and the same salt at every start and after `subgate user` edits;
 and that the log never holds a password, plain or base64.
@@ -350,7 +353,6 @@ def test_lock_survives_many_other_addresses(make_server):
     server = make_server()
     locked = "127.0.1.1"
     lock_out(server, locked)
-    server.wait_log(rf"auth: login lock: address {re.escape(locked)} after 5 failed logins, until \w+, ")
 
     def fail_once(i):
         with tls_ready(server, source=f"127.0.2.{i}") as c:
@@ -361,6 +363,7 @@ def test_lock_survives_many_other_addresses(make_server):
     with tls_ready(server, source=locked) as c:
         assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
         c.expect_closed()
+    server.wait_log(rf"auth: login lock: address {re.escape(locked)} after 5 failed logins, until \w+, ")
     # the operator lifts locks with a reload; each one lifted is logged
     start = len(server.log_text())
     os.kill(server.pid, signal.SIGHUP)
@@ -414,3 +417,40 @@ def test_scram_unknown_user_looks_the_same_across_restarts(make_server):
     server.add_user("carol@example.com", "carol's password 1", ["carol@example.com"])
     assert scram_salt(server, "carol@example.com")[1] == real[1]
     assert scram_salt(server, "ghost@example.com") == ghost
+
+
+def fail_for(server, source, user, times):
+    """`times` failed logins for `user` from `source` on one connection; returns the reply after them."""
+    with tls_ready(server, source=source) as c:
+        for _ in range(times):
+            assert c.cmd("AUTH PLAIN " + plain_response(user, "guess")) == AUTH_FAILED
+        return c.cmd("AUTH PLAIN " + plain_response(user, "guess"))
+
+
+def test_guarded_account_shuts_out_each_failing_address(make_server):
+    """Guessing one account from many addresses: past 10 failures, an address is shut out at its first failure,
+    while the account's correct password still logs in from an address that did not fail."""
+    server = make_server()
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda a: fail_for(server, a, USER, 5), ["127.0.3.1", "127.0.3.2"])) == [THROTTLED] * 2
+    assert fail_for(server, "127.0.3.3", USER, 1) == THROTTLED
+    server.wait_log(rf"auth: login lock: account {re.escape(USER)} after 10 failed logins from all addresses")
+    server.wait_log(r"auth: login lock: address 127\.0\.3\.3 after 5 failed logins, one for the guarded account ")
+    with tls_ready(server, source="127.0.3.4") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_table_full_of_locks_tempfails_new_addresses(make_server):
+    """64 shut-out addresses fill the table: a new address gets 454 (try later) rather than a lock being
+    forgotten to make room for it."""
+    server = make_server()
+    ghost = "ghost@example.com"
+    with ThreadPoolExecutor(2) as pool:  # 10 failures: the name is guarded, each later failure locks its address
+        assert list(pool.map(lambda a: fail_for(server, a, ghost, 5), ["127.0.4.1", "127.0.4.2"])) == [THROTTLED] * 2
+    with ThreadPoolExecutor(14) as pool:
+        assert list(pool.map(lambda i: fail_for(server, f"127.0.4.{i}", ghost, 1), range(3, 65))) == [THROTTLED] * 62
+    with tls_ready(server, source="127.0.4.65") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == "454 4.7.0 Temporary authentication failure"
+    server.wait_log(r"client=\[127\.0\.4\.65\]: every tracked address is shut out")
+    with tls_ready(server, source="127.0.4.1") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == THROTTLED
