@@ -28,7 +28,8 @@ sources() {
 	smtp_reply) echo gateway/smtp_reply.c ;;
 	sendmail_msg) echo gateway/sendmail_msg.c ;;
 	base64) echo gateway/lib/base64.c ;;
-	userdb_record) echo gateway/userdb_record.c gateway/addr.c gateway/lib/base64.c ;;
+	userdb_record) echo gateway/userdb_record.c gateway/userdb_fake.c gateway/addr.c gateway/lib/base64.c \
+		gateway/lib/secret.c -lbearssl ;;
 	spool_env) echo gateway/spool_env.c ;;
 	scram) echo gateway/scram.c gateway/pbkdf2.c gateway/lib/base64.c gateway/lib/secret.c -lbearssl ;;
 	conf) echo gateway/conf.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \

@@ -5,13 +5,15 @@
  * promises (salt within its array, senders NUL-terminated and bounded) and
  * survive a round trip: encode, decode again, same entry, same text.
  * Each sender is also checked with userdb_sender_allowed() against itself.
- * Built by tests/fuzz/run.sh.
+ * The same bytes go to userdb_fake_decode() (the fake-salt record), whose
+ * result must round-trip too. Built by tests/fuzz/run.sh.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "userdb_fake.h"
 #include "userdb_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,9 +36,28 @@ static void urf_check_entry(const struct userdb_entry *e)
 	}
 }
 
+static void urf_fake(const uint8_t *data, size_t size)
+{
+	static struct userdb_fake f, again;
+	static char text[USERDB_FAKE_RECORD_MAX + 1];
+
+	memset(&f, 0, sizeof(f));
+	if (userdb_fake_decode((const char *)data, size, &f) < 0) {
+		return;
+	}
+	urf_assert(f.iterations > 0 && f.salt_len > 0 && f.salt_len <= SCRAM_SALT_MAX);
+	long n = userdb_fake_encode(&f, text, sizeof(text));
+	urf_assert(n > 0 && (size_t)n < sizeof(text));
+	memset(&again, 0, sizeof(again));
+	urf_assert(userdb_fake_decode(text, (size_t)n, &again) == 0);
+	urf_assert(memcmp(&again, &f, sizeof(f)) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct userdb_entry e, again;
+
+	urf_fake(data, size);
 	static char text[USERDB_RECORD_MAX + 1], text2[USERDB_RECORD_MAX + 1];
 
 	memset(&e, 0, sizeof(e));
