@@ -165,9 +165,10 @@ int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_rep
 
 		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
 			return relay_fail(l, "%s from %s",
-					  cl == CONN_LINE_EOF  ? "connection closed"
-					  : errno == ETIMEDOUT ? "timeout waiting for a reply"
-							       : "bad reply line",
+					  cl == CONN_LINE_EOF               ? "connection closed"
+					  : errno == ETIMEDOUT              ? "timeout waiting for a reply"
+					  : errno == TLS_PUMP_RENEGOTIATION ? "refused TLS renegotiation request"
+									    : "bad reply line",
 					  l->peer);
 		}
 		if (l->ehlo_capture) {

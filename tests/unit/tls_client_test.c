@@ -166,6 +166,7 @@ struct hs {
 	int server_ok;  /* the server child saw "ping" and answered */
 	int sni;        /* ... and the client had sent a server name */
 	int err;        /* br_ssl_engine_last_error */
+	int sys_err;    /* errno after the client's failed step */
 	uint16_t suite; /* negotiated cipher suite */
 	const char *reason;
 };
@@ -174,6 +175,7 @@ static unsigned char hs_client_buf[BR_SSL_BUFSIZE_BIDI];
 static unsigned char hs_server_buf[BR_SSL_BUFSIZE_BIDI];
 static struct tls_client hs_client;
 static br_ssl_server_context hs_server_cc;
+static int hs_renegotiate; /* the server asks to renegotiate (HelloRequest) after "ping" */
 
 static int hs_send(br_ssl_engine_context *eng, int fd, const char *msg, int64_t deadline)
 {
@@ -231,8 +233,18 @@ static void hs_server(int fd, const char *cert, const char *key)
 	    tls_server_setup(&hs_server_cc, &pol, hs_server_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0) {
 		_exit(2);
 	}
-	if (hs_recv(&hs_server_cc.eng, fd, "ping", deadline) < 0 ||
-	    hs_send(&hs_server_cc.eng, fd, "pong", deadline) < 0) {
+	if (hs_recv(&hs_server_cc.eng, fd, "ping", deadline) < 0) {
+		_exit(1);
+	}
+	if (hs_renegotiate) {
+		/* our engines refuse; this one is made to ask, as a hostile smarthost would */
+		br_ssl_engine_remove_flags(&hs_server_cc.eng, BR_OPT_NO_RENEGOTIATION);
+		_exit(br_ssl_engine_renegotiate(&hs_server_cc.eng) &&
+			      tls_pump(&hs_server_cc.eng, fd, BR_SSL_RECVAPP, deadline) < 0
+			  ? 4
+			  : 5);
+	}
+	if (hs_send(&hs_server_cc.eng, fd, "pong", deadline) < 0) {
 		_exit(1);
 	}
 	_exit(br_ssl_engine_get_server_name(&hs_server_cc.eng)[0] != '\0' ? 0 : 3);
@@ -240,7 +252,7 @@ static void hs_server(int fd, const char *cert, const char *key)
 
 static struct hs hs_run(const char *cert, const char *key, const struct tls_client_trust *t, const char *name)
 {
-	struct hs r = { -1, 0, 0, 0, 0, "" };
+	struct hs r = { -1, 0, 0, 0, 0, 0, "" };
 	br_ssl_session_parameters sp;
 	int64_t deadline = tls_now_ms() + 10000;
 	int sv[2], status = 0;
@@ -262,6 +274,7 @@ static struct hs hs_run(const char *cert, const char *key, const struct tls_clie
 			       hs_recv(&hs_client.cc.eng, sv[0], "pong", deadline) < 0
 			   ? -1
 			   : 0;
+		r.sys_err = errno;
 		r.err = br_ssl_engine_last_error(&hs_client.cc.eng);
 		br_ssl_engine_get_session_parameters(&hs_client.cc.eng, &sp);
 		r.suite = sp.cipher_suite;
@@ -271,6 +284,7 @@ static struct hs hs_run(const char *cert, const char *key, const struct tls_clie
 	if (pid > 0 && waitpid(pid, &status, 0) == pid) {
 		r.server_ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
 		r.sni = r.server_ok && WEXITSTATUS(status) == 0;
+		r.server_ok |= hs_renegotiate && WIFEXITED(status) && WEXITSTATUS(status) == 4;
 	}
 	return r;
 }
@@ -288,6 +302,28 @@ static uint16_t first_suite(int rsa)
 			   : BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
 	}
 	return rsa ? BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 : BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+}
+
+/*
+ * A smarthost that asks to renegotiate (HelloRequest) once the session runs:
+ * the client ends the connection at the record's header, before reading a
+ * reply (BearSSL alone would answer with a warning alert and read on).
+ */
+TEST(tls_client_refuses_renegotiation)
+{
+	struct tls_client_trust t;
+	struct hs r;
+
+	CHECK(tc_setup() == 0);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	hs_renegotiate = 1;
+	r = hs_run("smtp.crt", "smtp.key", &t, "smtp.test");
+	hs_renegotiate = 0;
+	CHECK(r.rc < 0 && r.sys_err == TLS_PUMP_RENEGOTIATION && r.err == 0);
+	CHECK(r.server_ok); /* the server did send its HelloRequest, and then saw the connection end */
+	CHECK((hs_client.cc.eng.flags & BR_OPT_NO_RENEGOTIATION) != 0);
+	CHECK(br_ssl_engine_renegotiate(&hs_client.cc.eng) == 0); /* nor does the client ask */
+	tls_client_free_ca(&t);
 }
 
 /* ---- CA mode ---- */
