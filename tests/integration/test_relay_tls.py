@@ -13,6 +13,10 @@ smarthost given by IP address and also for an expired self-signed
 certificate of another name (a pin needs no CA, no name and no clock). A
 smarthost that does not offer STARTTLS while smarthost_tls = starttls:
 deferred with "does not offer STARTTLS", nothing sent in plaintext.
+A smarthost given by IP address ([127.0.0.1], [::1]) with a CA-signed
+certificate whose subjectAltName holds only that IP address: delivered,
+with the login; one whose certificate names another address, or spells the
+address as a DNS name (and CN): deferred with "IP address mismatch".
 """
 
 import re
@@ -106,3 +110,41 @@ def test_smarthost_without_starttls_defers(make_server, smarthost, pki, tmp_path
     assert conn.commands()[0] == "EHLO gw.example.test"
     assert not any(re.match(r"(AUTH|MAIL|RCPT|DATA)\b", c) for c in conn.commands())
     assert host.transactions == [] and conn.auth == []
+
+
+@pytest.mark.parametrize("addr,mode", [("127.0.0.1", "starttls"), ("::1", "tls")], ids=["ipv4", "ipv6"])
+def test_ip_literal_smarthost_with_ip_san_delivers(make_server, smarthost, pki, tmp_path, addr, mode):
+    host = smarthost(mode, cert=pki.ip4 if addr == "127.0.0.1" else pki.ip6, host=addr,
+                     auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    settings = relay_settings(host.port, mode, addr, smarthost_ca=pki.ca, smarthost_auth=write_secret(tmp_path))
+    settings["smarthost"] = f"[{addr}]:{host.port}"
+    server = make_server(settings=settings)
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"ip-san-{addr}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay={re.escape(addr)}\[{re.escape(addr)}\]:{host.port}, delay=\d+s, "
+                        rf"tls=(\S+), status=(\w+) \((.*)\)")
+    assert m.group(2) == "sent" and m.group(1).startswith("TLSv1.2/"), m.group(0)
+    [t] = host.wait_messages(1)
+    assert t.rcpt_tos == [RCPT]
+    [conn] = host.sessions
+    assert conn.tls and [a[3] for a in conn.auth] == [True]
+
+
+@pytest.mark.parametrize("served", ["ip4_other", "ip_as_dns"])
+def test_ip_literal_smarthost_without_its_ip_san_defers(make_server, smarthost, pki, tmp_path, served):
+    host = smarthost("tls", cert=getattr(pki, served), auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    settings = relay_settings(host.port, "tls", "127.0.0.1", smarthost_ca=pki.ca,
+                              smarthost_auth=write_secret(tmp_path))
+    settings["smarthost"] = f"[127.0.0.1]:{host.port}"
+    server = make_server(settings=settings)
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"ip-san-{served}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{host.port}, delay=\d+s, tls=none, "
+                        rf"status=deferred \((.*)\)")
+    assert m.group(1) == (f"TLS handshake with 127.0.0.1[127.0.0.1]:{host.port} failed: IP address mismatch "
+                          f"(no subjectAltName IP address 127.0.0.1 in the certificate)"), m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    assert read_envelope(server, qid).rcpts == [("P", RCPT)]
+    assert host.transactions == [] and host.mail_seen == []
+    for conn in host.connections:
+        assert conn.auth == [] and b"AUTH" not in bytes(conn.transcript)

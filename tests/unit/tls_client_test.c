@@ -5,6 +5,9 @@
  * with the openssl CLI: a CA, smtp.test and other.test signed by it (EC
  * P-256), an expired smtp.test (openssl ca -startdate/-enddate), a
  * self-signed RSA 2048 rsa.test; pins come from openssl's own pipeline.
+ * For IP-literal smarthosts, leaves whose subjectAltName holds only
+ * IP:127.0.0.1 (ip4), only IP:::1 (ip6), IP:127.0.0.2 and DNS:127.0.0.1
+ * (ip2), and none at all with CN=127.0.0.1 (cn127).
  * Also: CA bundle errors, Debian's bundle, the pin class fed by hand.
  */
 #include <errno.h>
@@ -40,6 +43,10 @@ static const char gen_script[] =
     "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:smtp.test\n"
     "[other]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:other.test,DNS:127.0.0.1\n"
     "[rsa]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:rsa.test\n"
+    "[ip4]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.1\n"
+    "[ip6]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:::1\n"
+    "[ip2]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.2,DNS:127.0.0.1\n"
+    "[cn127]\nbasicConstraints = CA:FALSE\n"
     "[ca]\ndefault_ca = db\n"
     "[db]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\ndefault_md = sha256\n"
     "policy = pol\nunique_subject = no\n[pol]\ncommonName = supplied\n"
@@ -47,10 +54,12 @@ static const char gen_script[] =
     "ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key; }\n"
     "ec ca; ec smtp; ec other\n"
     "openssl req -x509 -new -config x.cnf -extensions v3ca -key ca.key -subj /CN=Unit-CA -days 3650 -out ca.crt\n"
-    "for n in smtp other; do\n"
-    "  openssl req -new -config x.cnf -key $n.key -subj /CN=$n.test -out $n.csr\n"
+    "for n in smtp other ip4 ip6 ip2 cn127; do\n"
+    "  cn=$n.test; [ $n = cn127 ] && cn=127.0.0.1; [ -f $n.key ] || ec $n\n"
+    "  openssl req -new -config x.cnf -key $n.key -subj /CN=$cn -out $n.csr\n"
     "  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 "
     "-extfile x.cnf -extensions $n -out $n.crt\n"
+    "  openssl x509 -in $n.crt -outform der -out $n.der\n"
     "done\n"
     ": >index.txt; echo 1000 >serial\n"
     "openssl ca -batch -notext -config x.cnf -cert ca.crt -keyfile ca.key -in smtp.csr "
@@ -61,7 +70,6 @@ static const char gen_script[] =
     "  openssl x509 -in $n.crt -pubkey -noout | openssl pkey -pubin -outform der >$n.spki\n"
     "  openssl dgst -sha256 -binary <$n.spki | base64 >$n.pin\n"
     "done\n"
-    "openssl x509 -in smtp.crt -outform der -out smtp.der\n"
     "cat ca.crt rsa.crt >ca-rsa.crt; cat rsa.crt ca.crt >rsa-ca.crt\n"
     ": >empty.pem\n";
 
@@ -361,27 +369,78 @@ TEST(tls_client_ca_wrong_name)
 	tls_client_free_ca(&t);
 }
 
-/* An IP literal sends no SNI but is still checked: no CA-signed certificate passes by accident. */
-TEST(tls_client_ca_ip_literal_is_checked)
+/*
+ * An IP literal sends no SNI and must be an iPAddress SAN of a CA-valid
+ * certificate: a DNS SAN or a CN spelling the address does not count.
+ */
+TEST(tls_client_ca_ip_literal_needs_an_ip_san)
+{
+	static const struct {
+		const char *cert, *name;
+		int ok;
+	} cases[] = {
+		{ "ip4", "127.0.0.1", 1 },
+		{ "ip6", "::1", 1 },
+		{ "ip2", "127.0.0.2", 1 },
+		{ "ip6", "0:0:0:0:0:0:0:1", 1 },
+		{ "smtp", "127.0.0.1", 0 },
+		{ "smtp", "::1", 0 },
+		{ "other", "127.0.0.1", 0 }, /* DNS:127.0.0.1 */
+		{ "ip2", "127.0.0.1", 0 },   /* IP:127.0.0.2 and DNS:127.0.0.1 */
+		{ "cn127", "127.0.0.1", 0 }, /* CN=127.0.0.1, no SAN */
+		{ "ip4", "::1", 0 },
+		{ "ip6", "127.0.0.1", 0 },
+		{ "ip4", "::ffff:127.0.0.1", 0 },
+	};
+	struct tls_client_trust t;
+	char cert[16], key[16];
+
+	CHECK(tc_setup() == 0);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hs r;
+
+		snprintf(cert, sizeof(cert), "%s.crt", cases[i].cert);
+		snprintf(key, sizeof(key), "%s.key", cases[i].cert);
+		r = hs_run(cert, key, &t, cases[i].name);
+		if (cases[i].ok) {
+			CHECK(r.rc == 0 && r.server_ok && !r.sni);
+		} else {
+			CHECK(r.rc < 0 && r.err == TLS_CLIENT_ERR_IP_MISMATCH && !r.server_ok);
+			CHECK(has(r.reason, "IP address mismatch") && has(r.reason, cases[i].name));
+			CHECK(!tls_client_error_is_temporary(r.err));
+		}
+		if (r.rc == 0 ? !cases[i].ok : cases[i].ok) {
+			printf("  %s for [%s]: %s\n", cert, cases[i].name, r.reason);
+		}
+	}
+	tls_client_free_ca(&t);
+	/* the chain is still checked: a trust store without this CA */
+	CHECK(tc_trust_ca(&t, "rsa.crt", 0) == 1);
+	CHECK(hs_run("ip4.crt", "ip4.key", &t, "127.0.0.1").err == BR_ERR_X509_NOT_TRUSTED);
+	tls_client_free_ca(&t);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	CHECK(tls_client_setup(&hs_client, &t,
+			       "1111:2222:3333:4444:5555:6666:7777:8888:1111:2222:3333:4444:5555:6666:7777:8888",
+			       hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
+	/* all-numeric but no address: no DNS name either */
+	CHECK(tls_client_setup(&hs_client, &t, "1.2.3", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) <
+	      0);
+	/* an empty name would check no name at all */
+	CHECK(tls_client_setup(&hs_client, &t, "", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
+	tls_client_free_ca(&t);
+}
+
+/* A pin needs no name: an IP literal with a certificate that names nothing like it. */
+TEST(tls_client_pin_ip_literal)
 {
 	struct tls_client_trust t;
 	struct hs r;
 
 	CHECK(tc_setup() == 0);
-	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	CHECK(tc_trust_pin(&t, "smtp") == 0);
 	r = hs_run("smtp.crt", "smtp.key", &t, "127.0.0.1");
-	CHECK(r.rc < 0 && r.err == BR_ERR_X509_BAD_SERVER_NAME);
-	r = hs_run("smtp.crt", "smtp.key", &t, "::1");
-	CHECK(r.rc < 0 && r.err == BR_ERR_X509_BAD_SERVER_NAME);
-	/* other.crt carries the text "127.0.0.1" as a DNS name */
-	r = hs_run("other.crt", "other.key", &t, "127.0.0.1");
 	CHECK(r.rc == 0 && r.server_ok && !r.sni);
-	CHECK(tls_client_setup(&hs_client, &t,
-			       "1111:2222:3333:4444:5555:6666:7777:8888:1111:2222:3333:4444:5555:6666:7777:8888",
-			       hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
-	/* an empty name would check no name at all */
-	CHECK(tls_client_setup(&hs_client, &t, "", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
-	tls_client_free_ca(&t);
 }
 
 TEST(tls_client_ca_unknown)
