@@ -17,8 +17,15 @@ A smarthost given by IP address ([127.0.0.1], [::1]) with a CA-signed
 certificate whose subjectAltName holds only that IP address: delivered,
 with the login; one whose certificate names another address, or spells the
 address as a DNS name (and CN): deferred with "IP address mismatch".
+Without TLS (smarthost_tls = none, allowed for "localhost") the address
+the name resolves to decides: in a mount namespace whose /etc/hosts maps
+localhost to 0.0.0.0 (which Linux would connect to this host, but which is
+not a loopback address) nothing is connected to, so neither mail nor the
+password travels in plaintext; mapped to 127.0.0.1 the relay logs in and
+delivers as before.
 """
 
+import os
 import re
 import time
 
@@ -148,3 +155,36 @@ def test_ip_literal_smarthost_without_its_ip_san_defers(make_server, smarthost, 
     assert host.transactions == [] and host.mail_seen == []
     for conn in host.connections:
         assert conn.auth == [] and b"AUTH" not in bytes(conn.transcript)
+
+
+# Runs "$@" with this test's file over /etc/hosts, in a mount namespace of its own (the host's is never touched).
+HOSTS_NAMESPACE = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" /etc/hosts && exec "$@"']
+
+
+@pytest.mark.parametrize("mapped", ["127.0.0.1", "0.0.0.0"])
+def test_plaintext_smarthost_is_reached_only_on_loopback(make_server, smarthost, tmp_path, mapped):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mount namespace for /etc/hosts)")
+    host = smarthost("plain", auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"{mapped} localhost\n")
+    server = make_server(start=False, settings=relay_settings(host.port, "none", "localhost",
+                                                              smarthost_auth=write_secret(tmp_path)))
+    server.wrapper = [*HOSTS_NAMESPACE, str(hosts)]
+    server.start()
+    assert (server.spool / "etc" / "hosts").read_text() == hosts.read_text()  # what the jailed relay resolves with
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"plain-{mapped}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=(\S+), delay=\d+s, tls=none, status=(\w+) \((.*)\)")
+    if mapped == "127.0.0.1":
+        assert (m.group(1), m.group(2)) == (f"localhost[127.0.0.1]:{host.port}", "sent"), m.group(0)
+        [conn] = host.sessions
+        assert [(a[1], a[3]) for a in conn.auth] == [(SMARTHOST_USER, True)]
+        return
+    assert m.group(2) == "deferred", m.group(0)
+    assert m.group(3) == ("smarthost_tls = none, but localhost is 0.0.0.0, not a loopback address: "
+                          "no plaintext connection"), m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    assert host.sessions == [] and host.transactions == []
+    assert all(conn.auth == [] and not conn.transcript for conn in host.connections)
