@@ -247,14 +247,12 @@ void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
 	memcpy(t->pin, pin, sizeof(t->pin));
 }
 
-/* ---- our br_x509_class (pin_vtable): the pin, or xc plus the IP check ---- */
+/* ---- our br_x509_classes (pin_vtable); the leaf's bytes, kept (bounded) for the pin and the IP check ---- */
 
 static struct tls_client *tls_client_of(const br_x509_class *const *ctx)
 {
 	return (struct tls_client *)(void *)((char *)ctx - offsetof(struct tls_client, pin_vtable));
 }
-
-/* ---- the leaf certificate's bytes, kept (bounded) for the pin and the IP check ---- */
 
 static void tls_leaf_reset(struct tls_client *c)
 {
