@@ -86,8 +86,10 @@ ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
 		*data = br_ssl_engine_recvapp_buf(c->eng, &len);
 		if (len == 0) {
 			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(timeout_s)) < 0) {
+				/* a refused renegotiation leaves the engine mid-record: no polite close */
+				c->failed |= errno == TLS_PUMP_RENEGOTIATION;
 				/* a clean close_notify or a socket EOF both read as end of input */
-				return errno == ETIMEDOUT || errno == ECANCELED
+				return errno == ETIMEDOUT || errno == ECANCELED || errno == TLS_PUMP_RENEGOTIATION
 					   ? -1
 					   : (br_ssl_engine_last_error(c->eng) == BR_ERR_OK ? 0 : -1);
 			}

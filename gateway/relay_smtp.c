@@ -3,9 +3,11 @@
  */
 #include "relay_smtp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,6 +81,25 @@ static int relay_write_failed(struct relay_link *l)
 	return relay_fail(l, "write to %s failed: %s", l->peer, strerror(errno));
 }
 
+int relay_smtp_addr_loopback(const struct sockaddr *sa)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		const unsigned char *b = in6->sin6_addr.s6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+		       (memcmp(b, mapped, sizeof(mapped)) == 0 && b[12] == 127);
+	}
+	return 0;
+}
+
 /* A non-blocking connect within the deadline. Returns the socket or -1. */
 static int relay_connect_one(const struct addrinfo *ai, int64_t deadline)
 {
@@ -104,8 +125,8 @@ static int relay_connect_one(const struct addrinfo *ai, int64_t deadline)
 static int relay_connect(struct relay_link *l, const struct conf *c)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	char port[8], addr[48];
-	int rc, fd = -1;
+	char port[8], addr[48], skipped[48] = "";
+	int rc, fd = -1, tried = 0, plain = c->smarthost_tls == CONF_SMARTHOST_NONE;
 
 	snprintf(port, sizeof(port), "%u", (unsigned)c->smarthost_port);
 	rc = getaddrinfo(c->smarthost_host, port, &hints, &res);
@@ -113,13 +134,26 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 		return relay_fail(l, "cannot resolve %s: %s", c->smarthost_host, gai_strerror(rc));
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		const struct sockaddr_storage *ss = (const struct sockaddr_storage *)(const void *)ai->ai_addr;
+
+		if (plain && !relay_smtp_addr_loopback(ai->ai_addr)) {
+			if (skipped[0] == '\0') {
+				listener_peer_name(ss, skipped, sizeof(skipped));
+			}
+			continue;
+		}
+		tried++;
 		fd = relay_connect_one(ai, tls_now_ms() + (int64_t)c->relay_timeout * 1000);
 		if (fd >= 0) {
-			listener_peer_name((const struct sockaddr_storage *)(const void *)ai->ai_addr, addr,
-					   sizeof(addr));
+			listener_peer_name(ss, addr, sizeof(addr));
 		}
 	}
 	freeaddrinfo(res);
+	if (fd < 0 && tried == 0 && skipped[0] != '\0') {
+		return relay_fail(l,
+				  "smarthost_tls = none, but %s is %s, not a loopback address: no plaintext connection",
+				  c->smarthost_host, skipped);
+	}
 	if (fd < 0) {
 		return relay_fail(l, "connect to %s port %s: %s", c->smarthost_host, port, strerror(errno));
 	}
@@ -165,9 +199,10 @@ int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_rep
 
 		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
 			return relay_fail(l, "%s from %s",
-					  cl == CONN_LINE_EOF  ? "connection closed"
-					  : errno == ETIMEDOUT ? "timeout waiting for a reply"
-							       : "bad reply line",
+					  cl == CONN_LINE_EOF               ? "connection closed"
+					  : errno == ETIMEDOUT              ? "timeout waiting for a reply"
+					  : errno == TLS_PUMP_RENEGOTIATION ? "refused TLS renegotiation request"
+									    : "bad reply line",
 					  l->peer);
 		}
 		if (l->ehlo_capture) {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "conn.h"
@@ -37,7 +38,20 @@ struct relay_credentials {
 /* Reads the smarthost_auth file (one line user:password). Returns 0 or -1 (logged). */
 int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred);
 
-/* Connects, greets, TLS, EHLO, AUTH. Returns 0, or -1 with link->error set. */
+/*
+ * 1 if sa is a loopback address: 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped
+ * into IPv6. Not 0.0.0.0 or :: (the kernel may route those to this host,
+ * but they are not addresses a check can vouch for).
+ */
+int relay_smtp_addr_loopback(const struct sockaddr *sa);
+
+/*
+ * Connects, greets, TLS, EHLO, AUTH. Returns 0, or -1 with link->error set.
+ * Without TLS (smarthost_tls = none) only loopback addresses of the
+ * smarthost's name are connected to: what the name resolves to decides,
+ * since "localhost" in a hosts file can point anywhere; no connection at
+ * all means no mail and no AUTH in plaintext off this host.
+ */
 int relay_smtp_open(struct relay_link *l, const struct conf *c, const struct tls_client_trust *trust,
 		    const struct relay_credentials *cred);
 

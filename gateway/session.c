@@ -232,7 +232,7 @@ static void session_bad_line(struct session *s, enum conn_line st)
 			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
 			session_close(s, "timeout");
 		}
-		session_close(s, "connection error");
+		session_close(s, errno == TLS_PUMP_RENEGOTIATION ? "TLS renegotiation refused" : "connection error");
 	case CONN_LINE_TOO_LONG:
 		session_error(s, "500 5.5.2 Error: line too long");
 		return;

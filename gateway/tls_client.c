@@ -8,10 +8,13 @@
  * its key from br_x509_decoder, and compares the SHA-256 of the leaf's
  * SubjectPublicKeyInfo DER with the pin. A mismatch fails the handshake with
  * TLS_CLIENT_ERR_PIN_MISMATCH. The rest of the chain is ignored; the
- * handshake proves that the server holds the pinned key.
+ * handshake proves that the server holds the pinned key. CA mode with an IP
+ * literal runs another class of ours around br_x509_minimal: the chain and
+ * dates are its job, the leaf's iPAddress SANs ours (tls_cert.c).
  */
 #include "tls_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 
 #include "config.h"
 #include "secret.h"
+#include "tls_cert.h"
 #include "tls_engine.h"
 #include "tls_pem.h"
 
@@ -243,106 +247,22 @@ void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
 	memcpy(t->pin, pin, sizeof(t->pin));
 }
 
-/* ---- the SPKI pin (a br_x509_class) ---- */
-
-/*
- * Reads the DER header at *pos (low tag numbers only; short or long-form
- * definite length) within [0, end). On success *pos is the first content
- * byte and *len the content length, which also lies within [0, end).
- */
-static int tls_der_header(const unsigned char *der, size_t end, size_t *pos, unsigned *tag, size_t *len)
-{
-	size_t p = *pos, n;
-
-	if (end < 2 || p > end - 2 || (der[p] & 0x1f) == 0x1f) {
-		return -1;
-	}
-	*tag = der[p++];
-	n = der[p++];
-	if (n & 0x80) {
-		size_t bytes = n & 0x7f;
-
-		if (bytes == 0 || bytes > 4 || bytes > end - p) {
-			return -1; /* indefinite, absurdly long, or truncated */
-		}
-		for (n = 0; bytes > 0; bytes--) {
-			n = (n << 8) | der[p++];
-		}
-	}
-	if (n > end - p) {
-		return -1;
-	}
-	*pos = p;
-	*len = n;
-	return 0;
-}
-
-/* Steps over one element with the given tag. */
-static int tls_der_skip(const unsigned char *der, size_t end, size_t *pos, unsigned want)
-{
-	unsigned tag;
-	size_t len;
-
-	if (tls_der_header(der, end, pos, &tag, &len) < 0 || tag != want) {
-		return -1;
-	}
-	*pos += len;
-	return 0;
-}
-
-/*
- * Finds subjectPublicKeyInfo, header included, in a Certificate:
- * SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
- * signature, issuer, validity, subject, subjectPublicKeyInfo, ... }, ... }.
- */
-static int tls_der_spki(const unsigned char *der, size_t len, size_t *off, size_t *spki_len)
-{
-	static const unsigned char skipped[] = { 0x02, 0x30, 0x30, 0x30, 0x30 }; /* serial .. subject */
-	size_t pos = 0, n, end;
-	unsigned tag;
-
-	if (tls_der_header(der, len, &pos, &tag, &n) < 0 || tag != 0x30) {
-		return -1;
-	}
-	if (tls_der_header(der, pos + n, &pos, &tag, &n) < 0 || tag != 0x30) {
-		return -1;
-	}
-	end = pos + n; /* the end of tbsCertificate */
-	if (pos < end && der[pos] == 0xa0 && tls_der_skip(der, end, &pos, 0xa0) < 0) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(skipped); i++) {
-		if (tls_der_skip(der, end, &pos, skipped[i]) < 0) {
-			return -1;
-		}
-	}
-	*off = pos;
-	if (tls_der_skip(der, end, &pos, 0x30) < 0) {
-		return -1;
-	}
-	*spki_len = pos - *off;
-	return 0;
-}
+/* ---- our br_x509_classes (pin_vtable); the leaf's bytes, kept (bounded) for the pin and the IP check ---- */
 
 static struct tls_client *tls_client_of(const br_x509_class *const *ctx)
 {
 	return (struct tls_client *)(void *)((char *)ctx - offsetof(struct tls_client, pin_vtable));
 }
 
-static void tls_pin_start_chain(const br_x509_class **ctx, const char *server_name)
+static void tls_leaf_reset(struct tls_client *c)
 {
-	struct tls_client *c = tls_client_of(ctx);
-
-	(void)server_name; /* the pin names the key; the name does not matter */
 	c->leaf_len = 0;
 	c->cert_index = 0;
 	c->leaf_too_big = 0;
 	c->pin_error = 0;
-	memset(&c->leaf_key, 0, sizeof(c->leaf_key));
-	br_x509_decoder_init(&c->leaf_decoder, NULL, NULL);
 }
 
-static void tls_pin_start_cert(const br_x509_class **ctx, uint32_t length)
+static void tls_leaf_start_cert(const br_x509_class **ctx, uint32_t length)
 {
 	struct tls_client *c = tls_client_of(ctx);
 
@@ -351,25 +271,45 @@ static void tls_pin_start_cert(const br_x509_class **ctx, uint32_t length)
 	}
 }
 
+/* Keeps bytes of the first certificate. Returns 1 if buf was kept. */
+static int tls_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t len)
+{
+	if (c->cert_index != 0 || c->leaf_too_big) {
+		return 0;
+	}
+	if (len > TLS_CLIENT_LEAF_MAX - c->leaf_len) {
+		c->leaf_too_big = 1;
+		return 0;
+	}
+	memcpy(c->leaf + c->leaf_len, buf, len);
+	c->leaf_len += len;
+	return 1;
+}
+
+static void tls_leaf_end_cert(const br_x509_class **ctx)
+{
+	tls_client_of(ctx)->cert_index++;
+}
+
+/* ---- the SPKI pin (a br_x509_class) ---- */
+
+static void tls_pin_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_client *c = tls_client_of(ctx);
+
+	(void)server_name; /* the pin names the key; the name does not matter */
+	tls_leaf_reset(c);
+	memset(&c->leaf_key, 0, sizeof(c->leaf_key));
+	br_x509_decoder_init(&c->leaf_decoder, NULL, NULL);
+}
+
 static void tls_pin_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
 	struct tls_client *c = tls_client_of(ctx);
 
-	if (c->cert_index != 0 || c->leaf_too_big) {
-		return;
+	if (tls_leaf_keep(c, buf, len)) {
+		br_x509_decoder_push(&c->leaf_decoder, buf, len);
 	}
-	if (len > TLS_CLIENT_LEAF_MAX - c->leaf_len) {
-		c->leaf_too_big = 1;
-		return;
-	}
-	memcpy(c->leaf + c->leaf_len, buf, len);
-	c->leaf_len += len;
-	br_x509_decoder_push(&c->leaf_decoder, buf, len);
-}
-
-static void tls_pin_end_cert(const br_x509_class **ctx)
-{
-	tls_client_of(ctx)->cert_index++;
 }
 
 static unsigned tls_pin_check(struct tls_client *c)
@@ -392,7 +332,7 @@ static unsigned tls_pin_check(struct tls_client *c)
 		return err != 0 ? (unsigned)err : BR_ERR_X509_UNSUPPORTED;
 	}
 	/* same TLVs as the decoder walked (it rejects more), so the bytes hashed hold the key returned */
-	if (tls_der_spki(c->leaf, c->leaf_len, &off, &len) < 0) {
+	if (tls_cert_spki(c->leaf, c->leaf_len, &off, &len) < 0) {
 		return BR_ERR_X509_INVALID_VALUE;
 	}
 	c->leaf_key = *pk;
@@ -424,14 +364,16 @@ static const br_x509_pkey *tls_pin_get_pkey(const br_x509_class *const *ctx, uns
 }
 
 static const br_x509_class tls_pin_class = {
-	sizeof(struct tls_client), tls_pin_start_chain, tls_pin_start_cert, tls_pin_append,
-	tls_pin_end_cert,          tls_pin_end_chain,   tls_pin_get_pkey,
+	sizeof(struct tls_client), tls_pin_start_chain, tls_leaf_start_cert, tls_pin_append,
+	tls_leaf_end_cert,         tls_pin_end_chain,   tls_pin_get_pkey,
 };
 
 /*
- * CA mode with an IP literal: br_x509_minimal, but started with the literal
- * as the name to check, since the engine has no server name (no SNI for IP
- * literals, RFC 6066 section 3) and would otherwise check no name at all.
+ * CA mode with an IP literal: br_x509_minimal checks the chain and the dates
+ * but is given no name (it would match the address text against dNSName
+ * entries and the CN only, RFC 6125 forbids both); the leaf's bytes are kept
+ * and, once xc has accepted the chain, its subjectAltName must hold the
+ * address as an iPAddress entry (TLS_CLIENT_ERR_IP_MISMATCH).
  */
 static const br_x509_class **tls_ip_xc(const br_x509_class *const *ctx)
 {
@@ -440,32 +382,50 @@ static const br_x509_class **tls_ip_xc(const br_x509_class *const *ctx)
 
 static void tls_ip_start_chain(const br_x509_class **ctx, const char *server_name)
 {
-	(void)server_name;
-	br_x509_minimal_vtable.start_chain(tls_ip_xc(ctx), tls_client_of(ctx)->ip_name);
+	(void)server_name; /* the engine has none: no SNI for an IP literal (RFC 6066 section 3) */
+	tls_leaf_reset(tls_client_of(ctx));
+	br_x509_minimal_vtable.start_chain(tls_ip_xc(ctx), NULL);
 }
 
 static void tls_ip_start_cert(const br_x509_class **ctx, uint32_t length)
 {
+	tls_leaf_start_cert(ctx, length);
 	br_x509_minimal_vtable.start_cert(tls_ip_xc(ctx), length);
 }
 
 static void tls_ip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
+	(void)tls_leaf_keep(tls_client_of(ctx), buf, len);
 	br_x509_minimal_vtable.append(tls_ip_xc(ctx), buf, len);
 }
 
 static void tls_ip_end_cert(const br_x509_class **ctx)
 {
+	tls_leaf_end_cert(ctx);
 	br_x509_minimal_vtable.end_cert(tls_ip_xc(ctx));
 }
 
 static unsigned tls_ip_end_chain(const br_x509_class **ctx)
 {
-	return br_x509_minimal_vtable.end_chain(tls_ip_xc(ctx));
+	struct tls_client *c = tls_client_of(ctx);
+	unsigned err = br_x509_minimal_vtable.end_chain(tls_ip_xc(ctx));
+
+	if (err == 0 && c->leaf_too_big) {
+		err = BR_ERR_X509_LIMIT_EXCEEDED;
+	} else if (err == 0) {
+		int rc = tls_cert_has_ip(c->leaf, c->leaf_len, c->ip, c->ip_len);
+
+		err = rc > 0 ? 0 : rc == 0 ? TLS_CLIENT_ERR_IP_MISMATCH : BR_ERR_X509_INVALID_VALUE;
+	}
+	c->pin_error = err;
+	return err;
 }
 
 static const br_x509_pkey *tls_ip_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
+	if (tls_client_of(ctx)->pin_error != 0) {
+		return NULL;
+	}
 	return br_x509_minimal_vtable.get_pkey(tls_ip_xc(ctx), usages);
 }
 
@@ -528,14 +488,29 @@ static int tls_client_is_ip(const char *name)
 	return strchr(name, ':') != NULL || name[strspn(name, "0123456789.")] == '\0';
 }
 
+/* The literal as the bytes an iPAddress entry holds: 4 or 16. Returns 0, or -1 if it is no address. */
+static int tls_client_ip_bytes(struct tls_client *c, const char *name)
+{
+	int v6 = strchr(name, ':') != NULL;
+
+	if (snprintf(c->ip_name, sizeof(c->ip_name), "%s", name) >= (int)sizeof(c->ip_name) ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, name, c->ip) != 1) {
+		return -1;
+	}
+	c->ip_len = v6 ? 16 : 4;
+	return 0;
+}
+
 int tls_client_setup(struct tls_client *c, const struct tls_client_trust *t, const char *server_name, void *iobuf,
 		     size_t in_size, size_t out_size)
 {
 	int ip = tls_client_is_ip(server_name);
-	int own = t->pinned || ip; /* our class: the pin, or xc checking the IP literal */
+	int own = t->pinned || ip; /* our class: the pin, or xc plus the IP check */
 
+	c->ip_name[0] = '\0';
+	c->ip_len = 0;
 	if ((!t->pinned && t->nanchors == 0) || server_name[0] == '\0' ||
-	    snprintf(c->ip_name, sizeof(c->ip_name), "%s", ip ? server_name : "") >= (int)sizeof(c->ip_name)) {
+	    (ip && tls_client_ip_bytes(c, server_name) < 0)) {
 		return -1;
 	}
 	c->trust = t;
@@ -555,7 +530,7 @@ int tls_client_setup(struct tls_client *c, const struct tls_client_trust *t, con
 
 const char *tls_client_error(const struct tls_client *c, int err)
 {
-	static char buf[48];
+	static char buf[144];
 
 	switch (err) {
 	case BR_ERR_OK:
@@ -571,6 +546,10 @@ const char *tls_client_error(const struct tls_client *c, int err)
 		return "host name mismatch";
 	case TLS_CLIENT_ERR_PIN_MISMATCH:
 		return "pin mismatch";
+	case TLS_CLIENT_ERR_IP_MISMATCH:
+		snprintf(buf, sizeof(buf), "IP address mismatch (no subjectAltName IP address %s in the certificate)",
+			 c->ip_name);
+		return buf;
 	case BR_ERR_X509_LIMIT_EXCEEDED:
 		return "certificate or chain too large";
 	case BR_ERR_BAD_VERSION:
@@ -597,8 +576,8 @@ const char *tls_client_error(const struct tls_client *c, int err)
 
 int tls_client_error_is_temporary(int err)
 {
-	int cert =
-	    (err >= BR_ERR_X509_OK && err <= 63) || err == TLS_CLIENT_ERR_PIN_MISMATCH || err == BR_ERR_WRONG_KEY_USAGE;
+	int cert = (err >= BR_ERR_X509_OK && err <= 63) || err == TLS_CLIENT_ERR_PIN_MISMATCH ||
+		   err == TLS_CLIENT_ERR_IP_MISMATCH || err == BR_ERR_WRONG_KEY_USAGE;
 
 	return !cert;
 }

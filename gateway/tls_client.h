@@ -3,7 +3,8 @@
  * trusted, and the client context. Two modes:
  *  - CA bundle (smarthost_ca): trust anchors decoded at start-up from a PEM
  *    file; the chain is validated by br_x509_minimal and the host name is
- *    checked against the certificate (DNS SANs, else the CN). Validity is
+ *    checked against the certificate (DNS SANs, else the CN; an IP address
+ *    against iPAddress SANs only, see tls_client_setup). Validity is
  *    judged at max(now, clock_floor) so an appliance without an RTC that
  *    boots in 1970 still works (DESIGN.md section 4). BearSSL reports
  *    "expired" and "not yet valid" with one code; the reason says when the
@@ -22,7 +23,7 @@
 #include <time.h>
 
 #define TLS_CLIENT_ANCHORS_MAX 512
-#define TLS_CLIENT_LEAF_MAX    8192 /* bytes of leaf certificate kept for the pin check */
+#define TLS_CLIENT_LEAF_MAX    8192 /* bytes of leaf certificate kept for the pin and IP checks */
 #define TLS_CLIENT_NAME_MAX    64   /* an IP literal checked in CA mode (no SNI) */
 
 /*
@@ -30,6 +31,8 @@
  * its own X.509 codes and 256+ for alerts; this code is in neither range.
  */
 #define TLS_CLIENT_ERR_PIN_MISMATCH 128
+/* ... and after a CA-valid certificate without the smarthost's IP address as an iPAddress SAN. */
+#define TLS_CLIENT_ERR_IP_MISMATCH 129
 
 struct tls_client_trust {
 	int pinned;
@@ -57,7 +60,8 @@ struct tls_client {
 	br_x509_minimal_context xc;
 	/*
 	 * Our own br_x509_class: in pin mode it hashes the leaf's SPKI; in CA
-	 * mode with an IP literal it runs xc with ip_name as the name to check.
+	 * mode with an IP literal it runs xc without a name, then looks for ip
+	 * among the leaf's iPAddress SANs.
 	 */
 	const br_x509_class *pin_vtable;
 	const struct tls_client_trust *trust;
@@ -68,18 +72,21 @@ struct tls_client {
 	unsigned pin_error;
 	br_x509_decoder_context leaf_decoder;
 	br_x509_pkey leaf_key;
-	int clock_floored; /* 1 if the system clock was before the floor and the floor was used */
-	char ip_name[TLS_CLIENT_NAME_MAX];
+	int clock_floored;                 /* 1 if the system clock was before the floor and the floor was used */
+	char ip_name[TLS_CLIENT_NAME_MAX]; /* the IP literal, for the reason */
+	unsigned char ip[16];
+	size_t ip_len; /* 4 or 16; 0 for a host name */
 };
 
 /*
  * Prepares c for one connection to server_name (the smarthost's name as
  * configured, used for SNI and, in CA mode, the name check). An IP literal
- * sends no SNI; in CA mode it is still checked, but BearSSL matches names
- * against DNS SANs (and the CN) only, never iPAddress SANs, so a CA-signed
- * certificate passes only if it carries the address text as a DNS name: use
- * a host name or a pin for such smarthosts. Buffers are the caller's.
- * Returns 0 or -1 (no trust configured, name too long).
+ * (IPv4, or IPv6 without brackets) sends no SNI; in CA mode the chain and
+ * dates are br_x509_minimal's, and the address must be an iPAddress entry of
+ * the leaf's subjectAltName: not a dNSName spelling it, not the CN
+ * (RFC 6125 section 6.2.1). A pin checks no name at all. Buffers are the
+ * caller's. Returns 0 or -1 (no trust configured, name too long, an
+ * all-numeric name that is no address).
  */
 int tls_client_setup(struct tls_client *c, const struct tls_client_trust *t, const char *server_name, void *iobuf,
 		     size_t in_size, size_t out_size);

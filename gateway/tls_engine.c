@@ -85,6 +85,8 @@ void tls_engine_profile(br_ssl_engine_context *eng, int ecdsa, int rsa)
 {
 	uint16_t suites[8];
 
+	/* no renegotiation, either way (testssl: secure_client_renego); see tls_pump_recv */
+	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
 	br_ssl_engine_set_versions(eng, CONFIG_TLS_ALLOW_TLS10 ? BR_TLS10 : BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_suites(eng, suites, tls_engine_suites(suites, ecdsa, rsa));
 	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);

@@ -8,8 +8,12 @@
 #define SUBGATE_TLS_PUMP_H
 
 #include <bearssl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+
+/* errno of tls_pump after a renegotiation request (refused: the connection is over). */
+#define TLS_PUMP_RENEGOTIATION EPROTO
 
 /* Milliseconds on a monotonic clock. */
 int64_t tls_now_ms(void);
@@ -32,7 +36,9 @@ extern volatile sig_atomic_t *tls_wait_cancel;
  * available. Pending outgoing records are always written first, so a flush
  * followed by a pump for SENDAPP sends everything. Returns 0, or -1 with
  * errno ETIMEDOUT (deadline), EPIPE (engine closed; see
- * br_ssl_engine_last_error) or ECONNRESET (peer closed the socket).
+ * br_ssl_engine_last_error), ECONNRESET (peer closed the socket) or
+ * TLS_PUMP_RENEGOTIATION (the peer asked to renegotiate: the connection can
+ * only be closed, without a close_notify).
  */
 int tls_pump(br_ssl_engine_context *eng, int fd, unsigned want, int64_t deadline_ms);
 

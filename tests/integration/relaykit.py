@@ -6,11 +6,16 @@
   (DNS:wrong-name.example.test), `expired` (not after yesterday),
   `not_yet_valid` (not before tomorrow), `unknown_ca` (DNS:localhost signed by
   a second CA the gateway does not trust) and `self_signed` (an expired,
-  self-signed certificate for another name: only a pin can trust it). Every
+  self-signed certificate for another name: only a pin can trust it); for
+  smarthosts given by IP address, CA-signed leaves whose subjectAltName holds
+  only an IP address: `ip4` (IP:127.0.0.1), `ip6` (IP:::1), `ip4_other`
+  (IP:127.0.0.2), and `ip_as_dns` (DNS:127.0.0.1 and CN=127.0.0.1: text, not
+  an address). Every
   certificate is checked with `openssl verify` so that a failing test points
   at subgate, not at the fixture, and every SPKI pin is computed with the
   documented openssl pipeline and cross-checked in Python.
-- `Smarthost`: an aiosmtpd server on a free loopback port in its own thread,
+- `Smarthost`: an aiosmtpd server on a free loopback port (127.0.0.1, or ::1
+  with host="::1") in its own thread,
   in one of three modes: "plain", "starttls" (STARTTLS required before
   anything else) or "tls" (implicit TLS). Optional AUTH PLAIN/LOGIN checking
   one user and password, optional PIPELINING, an idle timeout and a SIZE
@@ -35,7 +40,7 @@
   (from /proc), to assert that a connection was dropped.
 - `parse_bounce()`: a bounce as an email.message object with its parts.
 
-Everything listens on and connects to 127.0.0.1 only.
+Everything listens on and connects to 127.0.0.1 (or ::1) only.
 """
 
 import asyncio
@@ -44,6 +49,7 @@ import datetime
 import email
 import email.policy
 import hashlib
+import ipaddress
 import os
 import re
 import socket
@@ -71,12 +77,12 @@ def free_port():
     return port
 
 
-def reserve_port(port=0):
+def reserve_port(port=0, host=LOOPBACK):
     """A socket bound to a loopback port without listening: connections are refused, and no other socket (the
     servers' own port picks) can bind the port meanwhile. Close it before listening on the port."""
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((LOOPBACK, port))
+    s.bind((host, port))
     return s
 
 
@@ -141,7 +147,7 @@ def make_pki(directory):
                 .sign(key, hashes.SHA256()))
         return key, cert
 
-    def make_leaf(stem, dns, issuer, not_before, not_after, kind="ec"):
+    def make_leaf(stem, dns, issuer, not_before, not_after, kind="ec", sans=None):
         if kind == "rsa":
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         else:
@@ -154,7 +160,7 @@ def make_pki(directory):
         builder = (x509.CertificateBuilder().subject_name(name(dns)).issuer_name(issuer_name)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(not_before).not_valid_after(not_after)
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
+                   .add_extension(x509.SubjectAlternativeName(sans or [x509.DNSName(dns)]), critical=False)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
                                                 key_encipherment=kind == "rsa", data_encipherment=False,
@@ -189,6 +195,11 @@ def make_pki(directory):
     pki.not_yet_valid = make_leaf("not-yet-valid", "localhost", ca, now + day, now + 30 * day)
     pki.unknown_ca = make_leaf("unknown-ca", "localhost", other_ca, *valid)
     pki.self_signed = make_leaf("self-signed", "pinned-only.example.test", None, now - 30 * day, now - day)
+    ip = ipaddress.ip_address
+    pki.ip4 = make_leaf("ip4", "IPv4 smarthost", ca, *valid, sans=[x509.IPAddress(ip("127.0.0.1"))])
+    pki.ip6 = make_leaf("ip6", "IPv6 smarthost", ca, *valid, sans=[x509.IPAddress(ip("::1"))])
+    pki.ip4_other = make_leaf("ip4-other", "another address", ca, *valid, sans=[x509.IPAddress(ip("127.0.0.2"))])
+    pki.ip_as_dns = make_leaf("ip-as-dns", "127.0.0.1", ca, *valid, sans=[x509.DNSName("127.0.0.1")])
 
     # The fixture is what it claims to be (openssl's own verdicts).
     def verify(cert, ca_file, *extra):
@@ -209,6 +220,12 @@ def make_pki(directory):
     assert rc != 0 and "unable to get local issuer certificate" in out, out
     rc, out = verify(pki.unknown_ca, pki.other_ca, "-verify_hostname", "localhost")
     assert rc == 0, out
+    for good, addr in ((pki.ip4, "127.0.0.1"), (pki.ip6, "::1")):
+        rc, out = verify(good, pki.ca, "-verify_ip", addr)
+        assert rc == 0, out
+    for bad in (pki.ip4_other, pki.ip_as_dns):
+        rc, out = verify(bad, pki.ca, "-verify_ip", "127.0.0.1")
+        assert rc != 0 and "IP address mismatch" in out, out
     return pki
 
 
@@ -365,12 +382,14 @@ class Smarthost:
     """A scripted aiosmtpd smarthost (see the module docstring)."""
 
     def __init__(self, mode="plain", cert=None, port=None, auth=None, mechanisms=("PLAIN", "LOGIN"),
-                 pipelining=True, name="smarthost.example.test", idle_timeout=300, size_limit=33554432):
+                 pipelining=True, name="smarthost.example.test", idle_timeout=300, size_limit=33554432,
+                 host=LOOPBACK):
         assert mode in ("plain", "starttls", "tls")
         assert mode == "plain" or cert is not None
         self.mode = mode
         self.cert = cert
-        self._reservation = reserve_port(port or 0)  # while down: refused, and nobody else takes the port
+        self.host = host  # the loopback address it listens on
+        self._reservation = reserve_port(port or 0, host)  # while down: refused, and nobody else takes the port
         self.port = self._reservation.getsockname()[1]
         self.auth = auth  # (user, password) or None
         self.mechanisms = tuple(mechanisms)
@@ -445,7 +464,7 @@ class Smarthost:
             def factory(self):
                 return host._factory(self.loop)
 
-        self.controller = _Controller(_Handler(self), hostname=LOOPBACK, port=self.port,
+        self.controller = _Controller(_Handler(self), hostname=self.host, port=self.port,
                                       ssl_context=server_context(self.cert) if self.mode == "tls" else None,
                                       ready_timeout=10)
         self.controller.start()
@@ -468,7 +487,7 @@ class Smarthost:
         time.sleep(0.05)
         controller.stop()
         try:
-            self._reservation = reserve_port(self.port)
+            self._reservation = reserve_port(self.port, self.host)
         except OSError:
             self._reservation = None
 

@@ -13,8 +13,19 @@ smarthost given by IP address and also for an expired self-signed
 certificate of another name (a pin needs no CA, no name and no clock). A
 smarthost that does not offer STARTTLS while smarthost_tls = starttls:
 deferred with "does not offer STARTTLS", nothing sent in plaintext.
+A smarthost given by IP address ([127.0.0.1], [::1]) with a CA-signed
+certificate whose subjectAltName holds only that IP address: delivered,
+with the login; one whose certificate names another address, or spells the
+address as a DNS name (and CN): deferred with "IP address mismatch".
+Without TLS (smarthost_tls = none, allowed for "localhost") the address
+the name resolves to decides: in a mount namespace whose /etc/hosts maps
+localhost to 0.0.0.0 (which Linux would connect to this host, but which is
+not a loopback address) nothing is connected to, so neither mail nor the
+password travels in plaintext; mapped to 127.0.0.1 the relay logs in and
+delivers as before.
 """
 
+import os
 import re
 import time
 
@@ -106,3 +117,74 @@ def test_smarthost_without_starttls_defers(make_server, smarthost, pki, tmp_path
     assert conn.commands()[0] == "EHLO gw.example.test"
     assert not any(re.match(r"(AUTH|MAIL|RCPT|DATA)\b", c) for c in conn.commands())
     assert host.transactions == [] and conn.auth == []
+
+
+@pytest.mark.parametrize("addr,mode", [("127.0.0.1", "starttls"), ("::1", "tls")], ids=["ipv4", "ipv6"])
+def test_ip_literal_smarthost_with_ip_san_delivers(make_server, smarthost, pki, tmp_path, addr, mode):
+    host = smarthost(mode, cert=pki.ip4 if addr == "127.0.0.1" else pki.ip6, host=addr,
+                     auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    settings = relay_settings(host.port, mode, addr, smarthost_ca=pki.ca, smarthost_auth=write_secret(tmp_path))
+    settings["smarthost"] = f"[{addr}]:{host.port}"
+    server = make_server(settings=settings)
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"ip-san-{addr}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay={re.escape(addr)}\[{re.escape(addr)}\]:{host.port}, delay=\d+s, "
+                        rf"tls=(\S+), status=(\w+) \((.*)\)")
+    assert m.group(2) == "sent" and m.group(1).startswith("TLSv1.2/"), m.group(0)
+    [t] = host.wait_messages(1)
+    assert t.rcpt_tos == [RCPT]
+    [conn] = host.sessions
+    assert conn.tls and [a[3] for a in conn.auth] == [True]
+
+
+@pytest.mark.parametrize("served", ["ip4_other", "ip_as_dns"])
+def test_ip_literal_smarthost_without_its_ip_san_defers(make_server, smarthost, pki, tmp_path, served):
+    host = smarthost("tls", cert=getattr(pki, served), auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    settings = relay_settings(host.port, "tls", "127.0.0.1", smarthost_ca=pki.ca,
+                              smarthost_auth=write_secret(tmp_path))
+    settings["smarthost"] = f"[127.0.0.1]:{host.port}"
+    server = make_server(settings=settings)
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"ip-san-{served}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{host.port}, delay=\d+s, tls=none, "
+                        rf"status=deferred \((.*)\)")
+    assert m.group(1) == (f"TLS handshake with 127.0.0.1[127.0.0.1]:{host.port} failed: IP address mismatch "
+                          f"(no subjectAltName IP address 127.0.0.1 in the certificate)"), m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    assert read_envelope(server, qid).rcpts == [("P", RCPT)]
+    assert host.transactions == [] and host.mail_seen == []
+    for conn in host.connections:
+        assert conn.auth == [] and b"AUTH" not in bytes(conn.transcript)
+
+
+# Runs "$@" with this test's file over /etc/hosts, in a mount namespace of its own (the host's is never touched).
+HOSTS_NAMESPACE = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" /etc/hosts && exec "$@"']
+
+
+@pytest.mark.parametrize("mapped", ["127.0.0.1", "0.0.0.0"])
+def test_plaintext_smarthost_is_reached_only_on_loopback(make_server, smarthost, tmp_path, mapped):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mount namespace for /etc/hosts)")
+    host = smarthost("plain", auth=(SMARTHOST_USER, SMARTHOST_PASSWORD))
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"{mapped} localhost\n")
+    server = make_server(start=False, settings=relay_settings(host.port, "none", "localhost",
+                                                              smarthost_auth=write_secret(tmp_path)))
+    server.wrapper = [*HOSTS_NAMESPACE, str(hosts)]
+    server.start()
+    assert (server.spool / "etc" / "hosts").read_text() == hosts.read_text()  # what the jailed relay resolves with
+    with server.session() as c:
+        qid = c.submit(USER, [RCPT], make_message(f"plain-{mapped}"))
+    m = server.wait_log(rf"{qid}: to=<{RCPT}>, relay=(\S+), delay=\d+s, tls=none, status=(\w+) \((.*)\)")
+    if mapped == "127.0.0.1":
+        assert (m.group(1), m.group(2)) == (f"localhost[127.0.0.1]:{host.port}", "sent"), m.group(0)
+        [conn] = host.sessions
+        assert [(a[1], a[3]) for a in conn.auth] == [(SMARTHOST_USER, True)]
+        return
+    assert m.group(2) == "deferred", m.group(0)
+    assert m.group(3) == ("smarthost_tls = none, but localhost is 0.0.0.0, not a loopback address: "
+                          "no plaintext connection"), m.group(0)
+    wait_for(lambda: spool_where(server, qid) == "defer", what="the message in defer/")
+    assert host.sessions == [] and host.transactions == []
+    assert all(conn.auth == [] and not conn.transcript for conn in host.connections)

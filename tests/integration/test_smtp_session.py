@@ -7,14 +7,18 @@ pipelined after it (CVE-2011-0411 class: connection closed, nothing
 executed); the EHLO required again after the handshake; the implicit TLS
 port; NOOP/RSET/QUIT/HELP/VRFY/EXPN/BDAT; unknown verbs, bad MAIL syntax,
 unknown MAIL parameters; the 512-octet command line (510 characters + CRLF)
-limit; NUL in a command; bare CR or LF in a command line (521, close); and
-the limit of 10 error replies per session (421, close).
+limit; NUL in a command; bare CR or LF in a command line (521, close); the
+limit of 10 error replies per session (421, close); and a client-initiated
+TLS renegotiation (openssl s_client's "R"), which ends the connection.
 """
+
+import subprocess
+import threading
 
 import pytest
 
 from smtpkit import (AUTH_OK, EHLO_PLAIN, EHLO_TLS, GREETING, HOST, MUST_STARTTLS, PASSWORD, USER, SmtpClient,
-                     plain_response)
+                     plain_response, wait_for)
 
 
 def ehlo_plain(server):
@@ -272,3 +276,35 @@ def test_argument_syntax(smtpd):
         assert c.cmd("QUIT now").startswith("501 5.5.4 ")
         c.starttls()
         assert c.ehlo() == ehlo_tls(smtpd)
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
+def test_client_renegotiation_ends_the_connection(smtpd, implicit):
+    """testssl's secure_client_renego: s_client's "R" line sends a ClientHello inside the session. Refused: the
+    server closes the connection at once (a renegotiation that succeeded would leave s_client running)."""
+    start = len(smtpd.log_text())
+    target = ["-connect", f"127.0.0.1:{smtpd.tls_port}"] if implicit else \
+        ["-connect", f"127.0.0.1:{smtpd.port}", "-starttls", "smtp"]
+    proc = subprocess.Popen(["openssl", "s_client", "-tls1_2", "-no_ticket", *target], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = bytearray()
+    reader = threading.Thread(target=lambda: [out.extend(chunk) for chunk in iter(lambda: proc.stdout.read1(4096), b"")],
+                              daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: b"Verify return code" in out, 15, what="the TLS handshake of openssl s_client")
+        proc.stdin.write(b"R\n")
+        proc.stdin.flush()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the connection is still open after the renegotiation request:\n{out.decode()[-800:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+    text = out.decode(errors="replace")
+    assert "RENEGOTIATING" in text, text[-800:]  # the request went out
+    m = smtpd.wait_log(r"\w+: disconnect from \[127\.0\.0\.1\][^:\n]*: (.*)", start=start)
+    assert m.group(1) == "TLS renegotiation refused", m.group(0)

@@ -5,6 +5,9 @@
  * with the openssl CLI: a CA, smtp.test and other.test signed by it (EC
  * P-256), an expired smtp.test (openssl ca -startdate/-enddate), a
  * self-signed RSA 2048 rsa.test; pins come from openssl's own pipeline.
+ * For IP-literal smarthosts, leaves whose subjectAltName holds only
+ * IP:127.0.0.1 (ip4), only IP:::1 (ip6), IP:127.0.0.2 and DNS:127.0.0.1
+ * (ip2), and none at all with CN=127.0.0.1 (cn127).
  * Also: CA bundle errors, Debian's bundle, the pin class fed by hand.
  */
 #include <errno.h>
@@ -40,6 +43,10 @@ static const char gen_script[] =
     "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:smtp.test\n"
     "[other]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:other.test,DNS:127.0.0.1\n"
     "[rsa]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:rsa.test\n"
+    "[ip4]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.1\n"
+    "[ip6]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:::1\n"
+    "[ip2]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.2,DNS:127.0.0.1\n"
+    "[cn127]\nbasicConstraints = CA:FALSE\n"
     "[ca]\ndefault_ca = db\n"
     "[db]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\ndefault_md = sha256\n"
     "policy = pol\nunique_subject = no\n[pol]\ncommonName = supplied\n"
@@ -47,10 +54,12 @@ static const char gen_script[] =
     "ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key; }\n"
     "ec ca; ec smtp; ec other\n"
     "openssl req -x509 -new -config x.cnf -extensions v3ca -key ca.key -subj /CN=Unit-CA -days 3650 -out ca.crt\n"
-    "for n in smtp other; do\n"
-    "  openssl req -new -config x.cnf -key $n.key -subj /CN=$n.test -out $n.csr\n"
+    "for n in smtp other ip4 ip6 ip2 cn127; do\n"
+    "  cn=$n.test; [ $n = cn127 ] && cn=127.0.0.1; [ -f $n.key ] || ec $n\n"
+    "  openssl req -new -config x.cnf -key $n.key -subj /CN=$cn -out $n.csr\n"
     "  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 "
     "-extfile x.cnf -extensions $n -out $n.crt\n"
+    "  openssl x509 -in $n.crt -outform der -out $n.der\n"
     "done\n"
     ": >index.txt; echo 1000 >serial\n"
     "openssl ca -batch -notext -config x.cnf -cert ca.crt -keyfile ca.key -in smtp.csr "
@@ -61,7 +70,6 @@ static const char gen_script[] =
     "  openssl x509 -in $n.crt -pubkey -noout | openssl pkey -pubin -outform der >$n.spki\n"
     "  openssl dgst -sha256 -binary <$n.spki | base64 >$n.pin\n"
     "done\n"
-    "openssl x509 -in smtp.crt -outform der -out smtp.der\n"
     "cat ca.crt rsa.crt >ca-rsa.crt; cat rsa.crt ca.crt >rsa-ca.crt\n"
     ": >empty.pem\n";
 
@@ -166,6 +174,7 @@ struct hs {
 	int server_ok;  /* the server child saw "ping" and answered */
 	int sni;        /* ... and the client had sent a server name */
 	int err;        /* br_ssl_engine_last_error */
+	int sys_err;    /* errno after the client's failed step */
 	uint16_t suite; /* negotiated cipher suite */
 	const char *reason;
 };
@@ -174,6 +183,7 @@ static unsigned char hs_client_buf[BR_SSL_BUFSIZE_BIDI];
 static unsigned char hs_server_buf[BR_SSL_BUFSIZE_BIDI];
 static struct tls_client hs_client;
 static br_ssl_server_context hs_server_cc;
+static int hs_renegotiate; /* the server asks to renegotiate (HelloRequest) after "ping" */
 
 static int hs_send(br_ssl_engine_context *eng, int fd, const char *msg, int64_t deadline)
 {
@@ -231,8 +241,18 @@ static void hs_server(int fd, const char *cert, const char *key)
 	    tls_server_setup(&hs_server_cc, &pol, hs_server_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0) {
 		_exit(2);
 	}
-	if (hs_recv(&hs_server_cc.eng, fd, "ping", deadline) < 0 ||
-	    hs_send(&hs_server_cc.eng, fd, "pong", deadline) < 0) {
+	if (hs_recv(&hs_server_cc.eng, fd, "ping", deadline) < 0) {
+		_exit(1);
+	}
+	if (hs_renegotiate) {
+		/* our engines refuse; this one is made to ask, as a hostile smarthost would */
+		br_ssl_engine_remove_flags(&hs_server_cc.eng, BR_OPT_NO_RENEGOTIATION);
+		_exit(br_ssl_engine_renegotiate(&hs_server_cc.eng) &&
+			      tls_pump(&hs_server_cc.eng, fd, BR_SSL_RECVAPP, deadline) < 0
+			  ? 4
+			  : 5);
+	}
+	if (hs_send(&hs_server_cc.eng, fd, "pong", deadline) < 0) {
 		_exit(1);
 	}
 	_exit(br_ssl_engine_get_server_name(&hs_server_cc.eng)[0] != '\0' ? 0 : 3);
@@ -240,7 +260,7 @@ static void hs_server(int fd, const char *cert, const char *key)
 
 static struct hs hs_run(const char *cert, const char *key, const struct tls_client_trust *t, const char *name)
 {
-	struct hs r = { -1, 0, 0, 0, 0, "" };
+	struct hs r = { -1, 0, 0, 0, 0, 0, "" };
 	br_ssl_session_parameters sp;
 	int64_t deadline = tls_now_ms() + 10000;
 	int sv[2], status = 0;
@@ -262,6 +282,7 @@ static struct hs hs_run(const char *cert, const char *key, const struct tls_clie
 			       hs_recv(&hs_client.cc.eng, sv[0], "pong", deadline) < 0
 			   ? -1
 			   : 0;
+		r.sys_err = errno;
 		r.err = br_ssl_engine_last_error(&hs_client.cc.eng);
 		br_ssl_engine_get_session_parameters(&hs_client.cc.eng, &sp);
 		r.suite = sp.cipher_suite;
@@ -271,6 +292,7 @@ static struct hs hs_run(const char *cert, const char *key, const struct tls_clie
 	if (pid > 0 && waitpid(pid, &status, 0) == pid) {
 		r.server_ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
 		r.sni = r.server_ok && WEXITSTATUS(status) == 0;
+		r.server_ok |= hs_renegotiate && WIFEXITED(status) && WEXITSTATUS(status) == 4;
 	}
 	return r;
 }
@@ -288,6 +310,28 @@ static uint16_t first_suite(int rsa)
 			   : BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
 	}
 	return rsa ? BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 : BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+}
+
+/*
+ * A smarthost that asks to renegotiate (HelloRequest) once the session runs:
+ * the client ends the connection at the record's header, before reading a
+ * reply (BearSSL alone would answer with a warning alert and read on).
+ */
+TEST(tls_client_refuses_renegotiation)
+{
+	struct tls_client_trust t;
+	struct hs r;
+
+	CHECK(tc_setup() == 0);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	hs_renegotiate = 1;
+	r = hs_run("smtp.crt", "smtp.key", &t, "smtp.test");
+	hs_renegotiate = 0;
+	CHECK(r.rc < 0 && r.sys_err == TLS_PUMP_RENEGOTIATION && r.err == 0);
+	CHECK(r.server_ok); /* the server did send its HelloRequest, and then saw the connection end */
+	CHECK((hs_client.cc.eng.flags & BR_OPT_NO_RENEGOTIATION) != 0);
+	CHECK(br_ssl_engine_renegotiate(&hs_client.cc.eng) == 0); /* nor does the client ask */
+	tls_client_free_ca(&t);
 }
 
 /* ---- CA mode ---- */
@@ -325,27 +369,78 @@ TEST(tls_client_ca_wrong_name)
 	tls_client_free_ca(&t);
 }
 
-/* An IP literal sends no SNI but is still checked: no CA-signed certificate passes by accident. */
-TEST(tls_client_ca_ip_literal_is_checked)
+/*
+ * An IP literal sends no SNI and must be an iPAddress SAN of a CA-valid
+ * certificate: a DNS SAN or a CN spelling the address does not count.
+ */
+TEST(tls_client_ca_ip_literal_needs_an_ip_san)
+{
+	static const struct {
+		const char *cert, *name;
+		int ok;
+	} cases[] = {
+		{ "ip4", "127.0.0.1", 1 },
+		{ "ip6", "::1", 1 },
+		{ "ip2", "127.0.0.2", 1 },
+		{ "ip6", "0:0:0:0:0:0:0:1", 1 },
+		{ "smtp", "127.0.0.1", 0 },
+		{ "smtp", "::1", 0 },
+		{ "other", "127.0.0.1", 0 }, /* DNS:127.0.0.1 */
+		{ "ip2", "127.0.0.1", 0 },   /* IP:127.0.0.2 and DNS:127.0.0.1 */
+		{ "cn127", "127.0.0.1", 0 }, /* CN=127.0.0.1, no SAN */
+		{ "ip4", "::1", 0 },
+		{ "ip6", "127.0.0.1", 0 },
+		{ "ip4", "::ffff:127.0.0.1", 0 },
+	};
+	struct tls_client_trust t;
+	char cert[16], key[16];
+
+	CHECK(tc_setup() == 0);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hs r;
+
+		snprintf(cert, sizeof(cert), "%s.crt", cases[i].cert);
+		snprintf(key, sizeof(key), "%s.key", cases[i].cert);
+		r = hs_run(cert, key, &t, cases[i].name);
+		if (cases[i].ok) {
+			CHECK(r.rc == 0 && r.server_ok && !r.sni);
+		} else {
+			CHECK(r.rc < 0 && r.err == TLS_CLIENT_ERR_IP_MISMATCH && !r.server_ok);
+			CHECK(has(r.reason, "IP address mismatch") && has(r.reason, cases[i].name));
+			CHECK(!tls_client_error_is_temporary(r.err));
+		}
+		if (r.rc == 0 ? !cases[i].ok : cases[i].ok) {
+			printf("  %s for [%s]: %s\n", cert, cases[i].name, r.reason);
+		}
+	}
+	tls_client_free_ca(&t);
+	/* the chain is still checked: a trust store without this CA */
+	CHECK(tc_trust_ca(&t, "rsa.crt", 0) == 1);
+	CHECK(hs_run("ip4.crt", "ip4.key", &t, "127.0.0.1").err == BR_ERR_X509_NOT_TRUSTED);
+	tls_client_free_ca(&t);
+	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	CHECK(tls_client_setup(&hs_client, &t,
+			       "1111:2222:3333:4444:5555:6666:7777:8888:1111:2222:3333:4444:5555:6666:7777:8888",
+			       hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
+	/* all-numeric but no address: no DNS name either */
+	CHECK(tls_client_setup(&hs_client, &t, "1.2.3", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) <
+	      0);
+	/* an empty name would check no name at all */
+	CHECK(tls_client_setup(&hs_client, &t, "", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
+	tls_client_free_ca(&t);
+}
+
+/* A pin needs no name: an IP literal with a certificate that names nothing like it. */
+TEST(tls_client_pin_ip_literal)
 {
 	struct tls_client_trust t;
 	struct hs r;
 
 	CHECK(tc_setup() == 0);
-	CHECK(tc_trust_ca(&t, "ca.crt", 0) == 1);
+	CHECK(tc_trust_pin(&t, "smtp") == 0);
 	r = hs_run("smtp.crt", "smtp.key", &t, "127.0.0.1");
-	CHECK(r.rc < 0 && r.err == BR_ERR_X509_BAD_SERVER_NAME);
-	r = hs_run("smtp.crt", "smtp.key", &t, "::1");
-	CHECK(r.rc < 0 && r.err == BR_ERR_X509_BAD_SERVER_NAME);
-	/* other.crt carries the text "127.0.0.1" as a DNS name */
-	r = hs_run("other.crt", "other.key", &t, "127.0.0.1");
 	CHECK(r.rc == 0 && r.server_ok && !r.sni);
-	CHECK(tls_client_setup(&hs_client, &t,
-			       "1111:2222:3333:4444:5555:6666:7777:8888:1111:2222:3333:4444:5555:6666:7777:8888",
-			       hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
-	/* an empty name would check no name at all */
-	CHECK(tls_client_setup(&hs_client, &t, "", hs_client_buf, BR_SSL_BUFSIZE_INPUT, BR_SSL_BUFSIZE_OUTPUT) < 0);
-	tls_client_free_ca(&t);
 }
 
 TEST(tls_client_ca_unknown)
