@@ -181,6 +181,7 @@ int tls_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *i
 {
 	size_t pos, san_len, end, n;
 	unsigned tag;
+	int found = 0;
 	int rc = tls_cert_san(der, len, &pos, &san_len);
 
 	if (rc <= 0) {
@@ -191,14 +192,15 @@ int tls_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *i
 	if (tls_cert_header(der, end, &pos, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE || pos + n != end) {
 		return -1;
 	}
+	/* The whole list is walked: a malformed entry after a match is still malformed. */
 	while (pos < end) {
 		if (tls_cert_header(der, end, &pos, &tag, &n) < 0) {
 			return -1;
 		}
 		if (tag == TLS_CERT_IP && n == ip_len && ip_len > 0 && memcmp(der + pos, ip, ip_len) == 0) {
-			return 1;
+			found = 1;
 		}
 		pos += n;
 	}
-	return 0;
+	return found;
 }

@@ -20,7 +20,7 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -35,6 +35,7 @@ sources() {
 	conf) echo gateway/conf.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \
 		gateway/lib/fdmap.c gateway/lib/fsutil.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
+	tls_cert) echo gateway/tls_cert.c -lbearssl ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror

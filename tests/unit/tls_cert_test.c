@@ -220,6 +220,17 @@ TEST(tls_cert_malformed_is_refused)
 	CHECK(tls_cert_has_ip(cert, len, ip4, 4) == -1);
 }
 
+/* Fuzzing found it: the walk stopped at a match, so junk after the matching entry passed. */
+TEST(tls_cert_malformed_entry_after_a_match_is_refused)
+{
+	static const struct name names[] = { { 0x87, ip4, 4 }, { 0x1f, "x", 1 } };
+	struct ext e = { oid_san, 0, names, 2 };
+	struct shape sh = { .exts = &e, .nexts = 1 };
+
+	CHECK(has_ip(&sh, ip4, 4) == -1);
+	CHECK(has_ip(&sh, ip6, 16) == -1);
+}
+
 TEST(tls_cert_spki_found)
 {
 	struct ext one = { oid_san, 0, san_ip4, 1 };
