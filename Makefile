@@ -249,7 +249,7 @@ test-qemu-board:
 		"$$(sed -n 's/^QEMU := //p' board/$(QEMU_BOARD)/board.mk)" $(abspath build/$(QEMU_BOARD)-hooks/subgate) \
 		$(abspath tests/integration/qemu-run.sh) > $$w && chmod +x $$w
 	$(Q)SUBGATE_BIN=$(abspath build/$(QEMU_BOARD)-hooks/subgate-qemu) \
-		$(PYTHON) -m pytest -q -p no:cacheprovider $(QEMU_TESTS)
+		$(PYTHON) -m pytest -q -rs -p no:cacheprovider $(QEMU_TESTS)
 
 # Every board (make test runs the mipsel one).
 test-cross:
@@ -295,7 +295,7 @@ test-separate-uids: $(UIDS_B)/.config $(UIDS_HOOKS_B)/.config
 	$(Q)$(MAKE) --no-print-directory B=$(UIDS_B) KCONFIG_CONFIG=$(UIDS_B)/.config $(UIDS_B)/subgate
 	$(Q)$(MAKE) --no-print-directory B=$(UIDS_HOOKS_B) KCONFIG_CONFIG=$(UIDS_HOOKS_B)/.config $(UIDS_HOOKS_B)/subgate
 	$(Q)SUBGATE_BIN=$(abspath $(UIDS_B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(UIDS_HOOKS_B)/subgate) \
-		scripts/with-accounts.sh $(UIDS_ACCOUNTS) -- $(PYTHON) -m pytest -q -p no:cacheprovider $(UIDS_TESTS)
+		scripts/with-accounts.sh $(UIDS_ACCOUNTS) -- $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(UIDS_TESTS)
 
 # The spool fault tests inject failing system calls with strace, which a seccomp filter
 # rightly kills: defconfig without CONFIG_SANDBOX_SECCOMP (jail, uid and chroot as shipped).
@@ -312,7 +312,7 @@ no-seccomp: $(NOSECCOMP_B)/.config
 test-integration: all hooks no-seccomp $(B)/loadgen
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(HOOKS_B)/subgate) \
-		SUBGATE_NOSECCOMP_BIN=$(abspath $(NOSECCOMP_B)/subgate) SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+		SUBGATE_NOSECCOMP_BIN=$(abspath $(NOSECCOMP_B)/subgate) SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/integration
 
 test: all
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)

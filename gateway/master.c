@@ -157,6 +157,7 @@ static void __attribute__((noreturn)) master_exit(int code)
 {
 	const struct timespec tick = { 0, 100000000L };
 	int *const channels[] = { &master.auth_fd, &master.queue_fd, &master.relay_fd, &master.reload_fd };
+	int gone = 0;
 
 	for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
 		if (*channels[i] >= 0) {
@@ -175,9 +176,13 @@ static void __attribute__((noreturn)) master_exit(int code)
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 		}
 		if (pid < 0) {
-			break; /* no child left */
+			gone = 1; /* no child left */
+			break;
 		}
 		nanosleep(&tick, NULL);
+	}
+	if (!gone) {
+		log_warn("child processes still running after 5 s; exiting without them");
 	}
 	if (master.pid_fd >= 0 && ftruncate(master.pid_fd, 0) < 0) {
 		log_warn("cannot empty the pid file: %s", strerror(errno));
@@ -232,9 +237,9 @@ static void master_begin_stop(int signo)
 	master.stopping = 1;
 	master.stop_deadline = time(NULL) + CONFIG_SHUTDOWN_GRACE_SECONDS;
 	master_close_listeners();
+	master_stop_sessions(SIGTERM); /* before the line: once it is logged, every session has been told */
 	log_info("stopping on signal %d: no new sessions; %u session%s may finish for up to %d s", signo,
 		 master_live_sessions(), master_live_sessions() == 1 ? "" : "s", CONFIG_SHUTDOWN_GRACE_SECONDS);
-	master_stop_sessions(SIGTERM);
 }
 
 /* While stopping, once a second: exit when the sessions are gone or the grace is over. */

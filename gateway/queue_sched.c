@@ -17,6 +17,7 @@
 #include "queue_bounce.h"
 #include "secret.h"
 #include "spool_state.h"
+#include "timefmt.h"
 
 struct queue_job {
 	int active;
@@ -117,9 +118,13 @@ static void sched_finish(void)
 		}
 	} else {
 		time_t when = sched_backoff(job.env.arrival, now);
+		char at[TIMEFMT_RFC5322_LEN];
 
 		if (spool_defer(sched_spool, job.fd, job.id, job.where, when) < 0) {
 			log_err("%s: cannot defer: %s", job.id, strerror(errno));
+		} else {
+			timefmt_rfc5322(when, at, sizeof(at));
+			log_info("%s: next attempt in %llds (%s)", job.id, (long long)(when - now), at);
 		}
 		sched_reason(job.id, job.reason);
 		if (sched_next_due == 0 || when < sched_next_due) {
@@ -217,10 +222,15 @@ void queue_sched_kick(void)
 	char id[SPOOL_ID_LEN + 1];
 	enum spool_where where;
 	time_t now = time(NULL);
+	int dirty = sched_dirty;
 
 	sched_dirty = 0;
 	if (sched_paused_until != 0 && now >= sched_paused_until) {
 		sched_paused_until = 0;
+	}
+	if (dirty && now < sched_paused_until) {
+		log_info("queue: holding for another %llds: new mail waits (a flush ends the hold)",
+			 (long long)(sched_paused_until - now));
 	}
 
 	while (!job.active && sched_svc->extra_fd >= 0 && now >= sched_paused_until) {

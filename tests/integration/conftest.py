@@ -15,8 +15,12 @@
 - `fresh_source()`: a loopback client address no other test uses (127.0.10.x,
   127.0.11.x, ...), for tests whose failed logins must not block others.
 - `hooks_server`: a factory of servers of the test build (CONFIG_TEST_HOOKS,
-  $SUBGATE_HOOKS_BIN, `make hooks`; skipped when it is not set), optionally
+  $SUBGATE_HOOKS_BIN, `make hooks`; env_skip when it is not set), optionally
   with $SUBGATE_TEST_HOOK, all stopped at teardown.
+- `env_skip(reason)`: for a test the environment cannot run (not root, no tmpfs, a tool or
+  $SUBGATE_HOOKS_BIN missing, a host file in the way): skips with the reason, but under CI
+  (CI=true) fails with it, since CI's machine must run every such test. Skips that depend on
+  the build configuration ("built without CONFIG_...") are ordinary pytest.skip().
 - Relay tests (relaykit.py): `pki` (session: test CA, certificates and pins),
   `smarthost` (a factory of scripted aiosmtpd smarthosts) and `staller` (a
   factory of smarthosts that stall in the middle of DATA), all stopped at
@@ -48,6 +52,14 @@ EX_CONFIG = 78
 
 SITE_USER = "alice@example.com"
 SITE_PASSWORD = "correct horse battery staple"
+
+
+def env_skip(reason):
+    """Skips the calling test (or fixture) because the environment lacks something; under CI
+    (environment variable CI=true) that is a failure instead, with the same reason."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"skipped under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _bin_path():
@@ -293,7 +305,7 @@ def hooks_bin():
     """$SUBGATE_HOOKS_BIN (`make hooks`); the test is skipped, saying so, when it is not set."""
     path = os.environ.get("SUBGATE_HOOKS_BIN")
     if not path or not os.access(path, os.X_OK):
-        pytest.skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
+        env_skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
     return path
 
 

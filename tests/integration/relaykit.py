@@ -478,13 +478,16 @@ class Smarthost:
             return
         controller, self.controller = self.controller, None
 
+        aborted = threading.Event()
+
         def abort_all():
             with self.lock:
                 for t in list(self.transports):
-                    t.abort()
+                    t.abort()  # their connection_lost() runs next, before the loop sees stop()
+            aborted.set()
 
         controller.loop.call_soon_threadsafe(abort_all)
-        time.sleep(0.05)
+        assert aborted.wait(10), "the smarthost's event loop did not abort its connections"
         controller.stop()
         try:
             self._reservation = reserve_port(self.port, self.host)

@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from conftest import EX_CONFIG, EX_NOINPUT, EX_USAGE, REPO
+from conftest import EX_CONFIG, EX_NOINPUT, EX_USAGE, REPO, env_skip
 
 PIN = "sha256/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # base64 of bytes 0..31
 
@@ -445,7 +445,7 @@ def test_missing_tls_cert(subgate, site):
 
 def test_default_tls_cert_is_reported_as_default(subgate, site):
     if os.path.exists("/etc/subgate/cert.pem"):
-        pytest.skip("/etc/subgate/cert.pem exists on this host")
+        env_skip("/etc/subgate/cert.pem exists on this host")
     site.remove("tls_cert")
     assert_config_error(subgate("check", "-c", site.conf), site.conf, [
         f"{site.conf}: tls_cert (default): cannot read /etc/subgate/cert.pem: No such file or directory"])
@@ -563,7 +563,7 @@ def _no_such_account():
             pwd.getpwnam(name)
         except KeyError:
             return name
-    pytest.skip("could not find an unused account name")
+    env_skip("could not find an unused account name")
 
 
 def test_run_as_unknown_account(subgate, site):
@@ -577,7 +577,7 @@ def test_run_as_default_account_reported_as_default(subgate, site, build_setting
     account = build_settings[1]["RUN_AS_USER"]
     try:
         pwd.getpwnam(account)
-        pytest.skip(f"account {account} exists on this host")
+        env_skip(f"account {account} exists on this host")
     except KeyError:
         pass
     site.remove("run_as")

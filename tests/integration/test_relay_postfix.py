@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -94,10 +93,23 @@ class Postfix:
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def processes(self):
+        """Pids of the processes working in this instance's directories (Postfix's daemons chdir to its queue)."""
+        root = str(self.dir)
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:  # gone, or a zombie
+                continue
+            if cwd == root or cwd.startswith(root + "/"):
+                out.append(int(pid))
+        return out
+
     def stop(self):
         subprocess.run(["postfix", "-c", str(self.etc), "stop"], capture_output=True, timeout=60)
         wait_for(lambda: not self.listening(), 15, what="postfix to stop")
-        time.sleep(0.5)
+        wait_for(lambda: not self.processes(), 15, what=f"postfix's processes {self.processes()} to exit")
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -109,6 +121,7 @@ def postfix():
 
 
 def test_relay_to_real_postfix_with_starttls_and_sasl(make_server, tmp_path, postfix):
+    assert postfix.processes(), "Postfix's daemons are not found by their working directory"
     write_secret(tmp_path, SASL_USER, SASL_PASSWORD)
     shutil.copy(postfix.dir / "cert.pem", tmp_path / "postfix-ca.pem")  # its own certificate, trusted as a CA
     server = make_server(settings={"smarthost": f"[localhost]:{postfix.port}", "smarthost_tls": "starttls",

@@ -16,6 +16,7 @@ import signal
 
 import pytest
 
+from conftest import env_skip
 from relaykit import relay_pids, relay_settings
 from smtpkit import USER, SubgateServer, make_message, wait_for
 
@@ -31,9 +32,9 @@ NAMESPACE = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
 def hooks_bin():
     path = os.environ.get("SUBGATE_HOOKS_BIN")
     if not path or not os.access(path, os.X_OK):
-        pytest.skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
+        env_skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
     if os.geteuid() != 0:
-        pytest.skip("needs root (mount namespace)")
+        env_skip("needs root (mount namespace)")
     return path
 
 

@@ -25,14 +25,19 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, _bin_path
+from conftest import REPO, _bin_path, env_skip
+from smtpkit import wait_for
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the install tree test runs as root")
+
+@pytest.fixture(scope="module", autouse=True)
+def _root():
+    if os.geteuid() != 0:
+        env_skip("the install tree test runs as root")
+
 
 RUN_GROUP = "nogroup"
 RUN_USER = "nobody"
@@ -64,9 +69,9 @@ def _build_dir():
     try:
         rel = binary.parent.relative_to(REPO)
     except ValueError:
-        pytest.skip(f"SUBGATE_BIN {binary} is not a build of this tree")
+        env_skip(f"SUBGATE_BIN {binary} is not a build of this tree")
     if binary.name != "subgate":
-        pytest.skip(f"SUBGATE_BIN {binary} is not a plain build (wrapper?)")
+        env_skip(f"SUBGATE_BIN {binary} is not a plain build (wrapper?)")
     return str(rel)
 
 
@@ -263,6 +268,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+def greeting(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        return s.recv(100)
+
+
 SHELLS = [["sh"]] + ([["busybox", "ash"]] if shutil.which("busybox") else [])
 
 
@@ -294,13 +304,16 @@ def test_init_script_runs_the_daemon(tree, tmp_path, shell):
         pid = int((root / "run/subgate.pid").read_text())
         r = run("status")
         assert r.returncode == 0 and f"pid {pid}" in r.stdout
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            assert s.recv(100).startswith(b"220 ")
+        assert greeting(port).startswith(b"220 gw.example.net ")
         assert run("start").stdout.strip().endswith(f"already running (pid {pid})")
+        conf.write_text(re.sub(r"(?m)^hostname *=.*$", "hostname = reloaded.example.net", conf.read_text()))
         r = run("reload")
         assert r.returncode == 0, r.stdout + r.stderr
-        time.sleep(0.5)
+        # the reload is done once a new session greets with the new name (the same daemon still runs)
+        wait_for(lambda: greeting(port).startswith(b"220 reloaded.example.net "), 15,
+                 what="the reloaded host name in the greeting")
         assert run("status").returncode == 0
+        assert int((root / "run/subgate.pid").read_text()) == pid
         r = run("stop")
         assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
         assert not Path(f"/proc/{pid}").exists()

@@ -11,7 +11,6 @@ import signal
 import socket
 import ssl
 import threading
-import time
 from pathlib import Path
 
 from smtpkit import QUEUED_RE, USER, ConnectionClosed, make_message, wait_for
@@ -26,6 +25,7 @@ def start_stopping_server(make_server):
 def test_sigterm_during_twenty_submissions(make_server):
     server = start_stopping_server(make_server)
     ready = threading.Barrier(SESSIONS + 1, timeout=60)
+    told = threading.Event()  # the master has logged the stop: every session has had its SIGTERM
     results = [None] * SESSIONS
 
     def submit(i):
@@ -37,7 +37,7 @@ def test_sigterm_during_twenty_submissions(make_server):
             msg = make_message(f"term-{i}")
             c.send(msg[: len(msg) // 2])
             ready.wait()  # every session is in the middle of DATA
-            time.sleep(0.5)  # the master has had the signal
+            assert told.wait(30), "the master never logged the stop"
             c.send(msg[len(msg) // 2:] + b".\r\n")
             reply = c.reply()
             after = c.cmd("NOOP")  # the daemon is stopping: 421 instead of 250
@@ -53,6 +53,10 @@ def test_sigterm_during_twenty_submissions(make_server):
         t.start()
     ready.wait()
     server.proc.send_signal(signal.SIGTERM)
+    try:
+        server.wait_log(rf"stopping on signal 15: no new sessions; {SESSIONS + 1} sessions may finish")
+    finally:
+        told.set()
     assert idle.reply().startswith("421 4.3.2 ")  # idle: told at once, without a command
     idle.close()
     for t in threads:

@@ -20,6 +20,7 @@ import subprocess
 
 import pytest
 
+from conftest import env_skip
 from smtpkit import ConnectionClosed, children_of, dot_stuff, make_message, pid_alive, wait_for
 
 NO_STORAGE = "452 4.3.1 Insufficient system storage"
@@ -71,7 +72,7 @@ def tmpfs(tmp_path):
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", str(d)],
                        capture_output=True, text=True, timeout=30)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for the ENOSPC test (needs root and CAP_SYS_ADMIN): {r.stderr.strip()}")
+        env_skip(f"cannot mount a tmpfs for the ENOSPC test (needs root and CAP_SYS_ADMIN): {r.stderr.strip()}")
     yield d
     subprocess.run(["umount", str(d)], check=True, capture_output=True, timeout=30)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EX_USAGE, REPO
+from conftest import EX_USAGE, REPO, env_skip
 
 PT_DYNAMIC = 2
 PT_INTERP = 3
@@ -117,7 +117,7 @@ def test_settings_are_the_kconfig_values(version):
 def test_report_matches_generated_config_h(version, subgate_bin):
     config_h = Path(subgate_bin).parent / "include" / "config.h"
     if not config_h.is_file():
-        pytest.skip(f"no {config_h} next to the binary")
+        env_skip(f"no {config_h} next to the binary")
     defines = dict(re.findall(r"^#define CONFIG_([A-Z0-9_]+) (.+)$", config_h.read_text(), re.M))
     _, _, features, settings = version
     for name, on in features.items():
