@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import env_skip
 from smtpkit import USER, SubgateServer, built_with, dot_stuff, make_message, wait_for
 
 NOSECCOMP_BIN = os.environ.get("SUBGATE_NOSECCOMP_BIN")
@@ -39,7 +40,7 @@ FAULTS = [
 @pytest.fixture
 def fault_server(tmp_path, certs):
     if not NOSECCOMP_BIN:
-        pytest.skip("SUBGATE_NOSECCOMP_BIN (a build without CONFIG_SANDBOX_SECCOMP) is not set")
+        env_skip("SUBGATE_NOSECCOMP_BIN (a build without CONFIG_SANDBOX_SECCOMP) is not set")
     assert not built_with(NOSECCOMP_BIN, "SANDBOX_SECCOMP"), f"{NOSECCOMP_BIN} has seccomp filters"
     server = SubgateServer(tmp_path / "server", NOSECCOMP_BIN, certs)
     server.start()
