@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "spool_env.h"
 
 #define SPOOL_FILE_MODE      0600
 #define SPOOL_DIR_MODE       0700
@@ -362,6 +363,10 @@ int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_en
 	}
 	(void)snprintf(arrival, sizeof(arrival), "%lld", (long long)env->arrival);
 	(void)spool_envelope(NULL, env, arrival, &size);
+	if (size > SPOOL_ENV_MAX) {
+		errno = EMSGSIZE; /* it could not be read back: never committed */
+		return -1;
+	}
 	if (spool_quota_check(s, size) < 0) {
 		return -1;
 	}
