@@ -26,7 +26,16 @@ struct queue_slot {
 	char client[PROTO_ADDR_STR];
 };
 
+/* Who logged in on each slot, as auth said (PROTO_AUTH_LOGIN); sid "" before any login. */
+struct queue_login {
+	char sid[12];
+	char user[CONFIG_USERNAME_MAX + 1];
+	uint32_t nsenders;
+	char senders[CONFIG_USER_MAX_SENDERS][ADDR_MAX + 1];
+};
+
 static struct queue_slot queue_slots[CONFIG_MAX_SESSIONS];
+static struct queue_login queue_logins[CONFIG_MAX_SESSIONS];
 static struct spool *msg_spool;
 static const struct conf *msg_conf;
 
@@ -77,6 +86,48 @@ void queue_msg_drop(unsigned slot)
 	queue_slots[slot].fd = -1;
 }
 
+void queue_msg_login(const struct proto_auth_login *l)
+{
+	struct queue_login *q;
+
+	if (l->slot >= CONFIG_MAX_SESSIONS || l->nsenders > CONFIG_USER_MAX_SENDERS) {
+		log_err("queue: malformed login from auth (slot %u, %u senders)", l->slot, l->nsenders);
+		return;
+	}
+	q = &queue_logins[l->slot];
+	memcpy(q->sid, l->session_id, sizeof(q->sid));
+	proto_terminate(q->sid);
+	memcpy(q->user, l->user, sizeof(q->user));
+	proto_terminate(q->user);
+	q->nsenders = l->nsenders;
+	for (uint32_t i = 0; i < l->nsenders; i++) {
+		memcpy(q->senders[i], l->senders[i], sizeof(q->senders[i]));
+		proto_terminate(q->senders[i]);
+	}
+}
+
+/*
+ * Whether the envelope's user and sender are what auth allowed the login of
+ * this slot's session (a local session has no login: the master named it).
+ */
+static int queue_login_allows(unsigned slot, const char *user, const char *sender, const char *client)
+{
+	const struct queue_login *q = &queue_logins[slot];
+
+	if (strncmp(client, "local ", 6) == 0) {
+		return 1;
+	}
+	if (strcmp(q->sid, queue_slots[slot].sid) != 0 || strcmp(q->user, user) != 0) {
+		return 0; /* no login on this session (a stale one is another session's) */
+	}
+	for (uint32_t i = 0; i < q->nsenders; i++) {
+		if (addr_matches_spec(sender, q->senders[i])) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Splits the packed envelope into strings; returns 0 or -1 if malformed. */
 static int queue_unpack(const struct proto_q_begin *b, const char **fields, unsigned nfields)
 {
@@ -105,8 +156,9 @@ static void queue_refuse(struct queue_slot *s, int err, const char *why)
 	queue_abort(s);
 }
 
-static void queue_begin(struct queue_slot *s, const struct proto_q_begin *b)
+static void queue_begin(unsigned slot, const struct proto_q_begin *b)
 {
+	struct queue_slot *s = &queue_slots[slot];
 	const char *fields[3 + CONFIG_MAX_RECIPIENTS];
 	struct spool_envelope env;
 
@@ -119,6 +171,11 @@ static void queue_begin(struct queue_slot *s, const struct proto_q_begin *b)
 	}
 	if (strcmp(fields[2], s->client) != 0) {
 		queue_refuse(s, EPERM, "the envelope names another client than the connection's");
+		queue_reply(s, EPERM, NULL);
+		return;
+	}
+	if (!queue_login_allows(slot, fields[1], fields[0], fields[2])) {
+		queue_refuse(s, EPERM, "the envelope's user or sender is not what auth allowed the login");
 		queue_reply(s, EPERM, NULL);
 		return;
 	}
@@ -223,7 +280,7 @@ int queue_msg_frame(unsigned slot, const struct ipc_frame *f)
 		queue_reply(s, spool_quota_check(msg_spool, q->size) < 0 ? errno : 0, NULL);
 	} else if (type == PROTO_Q_BEGIN && len >= offsetof(struct proto_q_begin, strings) &&
 		   len == proto_q_begin_size((const struct proto_q_begin *)f->payload)) {
-		queue_begin(s, (const struct proto_q_begin *)f->payload);
+		queue_begin(slot, (const struct proto_q_begin *)f->payload);
 	} else if (type == PROTO_Q_END && len == 0) {
 		queue_end(s);
 	} else if (type == PROTO_Q_ABORT && len == 0) {

@@ -6,6 +6,11 @@
  * cannot store what an honest one never would:
  *   - the envelope's client is what the master named the connection
  *     (PROTO_NEW_SESSION), so nobody's mail shows up in another's mailq;
+ *   - for a network session, the envelope's user is who logged in on this
+ *     session and the sender one auth allows that user (PROTO_AUTH_LOGIN,
+ *     which auth sends before the session hears of the login); a session
+ *     that never logged in stores nothing. Local sessions have no login:
+ *     their client ("local uid=N") is what the master saw;
  *   - the message is no larger than max_message_size plus the headers a
  *     session adds (QUEUE_MSG_ADDED_MAX): else EFBIG, 552 5.3.4;
  *   - the stored bytes are CRLF lines: no bare CR, bare LF or NUL, and
@@ -29,6 +34,9 @@ void queue_msg_init(struct spool *sp, const struct conf *c);
 
 /* A new session in slot: its channel, its id for the log, its client as the master named it. */
 void queue_msg_adopt(unsigned slot, int fd, const char *sid, const char *client);
+
+/* auth's word on who logged in on a slot (the frame's strings are terminated here). */
+void queue_msg_login(const struct proto_auth_login *l);
 
 /* One frame from the session in slot. Returns 0, or -1 if it was malformed (drop the session). */
 int queue_msg_frame(unsigned slot, const struct ipc_frame *f);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,11 +25,41 @@
 static struct service queue_service;
 static struct spool *queue_spool;
 static struct ipc_frame queue_in;
+static struct ipc_frame queue_auth_in;
+static int queue_auth_fd = -1; /* auth's channel: who logged in (PROTO_AUTH_LOGIN) */
+
+/* Takes every login auth has sent; returns without waiting. */
+static void queue_auth_drain(void)
+{
+	struct pollfd p = { .fd = queue_auth_fd, .events = POLLIN };
+
+	while (queue_auth_fd >= 0 && poll(&p, 1, 0) == 1) {
+		int fd = -1;
+		int rc = ipc_recv(queue_auth_fd, &queue_auth_in, &fd);
+
+		if (fd >= 0) {
+			close(fd);
+		}
+		if (rc <= 0) {
+			log_err("queue: the channel from auth closed; no network session can queue mail now");
+			close(queue_auth_fd);
+			queue_auth_fd = -1;
+		} else if (queue_auth_in.hdr.type == PROTO_AUTH_LOGIN &&
+			   queue_auth_in.hdr.len == sizeof(struct proto_auth_login)) {
+			queue_msg_login((const struct proto_auth_login *)queue_auth_in.payload);
+		} else {
+			log_err("queue: malformed frame from auth (type %u)", queue_auth_in.hdr.type);
+		}
+	}
+}
 
 static void queue_request(unsigned slot)
 {
 	int rc = ipc_recv(queue_service.fds[slot], &queue_in, NULL);
 
+	if (rc > 0 && queue_in.hdr.type == PROTO_Q_BEGIN) {
+		queue_auth_drain(); /* auth wrote the login before the session could send this */
+	}
 	if (rc <= 0 || queue_msg_frame(slot, &queue_in) < 0) {
 		service_drop(&queue_service, slot);
 	}
@@ -146,7 +177,29 @@ static int queue_timeout_ms(void)
 	return sched < 0 || (ctl >= 0 && ctl < sched) ? ctl : sched;
 }
 
-void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
+/* The control connections' descriptors, and auth's channel last. */
+static unsigned queue_more_fds(struct pollfd *pfd, unsigned cap)
+{
+	unsigned n = cap > 0 ? queue_ctl_fds(pfd, cap - 1) : 0;
+
+	if (queue_auth_fd >= 0 && n < cap) {
+		pfd[n++] = (struct pollfd){ .fd = queue_auth_fd, .events = POLLIN };
+	}
+	return n;
+}
+
+static void queue_more_ready(const struct pollfd *pfd, unsigned n)
+{
+	if (n > 0 && pfd[n - 1].fd == queue_auth_fd) {
+		if (pfd[n - 1].revents) {
+			queue_auth_drain();
+		}
+		n--;
+	}
+	queue_ctl_ready(pfd, n);
+}
+
+void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd, int auth_fd)
 {
 	jail_enter(j, SANDBOX_QUEUE);
 	queue_spool = sp;
@@ -158,8 +211,9 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_service.master_other = queue_master_other;
 	queue_service.timeout_ms = queue_timeout_ms;
 	queue_service.after_poll = queue_sched_poll;
-	queue_service.more_fds = queue_ctl_fds;
-	queue_service.more_ready = queue_ctl_ready;
+	queue_service.more_fds = queue_more_fds;
+	queue_service.more_ready = queue_more_ready;
+	queue_auth_fd = auth_fd;
 	queue_conf = *c;
 	queue_msg_init(sp, &queue_conf);
 	queue_sched_init(&queue_conf, sp, &queue_service);

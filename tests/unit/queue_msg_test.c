@@ -1,9 +1,11 @@
 /*
  * queue_msg_test.c - the queue's half of a submission (queue_msg.c) fed the
  * frames a compromised session could forge: another client in the
- * envelope, a bare CR or LF or a NUL in the data, no final CRLF, more than
- * max_message_size. Each is refused and leaves nothing in the spool; an
- * honest message, also one exactly at the limit, is committed.
+ * envelope, a user or sender that auth did not allow the session's login
+ * (or no login at all), a bare CR or LF or a NUL in the data, no final
+ * CRLF, more than max_message_size. Each is refused and leaves nothing in
+ * the spool; an honest message, also one exactly at the limit, is
+ * committed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +26,21 @@ static struct conf msg_conf;
 static int msg_pair[2]; /* [0] the queue's end, [1] the forged session's */
 static struct ipc_frame msg_frame;
 
+/* auth's word: session sid on slot logged in as user, who may send as spec (and as @example.net). */
+static void msg_login(uint32_t slot, const char *sid, const char *user, const char *spec)
+{
+	static struct proto_auth_login l;
+
+	memset(&l, 0, sizeof(l));
+	l.slot = slot;
+	snprintf(l.session_id, sizeof(l.session_id), "%s", sid);
+	snprintf(l.user, sizeof(l.user), "%s", user);
+	snprintf(l.senders[0], sizeof(l.senders[0]), "%s", spec);
+	snprintf(l.senders[1], sizeof(l.senders[1]), "@example.net");
+	l.nsenders = 2;
+	queue_msg_login(&l);
+}
+
 static void msg_setup(void)
 {
 	struct spool_limits limits = { 100, 1 << 20, 0 };
@@ -36,6 +53,7 @@ static void msg_setup(void)
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, msg_pair) == 0);
 	queue_msg_init(&msg_sp, &msg_conf);
 	queue_msg_adopt(0, msg_pair[0], "S0001", "192.0.2.7");
+	msg_login(0, "S0001", "alice", "alice@example.com");
 }
 
 static void msg_teardown(void)
@@ -89,10 +107,10 @@ static int msg_reply(void)
 	return ((const struct proto_q_reply *)f.payload)->error;
 }
 
-static int msg_begin(const char *client)
+static int msg_begin_as(const char *sender, const char *user, const char *client)
 {
 	static struct proto_q_begin b;
-	const char *fields[4] = { "alice@example.com", "alice", client, "bob@example.org" };
+	const char *fields[4] = { sender, user, client, "bob@example.org" };
 
 	proto_q_begin_clear(&b);
 	for (int i = 0; i < 4; i++) {
@@ -103,6 +121,11 @@ static int msg_begin(const char *client)
 	b.arrival = 1700000000;
 	msg_send(PROTO_Q_BEGIN, &b, proto_q_begin_size(&b));
 	return msg_reply();
+}
+
+static int msg_begin(const char *client)
+{
+	return msg_begin_as("alice@example.com", "alice", client);
 }
 
 /* A whole message in DATA frames of the given texts; returns the answer to END. */
@@ -190,5 +213,30 @@ TEST(queue_msg_size_limit)
 	CHECK(msg_files("queue") == 1);
 	CHECK(msg_submit_size(limit + 100) == EFBIG);
 	CHECK(msg_files("queue") == 1 && msg_files("tmp") == 0 && msg_sp.nmessages == 1);
+	msg_teardown();
+}
+
+TEST(queue_msg_sender_and_user_are_what_auth_allowed)
+{
+	msg_setup();
+	CHECK(msg_begin_as("carol@example.net", "alice", "192.0.2.7") == 0); /* a domain she owns */
+	msg_send(PROTO_Q_ABORT, NULL, 0);
+	CHECK(msg_begin_as("bob@example.com", "alice", "192.0.2.7") == EPERM); /* another's address */
+	CHECK(msg_begin_as("", "alice", "192.0.2.7") == EPERM);                /* the null sender */
+	CHECK(msg_begin_as("alice@example.com", "bob", "192.0.2.7") == EPERM); /* another user */
+	/* a login of another session on this slot (the one before) counts for nothing */
+	msg_login(0, "S0000", "alice", "alice@example.com");
+	CHECK(msg_begin("192.0.2.7") == EPERM);
+	/* a session that never logged in: nothing at all */
+	queue_msg_adopt(0, msg_pair[0], "S0002", "192.0.2.7");
+	CHECK(msg_begin("192.0.2.7") == EPERM);
+	msg_login(0, "S0002", "alice", "alice@example.com");
+	CHECK(msg_begin("192.0.2.7") == 0);
+	msg_send(PROTO_Q_ABORT, NULL, 0);
+	/* a local session has no login: the master named its uid, the session checked the sender */
+	queue_msg_adopt(0, msg_pair[0], "S0003", "local uid=1000 pid=7");
+	CHECK(msg_begin_as("user@example.com", "user", "local uid=1000 pid=7") == 0);
+	msg_send(PROTO_Q_ABORT, NULL, 0);
+	CHECK(msg_files("queue") == 0 && msg_files("tmp") == 0 && msg_sp.nmessages == 0);
 	msg_teardown();
 }
