@@ -56,6 +56,7 @@ static struct tls_key auth_tls_keys[2];
 static uint32_t auth_key_generation;
 static char auth_key_path[CONF_PATH_MAX];
 static struct ipc_frame auth_reload_in;
+static int auth_queue_fd = -1; /* tells the queue who logged in (proto.h PROTO_AUTH_LOGIN) */
 
 /* Fake salts from the per-start key, with the build's parameters. */
 static void auth_fake_per_start(void)
@@ -129,9 +130,27 @@ static void auth_reply(struct auth_slot *s, enum proto_auth_status status)
 	secret_wipe(&auth_out, sizeof(auth_out));
 }
 
+/* Tells the queue first: when the session hears of the login, the queue has heard already. */
+static void auth_tell_queue(const struct auth_slot *s, const char *user, const struct userdb_entry *e)
+{
+	static struct proto_auth_login login;
+
+	memset(&login, 0, sizeof(login));
+	login.slot = (uint32_t)(s - auth_slots);
+	snprintf(login.session_id, sizeof(login.session_id), "%s", s->sid);
+	snprintf(login.user, sizeof(login.user), "%s", user);
+	login.nsenders = e->nsenders;
+	memcpy(login.senders, e->senders, sizeof(login.senders));
+	if (ipc_send(auth_queue_fd, PROTO_AUTH_LOGIN, &login, sizeof(login), -1) < 0) {
+		/* the queue will refuse this session's mail (451): closed, not open */
+		log_err("auth: session %s: cannot tell the queue about the login: %s", s->sid, strerror(errno));
+	}
+}
+
 static void auth_success(struct auth_slot *s, const char *user, const struct userdb_entry *e)
 {
 	auth_fail_success(user);
+	auth_tell_queue(s, user, e);
 	snprintf(auth_out.user, sizeof(auth_out.user), "%s", user);
 	auth_out.nsenders = e->nsenders;
 	memcpy(auth_out.senders, e->senders, sizeof(auth_out.senders));
@@ -379,7 +398,7 @@ static void auth_reload_frame(void)
 	}
 }
 
-void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd)
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd, int queue_fd)
 {
 	char err[CONF_PATH_MAX + 64];
 
@@ -388,6 +407,7 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, i
 		exit(EX_CONFIG);
 	}
 	auth_db_name = c->users;
+	auth_queue_fd = queue_fd;
 	jail_enter(j, SANDBOX_AUTH);
 	service_init(&auth_service, "auth", master_fd);
 	auth_service.adopt = auth_adopt;

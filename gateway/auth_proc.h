@@ -12,6 +12,7 @@
 
 /* Loads the TLS key, enters the jail, runs until the master's channel closes. */
 /* reload_fd: the reload process hands over a new key there (SIGHUP), -1 if none. */
-void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd) __attribute__((noreturn));
+void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, int reload_fd, int queue_fd)
+    __attribute__((noreturn));
 
 #endif

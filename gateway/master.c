@@ -80,9 +80,23 @@ static int master_reload_end(enum master_role role)
 	return keep;
 }
 
+/*
+ * In auth or the queue: their channel's end, the other end closed. Only
+ * these two ever hold it (the master closes it before anything else is
+ * forked), so what the queue reads there comes from auth, never a session.
+ */
+static int master_login_end(enum master_role role)
+{
+	int keep = role == MASTER_AUTH ? 0 : 1;
+
+	close(master.auth_queue[1 - keep]);
+	return master.auth_queue[keep];
+}
+
 static void __attribute__((noreturn)) master_child_main(enum master_role role, int ctl)
 {
 	int reload_end = master_reload_end(role);
+	int login_end = role == MASTER_AUTH || role == MASTER_QUEUE ? master_login_end(role) : -1;
 
 	master_child_setup();
 	if (role != MASTER_QUEUE) {
@@ -90,9 +104,9 @@ static void __attribute__((noreturn)) master_child_main(enum master_role role, i
 	}
 	switch (role) {
 	case MASTER_AUTH:
-		auth_proc_main(&master.conf, &master.jail, ctl, reload_end);
+		auth_proc_main(&master.conf, &master.jail, ctl, reload_end, login_end);
 	case MASTER_QUEUE:
-		queue_proc_main(&master.conf, &master.spool, &master.jail, ctl);
+		queue_proc_main(&master.conf, &master.spool, &master.jail, ctl, login_end);
 	case MASTER_RELAY:
 		relay_proc_main(&master.conf, &master.trust, &master.jail, ctl, reload_end);
 	default:
@@ -221,6 +235,7 @@ static void master_close_listeners(void)
 	master.submit_fd = master.control_fd = master.showq_fd =
 	    -1; /* the reload channel stays open (unpolled) until master_exit */
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
+	master.auth_queue[0] = master.auth_queue[1] = -1;
 }
 
 /*
@@ -500,6 +515,7 @@ int cmd_serve(int argc, char **argv)
 	master.auth_fd = master.queue_fd = master.relay_fd = master.sigfd = master.pid_fd = -1;
 	master.submit_fd = master.control_fd = master.showq_fd = master.reload_fd = -1;
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
+	master.auth_queue[0] = master.auth_queue[1] = -1;
 	if (path == NULL || argc != 1) {
 		log_err("usage: subgate serve [-f] [--no-jail] [-c FILE]");
 		return EX_USAGE;
@@ -535,11 +551,14 @@ int cmd_serve(int argc, char **argv)
 	if ((rc = master_local_open()) != 0) {
 		return rc;
 	}
-	if (ipc_pair(master.reload_auth) < 0 || ipc_pair(master.reload_relay) < 0) {
+	if (ipc_pair(master.reload_auth) < 0 || ipc_pair(master.reload_relay) < 0 || ipc_pair(master.auth_queue) < 0) {
 		fatal(EX_OSERR, "cannot make the reload channels: %s", strerror(errno));
 	}
 	master.auth_pid = master_spawn(MASTER_AUTH, &master.auth_fd);
 	master.queue_pid = master_spawn(MASTER_QUEUE, &master.queue_fd);
+	close(master.auth_queue[0]); /* auth's and the queue's alone: no later child may inherit it */
+	close(master.auth_queue[1]);
+	master.auth_queue[0] = master.auth_queue[1] = -1;
 	master.relay_pid = master_spawn(MASTER_RELAY, &master.relay_fd);
 	master.reload_pid = master_spawn(MASTER_RELOAD, &master.reload_fd);
 	for (int i = 0; i < 2; i++) {

@@ -47,7 +47,8 @@ struct master {
 	pid_t auth_pid, queue_pid, relay_pid, reload_pid;
 	int auth_fd, queue_fd, relay_fd, reload_fd, sigfd, pid_fd;
 	int reload_auth[2], reload_relay[2]; /* the reload process's channels to auth and the relay keeper */
-	uint32_t key_generation;             /* reloads of the certificate; auth signs with the matching key */
+	int auth_queue[2];       /* auth tells the queue who logged in on a slot ([0] auth's end, [1] the queue's) */
+	uint32_t key_generation; /* reloads of the certificate; auth signs with the matching key */
 	sigset_t saved_mask;
 	unsigned counter;
 };

@@ -7,6 +7,9 @@
  *   master  -> auth, queue   PROTO_NEW_SESSION + the session's socket (fd)
  *   session -> auth          PROTO_AUTH_PLAIN | PROTO_AUTH_SCRAM_FIRST | PROTO_AUTH_SCRAM_FINAL
  *   auth    -> session       PROTO_AUTH_RESULT
+ *   auth    -> queue         PROTO_AUTH_LOGIN on a successful login, before the session hears
+ *                            of it, on a channel of their own that no session holds: the
+ *                            queue checks the envelope's user and sender against it
  *   session -> auth          PROTO_TLS_SIGN (the handshake hash to sign with the TLS key)
  *   auth    -> session       PROTO_TLS_SIGNATURE (empty on failure)
  *   session -> queue         PROTO_Q_CHECK, PROTO_Q_BEGIN, PROTO_Q_DATA..., PROTO_Q_END | PROTO_Q_ABORT
@@ -70,6 +73,7 @@ enum proto_type {
 	PROTO_RELOAD_FILE,
 	PROTO_RELOAD_APPLY,
 	PROTO_RESOLV_FILE,
+	PROTO_AUTH_LOGIN,
 };
 
 struct proto_new_session {
@@ -101,6 +105,15 @@ struct proto_auth_result {
 	uint32_t status;
 	char user[CONFIG_USERNAME_MAX + 1];
 	char server_message[SCRAM_MSG_MAX];
+	uint32_t nsenders;
+	char senders[CONFIG_USER_MAX_SENDERS][ADDR_MAX + 1];
+};
+
+/* Who logged in on a slot: the session (its id) and what auth allowed it. */
+struct proto_auth_login {
+	uint32_t slot;
+	char session_id[12];
+	char user[CONFIG_USERNAME_MAX + 1];
 	uint32_t nsenders;
 	char senders[CONFIG_USER_MAX_SENDERS][ADDR_MAX + 1];
 };

@@ -22,10 +22,12 @@
  *
  * At most QUEUE_CTL_CLIENTS connections at a time (more get `err 75`), of
  * which at most QUEUE_CTL_CLIENTS - 1 from showq: one is always root's.
- * Requests are read without blocking from the process's poll loop; the
- * answer is written with blocking writes (bounded by the socket's send
- * timeout and an overall limit), so a slow client can stall the queue only
- * briefly. No allocation: fixed buffers.
+ * Requests are read and answers written without blocking, from the
+ * process's poll loop: each connection has a bounded answer buffer that a
+ * list or show refills as the client reads (queue_ctl_int.h). A client
+ * that reads nothing for QUEUE_CTL_TIMEOUT_MS, or has not read the whole
+ * answer within six times that, is dropped; no client can stall the queue.
+ * No allocation: fixed buffers.
  */
 #ifndef SUBGATE_QUEUE_CTL_H
 #define SUBGATE_QUEUE_CTL_H

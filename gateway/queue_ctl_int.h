@@ -1,23 +1,63 @@
 /*
- * queue_ctl_int.h - shared by queue_ctl.c (connections, requests, the
+ * queue_ctl_int.h - shared by queue_ctl.c (connections: reading requests,
+ * sending answers without blocking), queue_ctl_cmd.c (parsing, and the
  * commands that change the spool) and queue_ctl_list.c (list and show, in
- * text and JSON): the buffered, blocking answer writer.
+ * text and JSON): a connection's bounded answer buffer, and the resumable
+ * answer that refills it.
+ *
+ * No answer is written at once. A connection owns CTL_OUT_MAX bytes of
+ * output; the answer is produced into them step by step (a header, one
+ * message of a listing, a piece of a message body), and a step that does
+ * not fit is produced again once the client has read the buffer, its
+ * first bytes skipped (ctl_out.skip), so no step needs more room than the
+ * buffer has. The queue never waits for a client.
  */
 #ifndef SUBGATE_QUEUE_CTL_INT_H
 #define SUBGATE_QUEUE_CTL_INT_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "json.h"
 #include "spool.h"
 
+#define CTL_OUT_MAX 8192
+
 struct ctl_out {
-	int fd;
-	int failed;       /* a write failed or took too long: the rest is dropped */
-	int64_t deadline; /* monotonic ms by which the whole answer must be written */
+	uint64_t skip;   /* bytes of the current step already sent: dropped as they come again */
+	uint64_t placed; /* bytes of the current step put in buf by this attempt */
+	int full;        /* the current step did not fit: the rest of it is dropped for now */
 	size_t len;
-	char buf[4096];
+	char buf[CTL_OUT_MAX];
+};
+
+enum ctl_job_kind {
+	CTL_JOB_NONE, /* the answer is what buf holds */
+	CTL_JOB_LIST,
+	CTL_JOB_SHOW,
+};
+
+/* A list or show answer in progress (queue_ctl_list.c). */
+struct ctl_job {
+	enum ctl_job_kind kind;
+	int json;
+	int phase;
+	int64_t only_uid;   /* list: -1, or only what this local uid submitted */
+	uint64_t step_done; /* bytes of the current step sent in earlier attempts */
+	struct json j;      /* the writer's state after the last finished step */
+	struct json j_step; /* the writer while a step runs (its sink is the connection's ctl_out) */
+	unsigned count;     /* list: the totals, counted when the request came */
+	uint64_t bytes;
+	unsigned dir;              /* list: which of queue/, defer/, hold/ is read; show: the message's spool_where */
+	DIR *d;                    /* list: its directory stream */
+	char id[SPOOL_ID_LEN + 1]; /* list: the message of the current step ("" between steps); show: the message */
+	int fd;                    /* show: the message file, -1 when closed */
+	off_t off;                 /* show: the next byte of the message body */
+	int damaged;               /* show: the envelope could not be read; the whole file is the body */
+	size_t keep;               /* show, JSON: bytes of an incomplete UTF-8 sequence left from the last piece */
+	char keep_buf[4];
 };
 
 /* Monotonic milliseconds. */
@@ -32,15 +72,32 @@ void ctl_put_text(struct ctl_out *o, const char *s);
 /* json.h sink writing to a ctl_out. */
 int ctl_json_sink(void *ctx, const char *data, size_t len);
 
-/* Writes what is buffered. Returns 0 or -1 (o->failed). */
-int ctl_flush(struct ctl_out *o);
+/* The status line of a refusal; TEXT is one line. */
+void ctl_err(struct ctl_out *o, int code, const char *text);
 
 /*
- * The answers to list and show (the "ok" line is theirs to write). Return 0,
- * or a sysexits code. only_uid (list): -1 for every message, else only those
- * that local uid submitted (envelope client "local uid=UID ..."; totals too).
+ * Answers one request line (without its "\n") into o (and job, for list
+ * and show); only_uid >= 0 (SPOOL/public/showq) allows only `list`.
+ * Returns the verb's name for the log ("?" if none).
  */
-int ctl_list(struct ctl_out *o, struct spool *sp, int json, int64_t only_uid);
-int ctl_show(struct ctl_out *o, struct spool *sp, const char *id, int json, char *err, size_t errcap);
+const char *ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struct ctl_out *o, struct ctl_job *job);
+
+/*
+ * Starts a list or show answer: list takes the totals now. Returns 0, or
+ * for show a sysexits code with err filled (the message is not there).
+ */
+void ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid);
+int ctl_show_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
+		   size_t errcap);
+
+/*
+ * Produces more of the answer into o (which the connection has emptied, or
+ * nearly). Returns 1 while more is to come, 0 when the answer is complete
+ * (the job is then finished: its files are closed).
+ */
+int ctl_job_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o);
+
+/* Ends a job early (the client went away): closes what it holds. */
+void ctl_job_end(struct ctl_job *job);
 
 #endif

@@ -3,7 +3,9 @@
  * socket (queue process): every message in queue/, defer/ and hold/ with its
  * state (the one with the relay now is "active"), size, arrival, sender,
  * recipients and last deferral reason, as postqueue -p text or as JSON.
- * Reads the spool only.
+ * Reads the spool only. Each answer is a job that goes on where it stopped
+ * when the connection's buffer is full (queue_ctl_int.h): a list reads one
+ * directory entry per step, a show reads its message piece by piece.
  *
  * Text list: a header line, then per message
  *   ID[*!] SIZE ARRIVAL SENDER          (* active, ! held; <> as MAILER-DAEMON)
@@ -51,27 +53,19 @@ static const char *ctl_rcpt_state(char state)
 	return state == SPOOL_RCPT_DONE ? "done" : state == SPOOL_RCPT_BOUNCED ? "bounced" : "pending";
 }
 
-/*
- * Opens and reads one message into m and ctl_env. Returns the open fd (the
- * caller closes it; for a damaged envelope m->damaged is set), or -1.
- */
-static int ctl_load(struct spool *sp, const char *id, enum spool_where where, struct ctl_msg *m)
+/* Reads the open message fd into m and ctl_env. Returns 0 (m->damaged set for a damaged envelope) or -1. */
+static int ctl_load_fd(struct spool *sp, int fd, const char *id, enum spool_where where, struct ctl_msg *m)
 {
 	const char *active = queue_sched_active();
 	static const char *const names[] = { "queued", "deferred", "held" };
-	int fd = openat(spool_where_fd(sp, where), id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	ssize_t n;
 
-	if (fd < 0) {
-		return -1;
-	}
 	memset(m, 0, sizeof(*m));
 	memcpy(m->id, id, SPOOL_ID_LEN + 1);
 	m->where = where;
 	m->state = active != NULL && strcmp(active, id) == 0 ? "active" : names[where];
 	if (fstat(fd, &st) < 0) {
-		close(fd);
 		return -1;
 	}
 	m->size = (uint64_t)st.st_size;
@@ -79,6 +73,24 @@ static int ctl_load(struct spool *sp, const char *id, enum spool_where where, st
 	n = pread(fd, ctl_head, sizeof(ctl_head), 0);
 	m->damaged = n <= 0 || spool_env_parse(&ctl_env, ctl_head, (size_t)n) < 0;
 	(void)spool_reason_get(sp, id, m->reason, sizeof(m->reason));
+	return 0;
+}
+
+/*
+ * Opens and reads one message into m and ctl_env. Returns the open fd (the
+ * caller closes it; for a damaged envelope m->damaged is set), or -1.
+ */
+static int ctl_load(struct spool *sp, const char *id, enum spool_where where, struct ctl_msg *m)
+{
+	int fd = openat(spool_where_fd(sp, where), id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (ctl_load_fd(sp, fd, id, where, m) < 0) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -177,13 +189,14 @@ static void ctl_each(struct spool *sp, void (*fn)(struct spool *, const char *, 
 	}
 }
 
-struct ctl_totals {
-	unsigned count;
-	uint64_t bytes;
-};
-
 static int ctl_filtered;           /* list: only the messages of one local uid */
 static char ctl_filter_client[32]; /* "local uid=UID ": how local sessions name their client */
+
+static void ctl_filter(int64_t only_uid)
+{
+	ctl_filtered = only_uid >= 0;
+	snprintf(ctl_filter_client, sizeof(ctl_filter_client), "local uid=%lld ", (long long)only_uid);
+}
 
 /* Whether the message just loaded (ctl_env) may be listed. */
 static int ctl_listed(const struct ctl_msg *m)
@@ -195,88 +208,166 @@ static int ctl_listed(const struct ctl_msg *m)
 static void ctl_count_one(struct spool *sp, const char *id, enum spool_where where, void *ctx)
 {
 	static struct ctl_msg m;
-	struct ctl_totals *t = ctx;
+	struct ctl_job *job = ctx;
 	struct stat st;
 	int fd;
 
 	if (ctl_filtered) {
 		if ((fd = ctl_load(sp, id, where, &m)) >= 0) {
 			close(fd);
-			t->count += (unsigned)ctl_listed(&m);
-			t->bytes += ctl_listed(&m) ? m.size : 0;
+			job->count += (unsigned)ctl_listed(&m);
+			job->bytes += ctl_listed(&m) ? m.size : 0;
 		}
 		return;
 	}
 	if (fstatat(spool_where_fd(sp, where), id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-		t->count++;
-		t->bytes += (uint64_t)st.st_size;
+		job->count++;
+		job->bytes += (uint64_t)st.st_size;
 	}
 }
 
-struct ctl_lister {
-	struct ctl_out *o;
-	int json;
-	struct json j;
-	struct ctl_msg m;
-};
+/* One step of an answer: what it writes goes to o and, for JSON, through job->j_step. */
+typedef void (*ctl_step_fn)(struct ctl_job *job, struct spool *sp, struct ctl_out *o);
 
-static void ctl_list_one(struct spool *sp, const char *id, enum spool_where where, void *ctx)
+/*
+ * Runs a step, its first job->step_done bytes dropped (sent already).
+ * Returns 1 if it is complete, 0 if o filled up: it runs again later.
+ */
+static int ctl_step(struct ctl_job *job, struct spool *sp, struct ctl_out *o, ctl_step_fn fn)
 {
-	struct ctl_lister *l = ctx;
-	int fd = ctl_load(sp, id, where, &l->m);
-
-	if (fd < 0) {
-		return; /* gone since the count (delivered), or not a message file */
+	o->skip = job->step_done;
+	o->placed = 0;
+	o->full = 0;
+	job->j_step = job->j;
+	fn(job, sp, o);
+	o->skip = 0;
+	if (o->full) {
+		job->step_done += o->placed;
+		return 0;
 	}
-	close(fd);
-	if (!ctl_listed(&l->m)) {
-		return;
-	}
-	if (!l->json) {
-		ctl_text_entry(l->o, &l->m);
-		return;
-	}
-	json_object_begin(&l->j);
-	ctl_json_members(&l->j, &l->m);
-	json_object_end(&l->j);
+	job->j = job->j_step;
+	job->step_done = 0;
+	return 1;
 }
 
-int ctl_list(struct ctl_out *o, struct spool *sp, int json, int64_t only_uid)
+static void ctl_list_head(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
 {
-	static struct ctl_lister lister; /* holds a 600-byte reason: not on the stack */
-	struct ctl_totals t = { 0, 0 };
-	struct json *j = &lister.j;
+	struct json *j = &job->j_step;
 
-	ctl_filtered = only_uid >= 0;
-	snprintf(ctl_filter_client, sizeof(ctl_filter_client), "local uid=%lld ", (long long)only_uid);
-	ctl_each(sp, ctl_count_one, &t);
-	json_init(j, ctl_json_sink, o);
-	lister.o = o;
-	lister.json = json;
-	if (!json && t.count == 0) {
-		ctl_put(o, "Mail queue is empty\n", 20);
-		return 0;
-	}
-	if (!json) {
-		ctl_printf(o, "%-17s %9s %-31s %s\n", "-Queue ID-", "--Size--", "---Arrival Time (UTC)---",
-			   "-Sender/Recipient-------");
-		ctl_each(sp, ctl_list_one, &lister);
-		ctl_printf(o, "-- %llu Kbytes in %u Request%s.\n", (unsigned long long)(t.bytes + 1023) / 1024, t.count,
-			   t.count == 1 ? "" : "s");
-		return 0;
+	(void)sp;
+	ctl_put(o, "ok\n", 3);
+	if (!job->json) {
+		if (job->count == 0) {
+			ctl_put(o, "Mail queue is empty\n", 20);
+		} else {
+			ctl_printf(o, "%-17s %9s %-31s %s\n", "-Queue ID-", "--Size--", "---Arrival Time (UTC)---",
+				   "-Sender/Recipient-------");
+		}
+		return;
 	}
 	json_object_begin(j);
 	json_key(j, "count");
-	json_uint(j, t.count);
+	json_uint(j, job->count);
 	json_key(j, "bytes");
-	json_uint(j, t.bytes);
+	json_uint(j, job->bytes);
 	json_key(j, "messages");
 	json_array_begin(j);
-	ctl_each(sp, ctl_list_one, &lister);
-	json_array_end(j);
-	json_object_end(j);
-	(void)json_finish(j);
+}
+
+static void ctl_list_entry(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	static struct ctl_msg m; /* holds a 600-byte reason: not on the stack */
+	int fd = ctl_load(sp, job->id, ctl_dirs[job->dir], &m);
+
+	if (fd < 0) {
+		return; /* gone since it was counted (delivered), or not a message file */
+	}
+	close(fd);
+	ctl_filter(job->only_uid);
+	if (!ctl_listed(&m)) {
+		return;
+	}
+	if (!job->json) {
+		ctl_text_entry(o, &m);
+		return;
+	}
+	json_object_begin(&job->j_step);
+	ctl_json_members(&job->j_step, &m);
+	json_object_end(&job->j_step);
+}
+
+static void ctl_list_foot(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	(void)sp;
+	if (!job->json) {
+		if (job->count != 0) {
+			ctl_printf(o, "-- %llu Kbytes in %u Request%s.\n",
+				   (unsigned long long)(job->bytes + 1023) / 1024, job->count,
+				   job->count == 1 ? "" : "s");
+		}
+		return;
+	}
+	json_array_end(&job->j_step);
+	json_object_end(&job->j_step);
+	(void)json_finish(&job->j_step);
 	ctl_put(o, "\n", 1);
+}
+
+/* The next message id of the listing into job->id; 0 when every directory has been read. */
+static int ctl_next_id(struct ctl_job *job, struct spool *sp)
+{
+	const struct dirent *de;
+
+	while (job->dir < sizeof(ctl_dirs) / sizeof(ctl_dirs[0])) {
+		if (job->d == NULL && (job->d = spool_opendir(spool_where_fd(sp, ctl_dirs[job->dir]))) == NULL) {
+			job->dir++;
+			continue;
+		}
+		while ((de = readdir(job->d)) != NULL) {
+			if (spool_is_id(de->d_name)) {
+				memcpy(job->id, de->d_name, SPOOL_ID_LEN + 1);
+				return 1;
+			}
+		}
+		closedir(job->d);
+		job->d = NULL;
+		job->dir++;
+	}
+	return 0;
+}
+
+void ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid)
+{
+	*job = (struct ctl_job){ .kind = CTL_JOB_LIST, .json = json, .only_uid = only_uid, .fd = -1 };
+	json_init(&job->j, ctl_json_sink, o);
+	ctl_filter(only_uid);
+	ctl_each(sp, ctl_count_one, job);
+}
+
+static int ctl_list_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	if (job->phase == 0) {
+		if (!ctl_step(job, sp, o, ctl_list_head)) {
+			return 1;
+		}
+		job->phase = job->json || job->count > 0 ? 1 : 3;
+	}
+	while (job->phase == 1) {
+		if (job->id[0] == '\0' && !ctl_next_id(job, sp)) {
+			job->phase = 2;
+			break;
+		}
+		if (!ctl_step(job, sp, o, ctl_list_entry)) {
+			return 1;
+		}
+		job->id[0] = '\0';
+	}
+	if (job->phase == 2) {
+		if (!ctl_step(job, sp, o, ctl_list_foot)) {
+			return 1;
+		}
+		job->phase = 3;
+	}
 	return 0;
 }
 
@@ -313,35 +404,41 @@ static void ctl_show_text_head(struct ctl_out *o, const struct ctl_msg *m)
 	ctl_put(o, "\n", 1);
 }
 
-/* The message bytes after the envelope: raw, or as one JSON string. Returns 0 or -1 (read error). */
-static int ctl_show_body(struct ctl_out *o, struct json *j, int fd, off_t off)
+/* "ok", then the envelope (the file is read again each time: another answer may have used ctl_env). */
+static void ctl_show_head(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
 {
-	size_t keep = 0; /* the start of a UTF-8 character cut by the last read */
-	ssize_t n;
+	static struct ctl_msg m;
 
-	while ((n = pread(fd, ctl_body + keep, sizeof(ctl_body) - keep, off)) > 0 && !o->failed) {
-		size_t have = keep + (size_t)n, used;
-
-		off += n;
-		if (j == NULL) {
-			ctl_put(o, ctl_body, have);
-			continue;
-		}
-		used = json_string_chunk(j, ctl_body, have, 0);
-		keep = have - used;
-		memmove(ctl_body, ctl_body + used, keep);
+	if (ctl_load_fd(sp, job->fd, job->id, (enum spool_where)job->dir, &m) < 0) {
+		m.damaged = 1;
 	}
-	if (j != NULL) {
-		(void)json_string_chunk(j, ctl_body, keep, 1);
+	ctl_put(o, "ok\n", 3);
+	if (!job->json) {
+		ctl_show_text_head(o, &m);
+		return;
 	}
-	return n < 0 ? -1 : 0;
+	json_object_begin(&job->j_step);
+	ctl_json_members(&job->j_step, &m);
+	json_key(&job->j_step, "message");
+	json_string_begin(&job->j_step);
 }
 
-int ctl_show(struct ctl_out *o, struct spool *sp, const char *id, int json, char *err, size_t errcap)
+static void ctl_show_tail(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	(void)sp;
+	if (job->json) {
+		json_string_end(&job->j_step);
+		json_object_end(&job->j_step);
+		(void)json_finish(&job->j_step);
+		ctl_put(o, "\n", 1);
+	}
+}
+
+int ctl_show_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
+		   size_t errcap)
 {
 	static struct ctl_msg m;
 	enum spool_where where;
-	struct json j;
 	int rc = spool_locate(sp, id, &where), fd = rc == 1 ? ctl_load(sp, id, where, &m) : -1;
 
 	if (rc == 0) {
@@ -352,25 +449,95 @@ int ctl_show(struct ctl_out *o, struct spool *sp, const char *id, int json, char
 		snprintf(err, errcap, "%s: cannot read the message: %s", id, strerror(errno));
 		return EX_IOERR;
 	}
-	ctl_put(o, "ok\n", 3);
-	if (!json) {
-		ctl_show_text_head(o, &m);
-		rc = ctl_show_body(o, NULL, fd, m.damaged ? 0 : (off_t)ctl_env.body_offset);
-	} else {
-		json_init(&j, ctl_json_sink, o);
-		json_object_begin(&j);
-		ctl_json_members(&j, &m);
-		json_key(&j, "message");
-		json_string_begin(&j);
-		rc = ctl_show_body(o, &j, fd, m.damaged ? 0 : (off_t)ctl_env.body_offset);
-		json_string_end(&j);
-		json_object_end(&j);
-		(void)json_finish(&j);
-		ctl_put(o, "\n", 1);
-	}
-	if (rc < 0) {
-		log_err("%s: control: cannot read the message: %s; the answer is cut short", id, strerror(errno));
-	}
-	close(fd);
+	*job = (struct ctl_job){ .kind = CTL_JOB_SHOW,
+				 .json = json,
+				 .fd = fd,
+				 .dir = (unsigned)where,
+				 .damaged = m.damaged,
+				 .off = m.damaged ? 0 : (off_t)ctl_env.body_offset };
+	memcpy(job->id, id, SPOOL_ID_LEN + 1);
+	json_init(&job->j, ctl_json_sink, o);
 	return 0;
+}
+
+/*
+ * The next piece of the message body, raw or in the JSON string, into the
+ * room o has (a JSON piece is read small enough that its escapes fit).
+ * Returns 0 at the end of the file (or on a read error, logged).
+ */
+static int ctl_show_body(struct ctl_job *job, struct ctl_out *o)
+{
+	size_t room = sizeof(o->buf) - o->len, want = job->json ? room / 6 : room, have, used;
+	ssize_t n;
+
+	if (job->json && want > sizeof(ctl_body)) {
+		want = sizeof(ctl_body);
+	}
+	if (want <= job->keep) {
+		return 1; /* wait for the client to make room */
+	}
+	n = pread(job->fd, job->json ? ctl_body + job->keep : o->buf + o->len, want - job->keep, job->off);
+	if (n < 0) {
+		log_err("%s: control: cannot read the message: %s; the answer is cut short", job->id, strerror(errno));
+	}
+	if (!job->json) {
+		o->len += n > 0 ? (size_t)n : 0;
+	} else {
+		memcpy(ctl_body, job->keep_buf, job->keep);
+		have = job->keep + (n > 0 ? (size_t)n : 0);
+		used = json_string_chunk(&job->j, ctl_body, have, n <= 0);
+		job->keep = have - used;
+		memcpy(job->keep_buf, ctl_body + used, job->keep);
+	}
+	job->off += n > 0 ? n : 0;
+	return n > 0;
+}
+
+static int ctl_show_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	if (job->phase == 0) {
+		if (!ctl_step(job, sp, o, ctl_show_head)) {
+			return 1;
+		}
+		job->phase = 1;
+	}
+	if (job->phase == 1) {
+		if (ctl_show_body(job, o)) {
+			return 1;
+		}
+		job->phase = 2;
+	}
+	if (job->phase == 2 && !ctl_step(job, sp, o, ctl_show_tail)) {
+		return 1;
+	}
+	job->phase = 3;
+	return 0;
+}
+
+void ctl_job_end(struct ctl_job *job)
+{
+	if (job->d != NULL) {
+		closedir(job->d);
+		job->d = NULL;
+	}
+	if (job->fd >= 0) {
+		close(job->fd);
+		job->fd = -1;
+	}
+	job->kind = CTL_JOB_NONE;
+}
+
+int ctl_job_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+{
+	int more = 0;
+
+	if (job->kind == CTL_JOB_LIST) {
+		more = ctl_list_more(job, sp, o);
+	} else if (job->kind == CTL_JOB_SHOW) {
+		more = ctl_show_more(job, sp, o);
+	}
+	if (!more) {
+		ctl_job_end(job);
+	}
+	return more;
 }

@@ -1,12 +1,13 @@
 /*
- * queue_proc.c - the `queue` process: one spool message per session at a
- * time. A session that disappears (EOF on its socket) loses its unfinished
- * message; nothing partial ever reaches queue/.
+ * queue_proc.c - the `queue` process: its poll loop, the frames of the
+ * master (reloads, relay channels, flushes, control connections, resolver
+ * files), and the sessions' frames, handed to queue_msg.c.
  */
 #include "queue_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,180 +18,72 @@
 #include "log.h"
 #include "proto.h"
 #include "queue_ctl.h"
+#include "queue_msg.h"
 #include "queue_sched.h"
 #include "service.h"
 
-struct queue_slot {
-	struct spool_msg msg;
-	const char *sid;
-	int fd;
-	int active;
-	int error; /* sticky errno of the current message */
-	unsigned nrcpt;
-	char sender[ADDR_MAX + 1];
-};
-
 static struct service queue_service;
-static struct queue_slot queue_slots[CONFIG_MAX_SESSIONS];
 static struct spool *queue_spool;
 static struct ipc_frame queue_in;
+static struct ipc_frame queue_auth_in;
+static int queue_auth_fd = -1; /* auth's channel: who logged in (PROTO_AUTH_LOGIN) */
 
-static void queue_reply(struct queue_slot *s, int error, const char *id)
+/* Takes every login auth has sent; returns without waiting. */
+static void queue_auth_drain(void)
 {
-	struct proto_q_reply r;
+	struct pollfd p = { .fd = queue_auth_fd, .events = POLLIN };
 
-	memset(&r, 0, sizeof(r));
-	r.error = error;
-	snprintf(r.id, sizeof(r.id), "%s", id ? id : "");
-	if (ipc_send(s->fd, PROTO_Q_REPLY, &r, sizeof(r), -1) < 0) {
-		log_warn("queue: session %s: cannot reply: %s", s->sid, strerror(errno));
-	}
-}
+	while (queue_auth_fd >= 0 && poll(&p, 1, 0) == 1) {
+		int fd = -1;
+		int rc = ipc_recv(queue_auth_fd, &queue_auth_in, &fd);
 
-static void queue_abort(struct queue_slot *s)
-{
-	if (s->active) {
-		spool_msg_abort(queue_spool, &s->msg);
-		s->active = 0;
-	}
-}
-
-/* Splits the packed envelope into strings; returns 0 or -1 if malformed. */
-static int queue_unpack(struct proto_q_begin *b, const char **fields, unsigned nfields)
-{
-	size_t pos = 0;
-
-	if (b->len > sizeof(b->strings)) {
-		return -1;
-	}
-	for (unsigned i = 0; i < nfields; i++) {
-		const char *nul = memchr(b->strings + pos, '\0', b->len - pos);
-
-		if (nul == NULL) {
-			return -1;
+		if (fd >= 0) {
+			close(fd);
 		}
-		fields[i] = b->strings + pos;
-		pos = (size_t)(nul - b->strings) + 1;
+		if (rc <= 0) {
+			log_err("queue: the channel from auth closed; no network session can queue mail now");
+			close(queue_auth_fd);
+			queue_auth_fd = -1;
+		} else if (queue_auth_in.hdr.type == PROTO_AUTH_LOGIN &&
+			   queue_auth_in.hdr.len == sizeof(struct proto_auth_login)) {
+			queue_msg_login((const struct proto_auth_login *)queue_auth_in.payload);
+		} else {
+			log_err("queue: malformed frame from auth (type %u)", queue_auth_in.hdr.type);
+		}
 	}
-	return pos == b->len ? 0 : -1;
-}
-
-static void queue_begin(struct queue_slot *s, struct proto_q_begin *b)
-{
-	const char *fields[3 + CONFIG_MAX_RECIPIENTS];
-	struct spool_envelope env;
-
-	queue_abort(s);
-	s->error = 0;
-	if (b->nrcpt == 0 || b->nrcpt > CONFIG_MAX_RECIPIENTS || queue_unpack(b, fields, 3 + b->nrcpt) < 0) {
-		log_err("queue: session %s: malformed envelope", s->sid);
-		queue_reply(s, EPROTO, NULL);
-		return;
-	}
-	env = (struct spool_envelope){ .sender = fields[0],
-				       .user = fields[1],
-				       .client = fields[2],
-				       .nrcpt = b->nrcpt,
-				       .rcpts = fields + 3,
-				       .arrival = (time_t)b->arrival };
-	if (spool_msg_create(queue_spool, &s->msg, &env) < 0) {
-		int err = errno;
-
-		log_warn("queue: session %s: cannot accept a message: %s", s->sid, strerror(err));
-		queue_reply(s, err, NULL);
-		return;
-	}
-	s->active = 1;
-	snprintf(s->sender, sizeof(s->sender), "%s", fields[0]);
-	s->nrcpt = b->nrcpt;
-	queue_reply(s, 0, s->msg.id);
-}
-
-static void queue_data(struct queue_slot *s, const void *buf, size_t len)
-{
-	if (!s->active || s->error) {
-		return;
-	}
-	if (spool_msg_write(queue_spool, &s->msg, buf, len) < 0) {
-		s->error = errno;
-		log_warn("%s: cannot store message: %s", s->msg.id, strerror(s->error));
-		queue_abort(s);
-	}
-}
-
-static void queue_end(struct queue_slot *s)
-{
-	char id[SPOOL_ID_LEN + 1];
-	uint64_t size;
-
-	if (!s->active) {
-		queue_reply(s, s->error ? s->error : EPROTO, NULL);
-		return;
-	}
-	memcpy(id, s->msg.id, sizeof(id));
-	size = s->msg.bytes;
-	s->active = 0;
-	if (spool_msg_commit(queue_spool, &s->msg) < 0) {
-		int err = errno;
-
-		log_err("%s: cannot commit message: %s", id, strerror(err));
-		queue_reply(s, err, NULL);
-		return;
-	}
-	log_info("%s: from=<%s>, size=%llu, nrcpt=%u (queue active)", id, s->sender, (unsigned long long)size,
-		 s->nrcpt);
-	queue_reply(s, 0, id);
-	queue_sched_dirty();
 }
 
 static void queue_request(unsigned slot)
 {
-	struct queue_slot *s = &queue_slots[slot];
-	int rc = ipc_recv(s->fd, &queue_in, NULL);
-	uint32_t type = queue_in.hdr.type, len = queue_in.hdr.len;
+	int rc = ipc_recv(queue_service.fds[slot], &queue_in, NULL);
 
-	if (rc <= 0) {
-		if (rc < 0) {
-			log_err("queue: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
-		}
-		service_drop(&queue_service, slot);
-	} else if (type == PROTO_Q_DATA) {
-		queue_data(s, queue_in.payload, len);
-	} else if (type == PROTO_Q_CHECK && len == sizeof(struct proto_q_check)) {
-		const struct proto_q_check *q = (const struct proto_q_check *)queue_in.payload;
-
-		queue_reply(s, spool_quota_check(queue_spool, q->size) < 0 ? errno : 0, NULL);
-	} else if (type == PROTO_Q_BEGIN && len >= offsetof(struct proto_q_begin, strings) &&
-		   len == proto_q_begin_size((const struct proto_q_begin *)queue_in.payload)) {
-		queue_begin(s, (struct proto_q_begin *)queue_in.payload);
-	} else if (type == PROTO_Q_END && len == 0) {
-		queue_end(s);
-	} else if (type == PROTO_Q_ABORT && len == 0) {
-		queue_abort(s);
-	} else {
-		log_err("queue: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
+	if (rc < 0) {
+		log_err("queue: session %s: refused a frame (%s); dropping it", queue_service.sids[slot], strerror(errno));
+	}
+	if (rc > 0 && queue_in.hdr.type == PROTO_Q_BEGIN) {
+		queue_auth_drain(); /* auth wrote the login before the session could send this */
+	}
+	if (rc <= 0 || queue_msg_frame(slot, &queue_in) < 0) {
 		service_drop(&queue_service, slot);
 	}
 }
 
 static void queue_adopt(unsigned slot, const struct proto_new_session *ns)
 {
-	(void)ns;
-	queue_slots[slot].fd = queue_service.fds[slot];
-	queue_slots[slot].sid = queue_service.sids[slot];
+	queue_msg_adopt(slot, queue_service.fds[slot], queue_service.sids[slot], ns->client);
 }
 
 /* The session is gone: its unfinished message goes with it. */
 static void queue_drop(unsigned slot)
 {
-	queue_abort(&queue_slots[slot]);
+	queue_msg_drop(slot);
 }
 
 static void queue_shutdown(void)
 {
 	queue_ctl_shutdown();
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
-		queue_abort(&queue_slots[i]);
+		queue_msg_drop(i);
 	}
 }
 
@@ -288,7 +181,29 @@ static int queue_timeout_ms(void)
 	return sched < 0 || (ctl >= 0 && ctl < sched) ? ctl : sched;
 }
 
-void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
+/* The control connections' descriptors, and auth's channel last. */
+static unsigned queue_more_fds(struct pollfd *pfd, unsigned cap)
+{
+	unsigned n = cap > 0 ? queue_ctl_fds(pfd, cap - 1) : 0;
+
+	if (queue_auth_fd >= 0 && n < cap) {
+		pfd[n++] = (struct pollfd){ .fd = queue_auth_fd, .events = POLLIN };
+	}
+	return n;
+}
+
+static void queue_more_ready(const struct pollfd *pfd, unsigned n)
+{
+	if (n > 0 && pfd[n - 1].fd == queue_auth_fd) {
+		if (pfd[n - 1].revents) {
+			queue_auth_drain();
+		}
+		n--;
+	}
+	queue_ctl_ready(pfd, n);
+}
+
+void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd, int auth_fd)
 {
 	jail_enter(j, SANDBOX_QUEUE);
 	queue_spool = sp;
@@ -300,9 +215,11 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_service.master_other = queue_master_other;
 	queue_service.timeout_ms = queue_timeout_ms;
 	queue_service.after_poll = queue_sched_poll;
-	queue_service.more_fds = queue_ctl_fds;
-	queue_service.more_ready = queue_ctl_ready;
+	queue_service.more_fds = queue_more_fds;
+	queue_service.more_ready = queue_more_ready;
+	queue_auth_fd = auth_fd;
 	queue_conf = *c;
+	queue_msg_init(sp, &queue_conf);
 	queue_sched_init(&queue_conf, sp, &queue_service);
 	queue_ctl_init(sp, QUEUE_CTL_TIMEOUT_MS);
 	service_run(&queue_service);

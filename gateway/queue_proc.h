@@ -12,7 +12,7 @@
 #include "spool.h"
 
 /* Runs until the master's channel closes. The spool must be open. Never returns. */
-void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd)
+void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd, int auth_fd)
     __attribute__((noreturn));
 
 #endif

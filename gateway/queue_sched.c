@@ -25,6 +25,7 @@ struct queue_job {
 	enum spool_where where;
 	int fd; /* read-write, for the marks */
 	struct spool_env env;
+	char on_disk[CONFIG_MAX_RECIPIENTS]; /* each recipient's state byte as the file has it */
 	struct queue_bounce_rcpt failed[CONFIG_MAX_RECIPIENTS];
 	unsigned nfailed;
 	char reason[SPOOL_REASON_MAX + 1]; /* the last deferral reason of this attempt, for reason/ID */
@@ -71,7 +72,10 @@ static void sched_job_close(void)
 	job.nfailed = 0;
 }
 
-/* Marks every pending recipient bounced with `status` (lifetime expiry). */
+/*
+ * Marks every pending recipient bounced (lifetime expiry), in memory: the
+ * file says so only once the bounce is queued (sched_finish).
+ */
 static void sched_expire(time_t now)
 {
 	log_warn("%s: queue lifetime of %llus exceeded (age %llds): bouncing %u pending recipient(s)", job.id,
@@ -80,7 +84,7 @@ static void sched_expire(time_t now)
 	for (unsigned i = 0; i < job.env.nrcpt && job.nfailed < CONFIG_MAX_RECIPIENTS; i++) {
 		struct spool_rcpt *r = &job.env.rcpt[i];
 
-		if (r->state == SPOOL_RCPT_PENDING && spool_mark_rcpt(job.fd, r, SPOOL_RCPT_BOUNCED) == 0) {
+		if (r->state == SPOOL_RCPT_PENDING) {
 			struct queue_bounce_rcpt *f = &job.failed[job.nfailed++];
 
 			r->state = SPOOL_RCPT_BOUNCED;
@@ -100,15 +104,55 @@ static void sched_reason(const char *id, const char *reason)
 	}
 }
 
-/* After an attempt: bounce what failed, then remove or defer the message. */
+/* Writes the recipient states of this attempt that the file does not have yet. */
+static void sched_write_marks(void)
+{
+	for (unsigned i = 0; i < job.env.nrcpt; i++) {
+		const struct spool_rcpt *r = &job.env.rcpt[i];
+
+		if (r->state == job.on_disk[i]) {
+			continue;
+		}
+		if (spool_mark_rcpt(job.fd, r, r->state) < 0) {
+			log_err("%s: cannot mark <%s>: %s", job.id, r->addr, strerror(errno));
+		} else {
+			job.on_disk[i] = r->state;
+		}
+	}
+}
+
+/*
+ * The bounce could not be queued (quota, ENOSPC, EIO): its recipients are
+ * pending again, so the message stays and they are tried, and bounced,
+ * again at the next attempt. The file still has them pending.
+ */
+static void sched_bounce_later(void)
+{
+	for (unsigned i = 0; i < job.env.nrcpt; i++) {
+		struct spool_rcpt *r = &job.env.rcpt[i];
+
+		if (r->state == SPOOL_RCPT_BOUNCED && job.on_disk[i] == SPOOL_RCPT_PENDING) {
+			r->state = SPOOL_RCPT_PENDING;
+		}
+	}
+	log_warn("%s: kept in the queue until its bounce can be queued (%u recipient(s))", job.id, job.nfailed);
+	snprintf(job.reason, sizeof(job.reason), "the bounce to the sender could not be queued");
+	job.nfailed = 0;
+}
+
+/*
+ * After an attempt: bounce what failed, then remove or defer the message.
+ * job.env holds every state change of this attempt; the file has the
+ * deliveries but the last, and no bounced mark until the bounce is queued.
+ */
 static void sched_finish(void)
 {
 	time_t now = time(NULL);
 
-	/* job.env holds every state change of this attempt (the file has them too, but the last) */
-	if (job.nfailed > 0) {
-		queue_bounce_send(sched_conf, sched_spool, job.fd, &job.env, job.id, job.failed, job.nfailed,
-				  now - job.env.arrival > (time_t)sched_conf->queue_lifetime);
+	if (job.nfailed > 0 &&
+	    queue_bounce_send(sched_conf, sched_spool, job.fd, &job.env, job.id, job.failed, job.nfailed,
+			      now - job.env.arrival > (time_t)sched_conf->queue_lifetime) < 0) {
+		sched_bounce_later();
 	}
 	if (spool_env_pending(&job.env) == 0) {
 		if (spool_remove(sched_spool, job.fd, job.id, job.where) < 0) {
@@ -120,6 +164,7 @@ static void sched_finish(void)
 		time_t when = sched_backoff(job.env.arrival, now);
 		char at[TIMEFMT_RFC5322_LEN];
 
+		sched_write_marks();
 		if (spool_defer(sched_spool, job.fd, job.id, job.where, when) < 0) {
 			log_err("%s: cannot defer: %s", job.id, strerror(errno));
 		} else {
@@ -178,6 +223,9 @@ static int sched_start(const char *id, enum spool_where where)
 		return 0;
 	}
 	job.active = 1;
+	for (unsigned i = 0; i < job.env.nrcpt; i++) {
+		job.on_disk[i] = job.env.rcpt[i].state;
+	}
 	if (now - job.env.arrival > (time_t)sched_conf->queue_lifetime) {
 		sched_expire(now);
 		sched_finish();
@@ -295,10 +343,15 @@ static void sched_rcpt_result(const struct proto_r_rcpt *r)
 		rc->state = state;
 		return;
 	}
-	if (spool_mark_rcpt(job.fd, rc, state) < 0) {
-		log_err("%s: cannot mark <%s>: %s", job.id, rc->addr, strerror(errno));
-		return;
+	if (state == SPOOL_RCPT_DONE) {
+		if (spool_mark_rcpt(job.fd, rc, state) < 0) {
+			log_err("%s: cannot mark <%s>: %s", job.id, rc->addr, strerror(errno));
+			return;
+		}
+		job.on_disk[r->index] = state;
 	}
+	/* bounced: marked in the file only once its bounce is queued (sched_finish); a crash
+	 * before that tries the recipient again, and bounces it again, rather than lose the bounce */
 	rc->state = state;
 	if (state == SPOOL_RCPT_BOUNCED && job.nfailed < CONFIG_MAX_RECIPIENTS) {
 		struct queue_bounce_rcpt *f = &job.failed[job.nfailed++];

@@ -58,7 +58,7 @@ static struct sm_conn sm_conn;
 /* --- options ---------------------------------------------------------------------- */
 
 /* Options that take a value (attached or the next argument) and are ignored. */
-#define SM_IGNORED_VALUE "BNRVLhCOXe"
+#define SM_IGNORED_VALUE "BNRVLhOXe"
 #define SM_IGNORED_FLAG  "vnUm"
 
 static int sm_usage(void)
@@ -104,7 +104,7 @@ static int sm_option(struct sm_opts *o, int argc, char **argv, int *i, size_t *j
 	default:
 		break;
 	}
-	if (c != 'f' && c != 'r' && c != 'F' && c != 'o' && c != 'b' && c != 'c' &&
+	if (c != 'f' && c != 'r' && c != 'F' && c != 'o' && c != 'b' && c != 'c' && c != 'C' &&
 	    strchr(SM_IGNORED_VALUE, c) == NULL) {
 		log_err("unknown option -%c", c);
 		return sm_usage();
@@ -117,8 +117,8 @@ static int sm_option(struct sm_opts *o, int argc, char **argv, int *i, size_t *j
 		o->sender = v;
 	} else if (c == 'F') {
 		o->fullname = v;
-	} else if (c == 'c') {
-		o->conf = v;
+	} else if (c == 'c' || c == 'C') {
+		o->conf = v; /* -C: Postfix's name for the configuration */
 	} else if (c == 'o' && strcmp(v, "i") == 0) {
 		o->dot_ends = 0;
 	} else if (c == 'b') {

@@ -97,6 +97,26 @@ static void data_missing_headers(struct session *s)
 	}
 }
 
+/*
+ * The reply to a queue refusal: storage, an envelope too large to store
+ * (EMSGSIZE), or what the queue itself re-checks in the message (EFBIG:
+ * the size limit; EBADMSG: a bare CR or LF); anything else is fallback.
+ */
+static void data_queue_error(struct session *s, int err, const char *fallback)
+{
+	if (err == ENOSPC || err == EDQUOT) {
+		session_error(s, "452 4.3.1 Insufficient system storage");
+	} else if (err == EMSGSIZE) {
+		session_error(s, "452 4.5.3 Error: too many recipients");
+	} else if (err == EFBIG) {
+		session_error(s, "552 5.3.4 Message size exceeds fixed limit");
+	} else if (err == EBADMSG) {
+		session_error(s, "554 5.6.0 Message contains a bare <CR> or <LF>");
+	} else {
+		session_error(s, "%s", fallback);
+	}
+}
+
 /* Opens the message at the queue. Returns 0, or -1 after replying. */
 static int data_begin(struct session *s)
 {
@@ -115,8 +135,7 @@ static int data_begin(struct session *s)
 		int err = rc < 0 ? EIO : r->error;
 
 		log_warn("%s: reject: DATA from [%s]: spool: %s", s->id, s->client, strerror(err));
-		session_error(s, err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage"
-								: "451 4.3.0 Error: queue unavailable");
+		data_queue_error(s, err, "451 4.3.0 Error: queue unavailable");
 		return -1;
 	}
 	memcpy(run.id, r->id, sizeof(run.id));
@@ -202,8 +221,7 @@ static void data_finish(struct session *s)
 	if (rc < 0 || r->error != 0) {
 		int err = rc < 0 ? EIO : r->error;
 
-		session_error(s, err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage"
-								: "451 4.3.0 Error: queue file write error");
+		data_queue_error(s, err, "451 4.3.0 Error: queue file write error");
 		return;
 	}
 	session_reply(s, "250 2.0.0 Ok: queued as %s", run.id);

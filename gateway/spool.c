@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "spool_env.h"
 
 #define SPOOL_FILE_MODE      0600
 #define SPOOL_DIR_MODE       0700
@@ -362,6 +363,10 @@ int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_en
 	}
 	(void)snprintf(arrival, sizeof(arrival), "%lld", (long long)env->arrival);
 	(void)spool_envelope(NULL, env, arrival, &size);
+	if (size > SPOOL_ENV_MAX) {
+		errno = EMSGSIZE; /* it could not be read back: never committed */
+		return -1;
+	}
 	if (spool_quota_check(s, size) < 0) {
 		return -1;
 	}
@@ -419,7 +424,11 @@ int spool_msg_commit(struct spool *s, struct spool_msg *m)
 	if (rc == 0) {
 		return 0;
 	}
-	(void)unlinkat(dir_fd, m->id, 0);
+	/* the rename may still reach the disk: make the removal durable too, or
+	 * a crash could bring back in queue/ a message the client was refused */
+	if (unlinkat(dir_fd, m->id, 0) == 0 && dir_fd == s->queue_fd && fsync(dir_fd) < 0) {
+		log_warn("%s: cannot sync the removal from queue/: %s", m->id, strerror(errno));
+	}
 	spool_uncount(s, m->bytes);
 	m->bytes = 0;
 	log_warn("%s: commit failed, message removed: %s", m->id, strerror(saved));

@@ -94,7 +94,11 @@ extern unsigned spool_swept;
  */
 int spool_quota_check(struct spool *s, uint64_t size);
 
-/* Creates tmp/ID and writes the envelope. Returns 0 or -1 with errno (quota errors as above). */
+/*
+ * Creates tmp/ID and writes the envelope. Returns 0 or -1 with errno (quota
+ * errors as above; EINVAL for a line break in a field or no recipient;
+ * EMSGSIZE for an envelope larger than spool_env.h can read back).
+ */
 int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_envelope *env);
 
 /* Appends message bytes; enforces the quotas as the file grows. Returns 0 or -1 with errno. */

@@ -11,8 +11,17 @@
 #include <time.h>
 
 #include "config.h"
+#include "ipc.h"
 
-#define SPOOL_ENV_MAX 16384 /* an envelope never exceeds one IPC frame of strings */
+/*
+ * The largest envelope on disk: what one PROTO_Q_BEGIN frame can carry
+ * (its strings, a NUL after each) written out as spool.h's lines. Each
+ * field costs at most 8 bytes more on disk than in the frame ("rcpt P "
+ * and "\n" for a NUL), the fixed lines at most 64 (a 20-character
+ * arrival), so every envelope the queue accepts can be read back; the
+ * queue refuses anything larger before the 250 (spool_msg_create).
+ */
+#define SPOOL_ENV_MAX (IPC_PAYLOAD_MAX + 64 + 8 * (CONFIG_MAX_RECIPIENTS + 3))
 
 enum spool_rcpt_state {
 	SPOOL_RCPT_PENDING = 'P',

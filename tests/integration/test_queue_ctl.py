@@ -15,15 +15,21 @@ Two halves:
   flush), released and delivered, flushed and delivered, deleted; unknown ids
   give 67; a non-root caller lists over SPOOL/public/showq and sees only the
   mail it submitted (with sendmail), and anything else is refused with 77.
+  A local user who asks showq for a long listing and never reads it, or reads
+  a trickle (again and again, on every connection it may open), does not hold
+  up the queue: an SMTP submission meanwhile gets its 250.
 """
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
 
-from localkit import FakeControl, client_config, open_path_for_others, run, sendmail_link
+from localkit import NOBODY, FakeControl, client_config, open_path_for_others, run, sendmail_link
 from relaykit import relay_settings, spool_where
 from smtpkit import USER, make_message, wait_for
 
@@ -320,3 +326,79 @@ def test_not_root_against_the_daemon(deferred, subgate_bin):
         assert r.returncode == EX_NOPERM, verb
         assert r.stderr == "subgate: only root may control the queue; others may list\n", verb
     assert (server.defer_dir / ids[0]).exists()
+
+
+# A local user's showq clients that read nothing ("never"), or now and then a piece ("trickle": 128 KiB per
+# connection every 3 s, so that a blocking writer always makes some progress and is never timed out). It keeps
+# every listing connection it may have open, each with a request for a long answer, and replaces one that the
+# server closed (or, reading nothing, after 6 s). A connect that fails is tried again.
+SLOW_READER = r"""
+import socket, sys, time
+path, stop, trickle = sys.argv[1], time.monotonic() + float(sys.argv[2]), sys.argv[3] == "trickle"
+conns, started = [], False
+while time.monotonic() < stop:
+    if not trickle:
+        conns = [(s, t) for s, t in conns if time.monotonic() - t < 6 or s.close()]
+    while len(conns) < 3:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            s.sendall(b"list json\n")
+        except OSError:
+            s.close()
+            break
+        conns.append((s, time.monotonic()))
+    if started is False and len(conns) == 3:
+        started = print("connected", flush=True)
+    for s, t in list(conns) if trickle else []:
+        try:
+            if s.recv(131072, socket.MSG_DONTWAIT) == b"":
+                conns.remove((s, t))
+                s.close()
+        except BlockingIOError:
+            pass
+        except OSError:
+            conns.remove((s, t))
+            s.close()
+    time.sleep(3 if trickle else 0.2)
+"""
+
+
+def write_held(spool, qid, uid, nrcpt):
+    """A held message (never scheduled) that local uid `uid` submitted, with nrcpt long recipients."""
+    rcpts = "".join(f"rcpt P recipient-{i:03d}-of-a-message-with-a-long-list@example.org\n" for i in range(nrcpt))
+    head = (f"subgate-spool 1\narrival {int(time.time())}\nsender nobody@example.com\nuser nobody\n"
+            f"client local uid={uid} pid=1\n{rcpts}\n")
+    hold = spool / "hold"
+    tmp = spool / "tmp" / qid
+    tmp.write_bytes(head.encode() + b"Subject: held\r\n\r\nbody\r\n")
+    owner = hold.stat()
+    os.chown(tmp, owner.st_uid, owner.st_gid)
+    os.rename(tmp, hold / qid)
+
+
+@pytest.mark.parametrize("reads", ["never", "trickle"])
+def test_a_showq_client_that_does_not_read_does_not_stall_the_queue(make_server, reads):
+    server = make_server()
+    open_path_for_others(server.dir)
+    nobody = int(subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True, check=True).stdout)
+    for k in range(120):  # a listing of about 600 KB: far more than a socket buffers
+        write_held(server.spool, f"{0x6000000000000000 + k:016x}", nobody, 50)
+    attacker = subprocess.Popen(NOBODY + [sys.executable, "-c", SLOW_READER, str(server.spool / "public/showq"), "90",
+                                          reads],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert attacker.stdout.readline() == b"connected\n", attacker.stderr.read()
+        with server.session() as c:  # IO_TIMEOUT bounds each reply; the queue answers it at once
+            qid = c.submit(USER, ["someone@example.org"], make_message("while-showq-stalls"))
+        assert qid in server.queue_ids()
+    finally:
+        attacker.kill()
+        attacker.wait()
+    # the long answers, made piece by piece as the client reads, are whole: valid JSON, every message once
+    doc = json.loads(queue(server, "list", "--json").text)
+    held = [m for m in doc["messages"] if m["state"] == "held"]
+    assert len(held) == 120 and len({m["id"] for m in held}) == 120
+    assert all(len(m["recipients"]) == 50 for m in held)
+    text = queue(server, "list").text
+    assert text.count("recipient-049-of-a-message") == 120 and "Requests." in text.splitlines()[-1]

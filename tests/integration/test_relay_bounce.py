@@ -15,11 +15,13 @@ the file is removed, "no bounce (null sender)" logged. A bounce that itself
 gets 550 is dropped and logged, never bounced again. The queue lifetime (3 s,
 smarthost down): the message is bounced with Status 4.4.7 at its first
 attempt after the lifetime, never delivered itself, and the bounce, deferred
-while the smarthost is down, arrives once it is up.
+while the smarthost is down, arrives once it is up. A bounce that does not fit
+the spool quota leaves the original queued, and goes out once there is room.
 """
 
 import os
 import re
+import signal
 
 import pytest
 
@@ -159,6 +161,41 @@ def test_failed_bounce_is_dropped(make_server, smarthost):
     wait_empty(server)
     assert [a for _, a in host.mail_seen] == [USER, ""]
     assert host.transactions == []
+    assert len(re.findall(r"sender non-delivery notification", server.log_text())) == 1
+
+
+def test_bounce_that_cannot_be_queued_keeps_the_original(make_server, smarthost):
+    """The bounce does not fit the spool quota: the original stays queued (never removed with its bounce
+    lost), and once there is room the recipient is tried again and the bounce goes out."""
+    host = smarthost("plain")
+    host.rcpt_replies["bad@example.org"] = rejected("bad@example.org")
+    server = make_server(settings=relay_settings(host.port, spool_max_size="64k"))
+    # 34 KiB of header fields: the bounce quotes them, so original and bounce cannot both fit 64 KiB
+    pad = [f"X-Pad-{i}: {'p' * 90}" for i in range(340)]
+    message = make_message("quota").replace(b"\r\n\r\n", ("\r\n" + "\r\n".join(pad) + "\r\n\r\n").encode(), 1)
+    with server.session() as c:
+        qid = c.submit(USER, ["bad@example.org"], message)
+    server.wait_log(rf"{qid}: cannot queue a bounce to <{re.escape(USER)}>: (Disk q|Q)uota exceeded")
+    fate = server.wait_log(rf"{qid}: (kept in the queue until its bounce can be queued \(1 recipient\(s\)\)|removed)")
+    assert fate.group(1) != "removed", "the original was removed although its bounce was lost"
+    assert qid in server.queue_ids()
+    assert f"{qid}: removed" not in server.log_text()
+    assert host.transactions == []
+
+    server.settings["spool_max_size"] = "1m"
+    server.write_conf()
+    offset = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(r"queue: settings reloaded", start=offset)
+    server.flush()
+    bid = server.wait_log(rf"([0-9a-f]{{16}}): sender non-delivery notification to <{USER}>").group(1)
+    server.wait_log(rf"{qid}: removed")
+    [bounce] = host.wait_messages(1, timeout=10)
+    server.wait_log(rf"{bid}: removed")
+    wait_empty(server)
+    assert (bounce.mail_from, bounce.rcpt_tos) == ("", [USER])
+    msg, parts, rcpts = parse_bounce(bounce.content)
+    assert [(r["Final-Recipient"], r["Status"]) for r in rcpts] == [("rfc822; bad@example.org", "5.1.1")]
     assert len(re.findall(r"sender non-delivery notification", server.log_text())) == 1
 
 

@@ -268,10 +268,21 @@ def test_usage_errors(env, args):
 def test_ignored_options(env):
     fake = env.serve()
     r = env.run("-oem", "-odi", "-odb", "-v", "-n", "-U", "-m", "-em", "-ee", "-eq", "-B", "8BITMIME",
-                "-N", "never", "-R", "hdrs", "-V", "envid", "-L", "tag", "-h", "3", "-C", "/etc/other.cf",
+                "-N", "never", "-R", "hdrs", "-V", "envid", "-L", "tag", "-h", "3",
                 "-O", "Opt=1", "-X", "/tmp/log", "-bm", "-ti", "a@x", input="To: b@x\n\nb\n")
     assert r.returncode == 0, r.stderr
     assert [c for c in fake.commands if c.startswith("RCPT")] == ["RCPT TO:<a@x>", "RCPT TO:<b@x>"]
+
+
+@pytest.mark.parametrize("form", ["separate", "attached"])
+def test_capital_c_names_the_configuration(env, form):
+    """Postfix's sendmail -C FILE is the configuration: the same as -c, never ignored."""
+    fake = env.serve()
+    opt = ["-C", str(env.conf)] if form == "separate" else [f"-C{env.conf}"]
+    r = run([env.sendmail, *opt, "a@x"], input=b"Subject: s\n\nb\n")
+    assert r.returncode == 0, r.stderr
+    fake.settle()
+    assert [c for c in fake.commands if c.startswith("RCPT")] == ["RCPT TO:<a@x>"]
 
 
 def test_bi(env):
