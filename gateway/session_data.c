@@ -13,6 +13,7 @@
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
+#include "smtp_received.h"
 #include "timefmt.h"
 
 #define DATA_CHUNK 8192
@@ -73,13 +74,17 @@ static void data_received(struct session *s)
 		data_add(s, hdr);
 		return;
 	}
-	snprintf(hdr, sizeof(hdr),
-		 "Received: from %s ([%s])\r\n\t(using %s)\r\n\t(Authenticated sender: %s)\r\n"
-		 "\tby %s (subgate) with ESMTPSA id %s%s%s%s;\r\n\t%s\r\n",
-		 s->helo, s->client, s->tls_info, s->login.user, s->conf->hostname, run.id,
-		 s->env.nrcpt == 1 ? "\r\n\tfor <" : "", s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "",
-		 date);
-	data_add(s, hdr);
+	struct smtp_received rcv = { .helo = s->helo,
+				     .client = s->client,
+				     .tls = s->tls_info,
+				     .user = s->login.user,
+				     .by = s->conf->hostname,
+				     .id = run.id,
+				     .rcpt = s->env.nrcpt == 1 ? rcpt : NULL,
+				     .date = date };
+	if (smtp_received_format(hdr, sizeof(hdr), &rcv) > 0) {
+		data_add(s, hdr);
+	}
 }
 
 static void data_missing_headers(struct session *s)
