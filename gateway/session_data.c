@@ -211,6 +211,7 @@ static void data_finish(struct session *s)
 								: "451 4.3.0 Error: queue file write error");
 		return;
 	}
+	s->junk = 0; /* mail moved: the commands before it were not junk */
 	session_reply(s, "250 2.0.0 Ok: queued as %s", run.id);
 }
 
