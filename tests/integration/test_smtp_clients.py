@@ -100,15 +100,18 @@ def test_smtplib_refused_sender(smtpd):
         assert e.value.smtp_error == b"5.7.1 <alice@example.com>: Sender address rejected: not owned by user bob"
 
 
+@pytest.mark.parametrize("pipeline", [False, True])
 @pytest.mark.parametrize("mode", ["--tls", "--tlsc"])
-def test_swaks(smtpd, mode):
+def test_swaks(smtpd, mode, pipeline):
+    """With --pipeline, swaks sends MAIL, RCPT and DATA at once after AUTH: allowed (RFC 2920), while
+    pipelining before AUTH is refused (test_smtp_protocol.py)."""
     before = smtpd.queue_ids()
-    marker = f"swaks{mode}"
+    marker = f"swaks{mode}{'-pipeline' if pipeline else ''}"
     port = smtpd.port if mode == "--tls" else smtpd.tls_port
     r = run([tool("swaks"), "--server", f"127.0.0.1:{port}", mode, "--auth", "PLAIN", "--auth-user", USER,
              "--auth-password", PASSWORD, "--from", "alice@example.com", "--to", RCPT,
              "--helo", "client.example.test", "--header", f"Subject: {marker}", "--body", f"marker {marker}",
-             "--timeout", "15"])
+             "--timeout", "15", *(["--pipeline"] if pipeline else [])])
     out = r.stdout.decode(errors="replace")
     assert r.returncode == 0, out + r.stderr.decode(errors="replace")
     assert "<~  235 2.7.0 Authentication successful" in out, out
