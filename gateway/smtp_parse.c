@@ -401,11 +401,11 @@ enum smtp_parse_status smtp_parse_line(const char *line, size_t len, struct smtp
 	size_t vlen = 0, alen = 0;
 
 	memset(cmd, 0, sizeof(*cmd));
-	if (sp_http(line, len)) {
-		return SMTP_PARSE_FORBIDDEN;
-	}
 	while (len > 0 && line[len - 1] == ' ') {
 		len--;
+	}
+	if (sp_http(line, len)) {
+		return SMTP_PARSE_FORBIDDEN;
 	}
 	while (vlen < len && line[vlen] != ' ') {
 		vlen++;

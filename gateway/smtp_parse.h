@@ -71,9 +71,9 @@ struct smtp_cmd {
  * an empty domain so the session can map aliases. Source routes (<@a:b@c>)
  * are rejected. Returns SMTP_PARSE_OK with *cmd filled, or a status.
  *
- * Details: a line that starts like HTTP ("GET ", "POST ", "CONNECT ",
- * "Host:", "User-Agent:", any case) is SMTP_PARSE_FORBIDDEN before anything
- * else is looked at. Trailing SPs are ignored; the verb is followed by the end or
+ * Details: trailing SPs are ignored; then a line that starts like HTTP
+ * ("GET ", "POST ", "CONNECT ", "Host:", "User-Agent:", any case) is
+ * SMTP_PARSE_FORBIDDEN before anything else is looked at; the verb is followed by the end or
  * exactly one SP. Any byte below 0x20 (TAB included), 0x7f or above is
  * SMTP_PARSE_BAD_CHARACTER (checked first). cmd->verb is set whenever the
  * verb was recognised, also when the status is not OK. EHLO/HELO/VRFY/EXPN
