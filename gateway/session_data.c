@@ -59,8 +59,14 @@ static void data_add(struct session *s, const char *text)
 
 static void data_received(struct session *s)
 {
-	char hdr[1024], date[64];
+	/* room for the longest fields (EHLO and host name 255, user CONFIG_USERNAME_MAX, recipient 254):
+	   smtp_received_format() shortens only what cannot happen here */
+	char hdr[2048], date[64];
 	const char *rcpt = s->env.strings;
+
+	_Static_assert(sizeof(hdr) >= 128 + 2 * ADDR_DOMAIN_MAX + ADDR_MAX + CONFIG_USERNAME_MAX + PROTO_ADDR_STR +
+					  sizeof(s->tls_info) + SPOOL_ID_LEN + sizeof(date),
+		       "Received: fits with its longest fields");
 
 	for (int i = 0; i < 3; i++) {
 		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */

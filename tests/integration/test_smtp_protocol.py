@@ -218,7 +218,8 @@ def test_received_with_the_longest_fields_is_complete(make_server):
     # a complete header: each line ends with CRLF, the date last; the client's own headers follow intact
     assert re.search(r";\r\n\t\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n\Z", received), received
     assert f.message[len(f.received):].startswith(b"From: <alice@example.com>\r\nTo: "), f.message[:1200]
-    assert f"by {host} (subgate) with ESMTPSA id {qid}" in received, received
+    assert f"by {host} (subgate) with ESMTPSA id {qid}\r\n\tfor <{rcpt}>;" in received, received
+    assert f"from {helo} ([" in received and f"(Authenticated sender: {user})" in received, received
 
 
 @pytest.mark.parametrize("size", ["18446744073709551616", "99999999999999999999999999"])
