@@ -26,7 +26,7 @@ export KCONFIG_CONFIG
 # Tools the build itself needs on a bare Debian machine (installed on demand).
 HOST_TOOLS := make gcc musl-tools python3-kconfiglib kconfig-frontends-nox file
 TEST_TOOLS := python3-pytest openssl swaks libnet-ssleay-perl curl msmtp s-nail python3-aiosmtpd python3-cryptography \
-	postfix sasl2-bin libsasl2-modules libbearssl-dev libcdb-dev libseccomp-dev
+	postfix sasl2-bin libsasl2-modules libbearssl-dev libcdb-dev libseccomp-dev testssl.sh nmap hydra strace
 LINT_TOOLS := clang-format cppcheck clang-tidy
 
 ifeq ($(V),1)
@@ -107,7 +107,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration test-separate-uids fuzz bench \
+.PHONY: all deps host-tools hooks no-seccomp run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration test-separate-uids fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -255,7 +255,8 @@ test-qemu-board:
 test-cross:
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory QEMU_BOARD=$$b test-qemu-board || exit 1; done
 
-# libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target.
+# libFuzzer targets (clang, glibc + ASan/UBSan); FUZZ_SECONDS per target (wall clock).
+# FUZZ_OUT and FUZZ_TARGETS (tests/fuzz/run.sh) run a long session of some targets beside make test.
 FUZZ_SECONDS ?= 10
 fuzz: $(B)/include/config.h
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
@@ -296,10 +297,22 @@ test-separate-uids: $(UIDS_B)/.config $(UIDS_HOOKS_B)/.config
 	$(Q)SUBGATE_BIN=$(abspath $(UIDS_B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(UIDS_HOOKS_B)/subgate) \
 		scripts/with-accounts.sh $(UIDS_ACCOUNTS) -- $(PYTHON) -m pytest -q -p no:cacheprovider $(UIDS_TESTS)
 
-test-integration: all hooks $(B)/loadgen
+# The spool fault tests inject failing system calls with strace, which a seccomp filter
+# rightly kills: defconfig without CONFIG_SANDBOX_SECCOMP (jail, uid and chroot as shipped).
+NOSECCOMP_B := build/cfg/no-seccomp
+ifneq ($(KCONFIG_CONFIG),$(NOSECCOMP_B)/.config)
+$(NOSECCOMP_B)/.config: conf/defconfig $(KCONFIG_FILES)
+	@mkdir -p $(@D)
+	$(Q){ cat conf/defconfig; echo '# CONFIG_SANDBOX_SECCOMP is not set'; } > $(@D)/defconfig.in
+	$(Q)KCONFIG_CONFIG=$@ kconfig-conf -s --defconfig=$(@D)/defconfig.in Kconfig
+endif
+no-seccomp: $(NOSECCOMP_B)/.config
+	$(Q)$(MAKE) --no-print-directory B=$(NOSECCOMP_B) KCONFIG_CONFIG=$(NOSECCOMP_B)/.config $(NOSECCOMP_B)/subgate
+
+test-integration: all hooks no-seccomp $(B)/loadgen
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(HOOKS_B)/subgate) \
-		SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+		SUBGATE_NOSECCOMP_BIN=$(abspath $(NOSECCOMP_B)/subgate) SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)

@@ -5,7 +5,6 @@
  */
 #include "auth_proc.h"
 
-#include <bearssl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +30,21 @@ struct auth_slot {
 	int fd;
 	int scram_known_user;
 	char client[PROTO_ADDR_STR];
+	char fail_key[AUTH_FAIL_KEY_MAX]; /* the client's address (IPv6: prefix) for failure counting */
 };
 
 static struct service auth_service;
 static struct auth_slot auth_slots[CONFIG_MAX_SESSIONS];
 static struct userdb auth_db = { .fd = -1 };
 static struct stat auth_db_stat;
-static const char *auth_db_path;      /* as the jailed process sees it */
-static const char *auth_db_name;      /* as the operator knows it, for logs */
-static unsigned char auth_secret[32]; /* per-start key for fake SCRAM salts */
+static const char *auth_db_path; /* as the jailed process sees it */
+static const char *auth_db_name; /* as the operator knows it, for logs */
+/*
+ * Fake SCRAM salts for unknown users: from users.cdb's fake-salt record, or,
+ * for a database written before it existed, a per-start key.
+ */
+static struct userdb_fake auth_fake;
+static unsigned char auth_fake_fallback[USERDB_FAKE_SECRET_LEN];
 static struct ipc_frame auth_in;
 static struct proto_auth_result auth_out;
 /*
@@ -51,6 +56,32 @@ static struct tls_key auth_tls_keys[2];
 static uint32_t auth_key_generation;
 static char auth_key_path[CONF_PATH_MAX];
 static struct ipc_frame auth_reload_in;
+
+/* Fake salts from the per-start key, with the build's parameters. */
+static void auth_fake_per_start(void)
+{
+	memcpy(auth_fake.secret, auth_fake_fallback, sizeof(auth_fake.secret));
+	auth_fake.iterations = CONFIG_AUTH_PBKDF2_ITERATIONS;
+	auth_fake.salt_len = CONFIG_AUTH_SALT_LEN;
+}
+
+/* The fake-salt parameters of the database just opened (userdb_fake.h). */
+static void auth_fake_load(void)
+{
+	int rc = userdb_fake_lookup(&auth_db, &auth_fake);
+
+	if (rc == 1) {
+		return;
+	}
+	if (rc < 0) {
+		log_err("auth: corrupt fake-salt record in %s", auth_db_name);
+	} else {
+		log_info("auth: %s has no fake-salt record (written by an older subgate): the SCRAM salt of an "
+			 "unknown user changes at each start until `subgate user` next changes the database",
+			 auth_db_name);
+	}
+	auth_fake_per_start();
+}
 
 /* Reopens users.cdb when `subgate user` replaced it. Returns 0 or -1. */
 static int auth_db_refresh(void)
@@ -72,6 +103,7 @@ static int auth_db_refresh(void)
 	}
 	auth_db_stat = st;
 	log_info("auth: user database %s loaded", auth_db_name);
+	auth_fake_load();
 	return 0;
 }
 
@@ -99,7 +131,7 @@ static void auth_reply(struct auth_slot *s, enum proto_auth_status status)
 
 static void auth_success(struct auth_slot *s, const char *user, const struct userdb_entry *e)
 {
-	auth_fail_clear(s->client);
+	auth_fail_success(user);
 	snprintf(auth_out.user, sizeof(auth_out.user), "%s", user);
 	auth_out.nsenders = e->nsenders;
 	memcpy(auth_out.senders, e->senders, sizeof(auth_out.senders));
@@ -108,7 +140,7 @@ static void auth_success(struct auth_slot *s, const char *user, const struct use
 
 static void auth_failure(struct auth_slot *s, const char *user, const char *mech)
 {
-	unsigned n = auth_fail_record(s->client, time(NULL));
+	unsigned n = auth_fail_record(s->fail_key, user, time(NULL));
 
 	char safe_user[CONFIG_USERNAME_MAX + 1], safe_mech[16];
 
@@ -122,7 +154,7 @@ static void auth_failure(struct auth_slot *s, const char *user, const char *mech
 static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 {
 	static struct userdb_entry e;
-	static const struct scram_credential dummy = { .iterations = CONFIG_AUTH_PBKDF2_ITERATIONS, .salt_len = 16 };
+	static struct scram_credential dummy;
 	size_t len;
 	int found;
 
@@ -134,7 +166,9 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	if (found < 0) {
 		auth_reply(s, PROTO_AUTH_TEMPFAIL);
 	} else if (found == 0) {
-		scram_check_password(&dummy, req->password, len); /* same cost as a real check */
+		dummy.iterations = auth_fake.iterations; /* the same cost as a real check */
+		dummy.salt_len = auth_fake.salt_len;
+		scram_check_password(&dummy, req->password, len);
 		auth_failure(s, req->user, req->mech);
 	} else if (auth_cache_hit(req->user, &e.cred, req->password, len, time(NULL)) ||
 		   scram_check_password(&e.cred, req->password, len)) {
@@ -145,25 +179,6 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	}
 	secret_wipe(req, sizeof(*req));
 	secret_wipe(&e, sizeof(e));
-}
-
-/* A credential for an unknown user: stable salt (HMAC of the name), random keys. */
-static void auth_fake_credential(const char *user, struct scram_credential *cred)
-{
-	br_hmac_key_context kc;
-	br_hmac_context hc;
-	unsigned char mac[32];
-
-	br_hmac_key_init(&kc, &br_sha256_vtable, auth_secret, sizeof(auth_secret));
-	br_hmac_init(&hc, &kc, 0);
-	br_hmac_update(&hc, user, strlen(user));
-	br_hmac_out(&hc, mac);
-	memset(cred, 0, sizeof(*cred));
-	cred->iterations = CONFIG_AUTH_PBKDF2_ITERATIONS;
-	cred->salt_len = CONFIG_AUTH_SALT_LEN;
-	memcpy(cred->salt, mac, CONFIG_AUTH_SALT_LEN < 32 ? CONFIG_AUTH_SALT_LEN : 32);
-	secret_random(cred->stored_key, sizeof(cred->stored_key));
-	secret_random(cred->server_key, sizeof(cred->server_key));
 }
 
 static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
@@ -185,7 +200,7 @@ static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
 	}
 	s->scram_known_user = found;
 	if (!found) {
-		auth_fake_credential(s->scram.username, &e.cred);
+		userdb_fake_credential(&auth_fake, s->scram.username, &e.cred);
 	}
 	secret_random(raw, sizeof(raw));
 	base64_encode(raw, sizeof(raw), nonce, sizeof(nonce));
@@ -239,21 +254,39 @@ static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
 	}
 }
 
+/* A login refused before any check: the address is shut out (421), or unknown while every tracked one is (454). */
+static void auth_throttled(struct auth_slot *s, enum auth_fail_verdict verdict)
+{
+	static time_t last_logged;
+
+	if (verdict == AUTH_FAIL_FULL && time(NULL) != last_logged) { /* at most one line a second */
+		last_logged = time(NULL);
+		log_warn("%s: client=[%s]: every tracked address is shut out for failed logins; "
+			 "refusing AUTH from a new one for now",
+			 s->sid, s->client);
+	}
+	auth_reply(s, verdict == AUTH_FAIL_FULL ? PROTO_AUTH_TEMPFAIL : PROTO_AUTH_THROTTLED);
+}
+
 static void auth_request(unsigned slot)
 {
 	struct auth_slot *s = &auth_slots[slot];
 	int rc = ipc_recv(s->fd, &auth_in, NULL);
 	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
+	enum auth_fail_verdict verdict;
 
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("auth: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+		}
 		service_drop(&auth_service, slot);
 		return;
 	}
 	memset(&auth_out, 0, sizeof(auth_out));
 	if (type == PROTO_TLS_SIGN && len == sizeof(struct proto_tls_sign)) {
 		auth_tls_sign(s, (const struct proto_tls_sign *)auth_in.payload);
-	} else if (auth_fail_blocked(s->client, time(NULL))) {
-		auth_reply(s, PROTO_AUTH_THROTTLED); /* no password is checked for a blocked address */
+	} else if ((verdict = auth_fail_check(s->fail_key, time(NULL))) != AUTH_FAIL_ALLOW) {
+		auth_throttled(s, verdict); /* no password is checked */
 	} else if (type == PROTO_AUTH_PLAIN && len == sizeof(struct proto_auth_plain)) {
 		auth_plain(s, (struct proto_auth_plain *)auth_in.payload);
 	} else if (type == PROTO_AUTH_SCRAM_FIRST && len == sizeof(struct proto_auth_scram)) {
@@ -274,6 +307,8 @@ static void auth_adopt(unsigned slot, const struct proto_new_session *ns)
 	s->fd = auth_service.fds[slot];
 	s->sid = auth_service.sids[slot];
 	memcpy(s->client, ns->client, sizeof(s->client));
+	proto_terminate(s->client);
+	auth_fail_key(s->client, s->fail_key, sizeof(s->fail_key));
 	scram_server_reset(&s->scram);
 }
 
@@ -303,6 +338,10 @@ static void auth_reload_apply(int reload_fd)
 	}
 	tls_key_wipe(&next);
 	fdmap_clear();
+	unsigned locks = auth_fail_clear_all(time(NULL)); /* the operator's way to lift login locks */
+	if (locks > 0) {
+		log_info("auth: reload: %u login locks cleared", locks);
+	}
 	auth_db_stat.st_ino = 0; /* read users.cdb again too */
 	auth_db_refresh();
 	if (ipc_send(reload_fd, PROTO_RELOAD_APPLY, &answer, sizeof(answer), -1) < 0) {
@@ -322,17 +361,21 @@ static void auth_reload_frame(void)
 		auth_service.extra_fd = -1;
 		return;
 	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && auth_reload_in.hdr.len == sizeof(*file) &&
-	    fd >= 0) {
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&auth_reload_in, fd)) {
 		snprintf(auth_key_path, sizeof(auth_key_path), "%.*s", (int)sizeof(file->path) - 1, file->path);
 		fdmap_add(auth_key_path, fd);
+		return;
+	}
+	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&auth_reload_in, fd)) {
+		auth_reload_apply(auth_service.extra_fd);
 		return;
 	}
 	if (fd >= 0) {
 		close(fd);
 	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY) {
-		auth_reload_apply(auth_service.extra_fd);
+	if (rc > 0 || errno == EPROTO) {
+		log_err("auth: refused a malformed frame from the reload process (type %u, %u bytes)",
+			rc > 0 ? auth_reload_in.hdr.type : 0, rc > 0 ? auth_reload_in.hdr.len : 0);
 	}
 }
 
@@ -353,9 +396,10 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, i
 	auth_service.extra_fd = reload_fd;
 	auth_service.extra = auth_reload_frame;
 	auth_db_path = j->users_file;
-	if (secret_random(auth_secret, sizeof(auth_secret)) < 0 || auth_cache_init() < 0) {
+	if (secret_random(auth_fake_fallback, sizeof(auth_fake_fallback)) < 0 || auth_cache_init() < 0) {
 		fatal(71, "auth: no random bytes: %s", strerror(errno));
 	}
+	auth_fake_per_start();
 	if (auth_db_refresh() < 0) {
 		log_err("auth: starting without a user database; every login will fail temporarily");
 	}

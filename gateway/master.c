@@ -127,6 +127,10 @@ static void master_relay_frame(void)
 	int fd = -1;
 	int rc = ipc_recv(master.relay_fd, &f, &fd);
 
+	if (rc < 0 && errno == EPROTO) {
+		log_err("relay sent a malformed frame");
+		return;
+	}
 	if (rc <= 0) {
 		return; /* the relay is gone: SIGCHLD will say so */
 	}

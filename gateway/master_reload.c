@@ -80,10 +80,14 @@ void master_reload_frame(void)
 	int fd = -1;
 	int rc = ipc_recv(master.reload_fd, &f, &fd);
 
+	if (rc < 0 && errno == EPROTO) {
+		log_err("reload process sent a malformed frame");
+		return;
+	}
 	if (rc <= 0) {
 		return; /* the reload process is gone: SIGCHLD says so */
 	}
-	if (f.hdr.type == PROTO_RESOLV_FILE && f.hdr.len == sizeof(struct proto_resolv_file)) {
+	if (f.hdr.type == PROTO_RESOLV_FILE && proto_reload_frame_ok(&f, fd)) {
 		if (ipc_send(master.queue_fd, PROTO_RESOLV_FILE, f.payload, f.hdr.len, fd) < 0) {
 			log_err("cannot pass the queue the relay's copy of hosts/resolv.conf: %s", strerror(errno));
 		}
@@ -92,7 +96,7 @@ void master_reload_frame(void)
 		}
 		return;
 	}
-	if (f.hdr.type == PROTO_RELOAD_FILE && f.hdr.len == sizeof(*file) && fd >= 0) {
+	if (f.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&f, fd)) {
 		struct proto_reload_file copy = *file;
 
 		proto_terminate(copy.path);
@@ -106,10 +110,7 @@ void master_reload_frame(void)
 		}
 		return;
 	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (f.hdr.type == PROTO_RELOAD_APPLY && f.hdr.len == sizeof(*apply)) {
+	if (f.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&f, fd)) {
 		proto_terminate(apply->message);
 		if (apply->ok) {
 			master_reload_apply();
@@ -118,6 +119,9 @@ void master_reload_frame(void)
 		}
 	} else {
 		log_err("reload process sent a malformed frame (type %u, %u bytes)", f.hdr.type, f.hdr.len);
+		if (fd >= 0) {
+			close(fd);
+		}
 	}
 	fdmap_clear();
 }

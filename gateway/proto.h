@@ -204,4 +204,41 @@ struct proto_reload_apply {
 /* Terminates a received fixed-size string field in place. */
 #define proto_terminate(field) ((field)[sizeof(field) - 1] = '\0')
 
+/* Terminates every string of a received auth result (each of senders[] too) and bounds nsenders. */
+static inline void proto_auth_result_terminate(struct proto_auth_result *r)
+{
+	proto_terminate(r->user);
+	proto_terminate(r->server_message);
+	for (size_t i = 0; i < CONFIG_USER_MAX_SENDERS; i++) {
+		proto_terminate(r->senders[i]);
+	}
+	if (r->nsenders > CONFIG_USER_MAX_SENDERS) {
+		r->nsenders = CONFIG_USER_MAX_SENDERS;
+	}
+}
+
+/*
+ * Checks a received frame of the reload protocol (PROTO_RELOAD_REQUEST,
+ * _FILE, _APPLY, PROTO_RESOLV_FILE) before use: the exact size of its type,
+ * and a descriptor exactly where the type carries one (always with a FILE,
+ * with RESOLV_FILE when `present`, never otherwise). Returns 1, or 0 for a
+ * frame to refuse (any other type too); the caller closes fd.
+ */
+static inline int proto_reload_frame_ok(const struct ipc_frame *f, int fd)
+{
+	switch (f->hdr.type) {
+	case PROTO_RELOAD_REQUEST:
+		return f->hdr.len == 0 && fd < 0;
+	case PROTO_RELOAD_FILE:
+		return f->hdr.len == sizeof(struct proto_reload_file) && fd >= 0;
+	case PROTO_RELOAD_APPLY:
+		return f->hdr.len == sizeof(struct proto_reload_apply) && fd < 0;
+	case PROTO_RESOLV_FILE:
+		return f->hdr.len == sizeof(struct proto_resolv_file) &&
+		       (fd >= 0) == (((const struct proto_resolv_file *)f->payload)->present != 0);
+	default:
+		return 0;
+	}
+}
+
 #endif

@@ -150,6 +150,9 @@ static void queue_request(unsigned slot)
 	uint32_t type = queue_in.hdr.type, len = queue_in.hdr.len;
 
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("queue: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+		}
 		service_drop(&queue_service, slot);
 	} else if (type == PROTO_Q_DATA) {
 		queue_data(s, queue_in.payload, len);
@@ -247,29 +250,30 @@ static void queue_master_other(const struct ipc_frame *f, int fd)
 {
 	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
 
-	if (f->hdr.type == PROTO_RELOAD_FILE && f->hdr.len == sizeof(*file) && fd >= 0) {
+	if (f->hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(f, fd)) {
 		struct proto_reload_file copy = *file;
 
 		proto_terminate(copy.path);
 		fdmap_add(copy.path, fd);
-	} else if (f->hdr.type == PROTO_RELOAD_APPLY && f->hdr.len == sizeof(struct proto_reload_apply)) {
+	} else if (f->hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(f, fd)) {
 		queue_reload_apply();
 		fdmap_clear();
 	} else if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
 		queue_sched_relay_channel(fd);
-	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0) {
+	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0 && fd < 0) {
 		(void)queue_sched_flush();
 	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == sizeof(struct proto_control) && fd >= 0) {
 		const struct proto_control *c = (const struct proto_control *)f->payload;
 
 		queue_ctl_accept(fd, c->restricted ? (int64_t)c->uid : -1);
-	} else if (f->hdr.type == PROTO_RESOLV_FILE && f->hdr.len == sizeof(struct proto_resolv_file)) {
+	} else if (f->hdr.type == PROTO_RESOLV_FILE && proto_reload_frame_ok(f, fd)) {
 		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
 		if (fd >= 0) {
 			close(fd);
 		}
 	} else {
-		log_err("queue: unexpected frame %u from the master", f->hdr.type);
+		log_err("queue: refused a malformed frame from the master (type %u, %u bytes)", f->hdr.type,
+			f->hdr.len);
 		if (fd >= 0) {
 			close(fd);
 		}

@@ -312,7 +312,10 @@ static void sched_relay_message(void)
 {
 	int rc = ipc_recv(sched_svc->extra_fd, &sched_frame, NULL);
 
-	if (rc <= 0) {
+	if (rc < 0 && errno == EPROTO) {
+		log_err("queue: refused a malformed frame from the relay; dropping the channel");
+		sched_relay_gone();
+	} else if (rc <= 0) {
 		sched_relay_gone();
 	} else if (sched_frame.hdr.type == PROTO_R_RCPT && sched_frame.hdr.len == sizeof(struct proto_r_rcpt)) {
 		struct proto_r_rcpt *r = (struct proto_r_rcpt *)sched_frame.payload;

@@ -334,6 +334,10 @@ static void relay_take_job(void)
 	int fd;
 	int rc = ipc_recv(relay_queue_fd, &f, &fd);
 
+	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
+		log_err("relay: refused a malformed frame from the queue");
+		return;
+	}
 	if (rc <= 0) {
 		log_info("relay: queue channel closed, exiting");
 		relay_smtp_close(&relay_link);
@@ -484,19 +488,24 @@ static int relay_reload_frame(int *reload_fd)
 		*reload_fd = -1;
 		return 0;
 	}
-	if (rc > 0 && f.hdr.type == PROTO_RELOAD_FILE && f.hdr.len == sizeof(*file) && fd >= 0) {
+	if (rc > 0 && f.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&f, fd)) {
 		proto_terminate(((struct proto_reload_file *)f.payload)->path);
 		fdmap_add(file->path, fd);
 		return 0;
 	}
+	if (rc > 0 && f.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&f, fd)) {
+		restart = relay_reload_apply();
+		fdmap_clear();
+		return restart;
+	}
 	if (fd >= 0) {
 		close(fd);
 	}
-	if (rc > 0 && f.hdr.type == PROTO_RELOAD_APPLY) {
-		restart = relay_reload_apply();
-		fdmap_clear();
+	if (rc > 0 || errno == EPROTO) {
+		log_err("relay: refused a malformed frame from the reload process (type %u, %u bytes)",
+			rc > 0 ? f.hdr.type : 0, rc > 0 ? f.hdr.len : 0);
 	}
-	return restart;
+	return 0;
 }
 
 /*

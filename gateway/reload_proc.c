@@ -156,16 +156,18 @@ void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd
 	for (;;) {
 		int rc = reload_wait(master_fd, watch) < 0 ? -1 : ipc_recv(master_fd, &reload_frame, NULL);
 
-		if (rc == 0 || (rc < 0 && errno != EINTR)) {
+		if (rc == 0 || (rc < 0 && errno != EINTR && errno != EPROTO && errno != EAGAIN)) {
 			exit(rc == 0 ? 0 : EX_OSERR);
 		}
-		if (rc > 0 && reload_frame.hdr.type == PROTO_RELOAD_REQUEST) {
+		if (rc > 0 && reload_frame.hdr.type == PROTO_RELOAD_REQUEST &&
+		    proto_reload_frame_ok(&reload_frame, -1)) {
 			reload_once(master_fd, auth_fd, relay_fd);
 			if (watch) {
 				reload_resolv_check(master_fd, 1);
 			}
-		} else if (rc > 0) {
-			log_err("reload: unexpected frame %u from the master", reload_frame.hdr.type);
+		} else if (rc > 0 || errno == EPROTO) {
+			log_err("reload: refused a malformed frame from the master (type %u, %u bytes)",
+				rc > 0 ? reload_frame.hdr.type : 0, rc > 0 ? reload_frame.hdr.len : 0);
 		}
 	}
 }

@@ -35,14 +35,27 @@ void service_drop(struct service *svc, unsigned slot)
 	}
 }
 
-/* Adopts a new session's socket. Returns 0, or -1 when the master is gone. */
+/*
+ * Adopts a new session's socket. Returns 0, or -1 when the master is gone. A
+ * frame refused by ipc_recv (EPROTO: its descriptors are closed) is logged and
+ * skipped: only the channel's end, or a broken channel, means the master is gone.
+ */
 static int service_master_message(struct service *svc)
 {
 	int fd;
 	int rc = ipc_recv(svc->master_fd, &service_frame, &fd);
 	struct proto_new_session *ns = (struct proto_new_session *)service_frame.payload;
 
+	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
+		if (errno == EPROTO) {
+			log_err("%s: refused a malformed frame from the master", svc->name);
+		}
+		return 0;
+	}
 	if (rc <= 0) {
+		if (rc < 0) {
+			log_err("%s: master channel: %s", svc->name, strerror(errno));
+		}
 		return -1;
 	}
 	if (service_frame.hdr.type != PROTO_NEW_SESSION && svc->master_other != NULL) {

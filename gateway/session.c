@@ -330,6 +330,7 @@ static void session_loop(struct session *s)
 		if (len > 6 && memcmp(line, "XHOOK ", 6) == 0) {
 			char out[256];
 
+			test_hook_channels(s->auth_fd, s->queue_fd);
 			test_hook_action(line + 6, out, sizeof(out));
 			session_reply(s, "250 %s", out);
 			continue;

@@ -74,8 +74,7 @@ static const struct proto_auth_result *session_auth_call(struct session *s, uint
 		return NULL;
 	}
 	struct proto_auth_result *r = (struct proto_auth_result *)auth_frame.payload;
-	proto_terminate(r->user);
-	proto_terminate(r->server_message);
+	proto_auth_result_terminate(r);
 	return r;
 }
 
@@ -178,13 +177,18 @@ static void session_auth_login(struct session *s, const struct smtp_cmd *cmd)
 	secret_wipe(user, sizeof(user));
 }
 
-/* One SCRAM step: sends msg (len bytes, not NUL-terminated) to `auth`. */
+/*
+ * One SCRAM step: sends msg (len bytes, not NUL-terminated) to `auth`. A
+ * message with a NUL (RFC 5802 allows none) or too long for the frame is the
+ * client's error: the answer is "malformed" (501), not "auth unavailable" (454).
+ */
 static const struct proto_auth_result *session_scram_call(struct session *s, uint32_t type, const void *msg, size_t len)
 {
+	static const struct proto_auth_result malformed = { .status = PROTO_AUTH_MALFORMED };
 	static struct proto_auth_scram req;
 
 	if (len >= sizeof(req.message) || memchr(msg, '\0', len) != NULL) {
-		return NULL;
+		return &malformed;
 	}
 	memset(&req, 0, sizeof(req));
 	memcpy(req.message, msg, len);

@@ -8,13 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Splits off the next line of buf[*pos..len); returns it NUL-terminated, or NULL at the end. */
+/*
+ * Splits off the next line of buf[*pos..len); returns it NUL-terminated, or
+ * NULL at the end or when the line holds a NUL byte (a zeroed block read back
+ * from flash must not end the envelope early and hide recipients).
+ */
 static char *spool_env_line(char *buf, size_t len, size_t *pos)
 {
 	char *start = buf + *pos;
 	char *nl = memchr(start, '\n', len - *pos);
 
-	if (nl == NULL) {
+	if (nl == NULL || memchr(start, '\0', (size_t)(nl - start)) != NULL) {
 		return NULL;
 	}
 	*nl = '\0';

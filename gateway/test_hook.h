@@ -8,7 +8,9 @@
  *   - the SMTP command "XHOOK ACTION[:ARG]" runs it in the session process.
  * ACTIONs: execve, ptrace, socket, connect:PORT (127.0.0.1), open-read:PATH,
  * open-write:PATH. The outcome is logged ("test hook: ..."), unless the
- * seccomp filter kills the process first.
+ * seccomp filter kills the process first. In the session only,
+ * ipc-fds:auth:N or ipc-fds:queue:N sends up to N valid requests on that
+ * channel, each with two descriptors, and says how many were answered.
  */
 #ifndef SUBGATE_TEST_HOOK_H
 #define SUBGATE_TEST_HOOK_H
@@ -24,6 +26,9 @@ void test_hook_action(const char *spec, char *out, size_t cap);
 
 /* Runs the environment's hook if it names this role. */
 void test_hook_role(enum sandbox_role role);
+
+/* The session's channels to auth and queue, for ipc-fds. */
+void test_hook_channels(int auth_fd, int queue_fd);
 #else
 static inline void test_hook_role(enum sandbox_role role)
 {

@@ -85,6 +85,9 @@ int userdb_foreach(struct userdb *db, userdb_visit_fn fn, void *ctx)
 			return -1;
 		}
 		name[klen] = '\0';
+		if (userdb_fake_is_key(name, klen)) {
+			continue; /* not a user */
+		}
 		if (userdb_decode_at(db, cdb_datapos(&db->cdb), cdb_datalen(&db->cdb), &e) < 0) {
 			return -1;
 		}
@@ -93,4 +96,22 @@ int userdb_foreach(struct userdb *db, userdb_visit_fn fn, void *ctx)
 		}
 	}
 	return rc < 0 ? -1 : 0;
+}
+
+int userdb_fake_lookup(struct userdb *db, struct userdb_fake *f)
+{
+	int rc = cdb_find(&db->cdb, USERDB_FAKE_KEY, USERDB_FAKE_KEY_LEN);
+	unsigned len;
+	const void *rec;
+
+	if (rc <= 0) {
+		return rc;
+	}
+	len = cdb_datalen(&db->cdb);
+	rec = len < USERDB_FAKE_RECORD_MAX ? cdb_get(&db->cdb, len, cdb_datapos(&db->cdb)) : NULL;
+	if (rec == NULL || userdb_fake_decode(rec, len, f) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 1;
 }

@@ -8,6 +8,7 @@
 
 #include <cdb.h>
 
+#include "userdb_fake.h"
 #include "userdb_record.h"
 
 struct userdb {
@@ -25,7 +26,10 @@ const char *userdb_strerror(int err);
 /* 1 and *e filled if found, 0 if not, -1 on a corrupt record (errno EINVAL). */
 int userdb_lookup(struct userdb *db, const char *name, struct userdb_entry *e);
 
-/* Calls fn for every user in file order; stops early if fn returns non-zero. */
+/* The fake-salt record (userdb_fake.h): 1 and *f filled, 0 if absent (an older database), -1 if corrupt. */
+int userdb_fake_lookup(struct userdb *db, struct userdb_fake *f);
+
+/* Calls fn for every user in file order (not the fake-salt record); stops early if fn returns non-zero. */
 typedef int (*userdb_visit_fn)(const char *name, const struct userdb_entry *e, void *ctx);
 int userdb_foreach(struct userdb *db, userdb_visit_fn fn, void *ctx);
 

@@ -16,6 +16,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "secret.h"
 #include "userdb.h"
 
 struct userdb_rebuild {
@@ -26,9 +27,23 @@ struct userdb_rebuild {
 	int old_fd;
 	struct cdb old;
 	struct cdb_make out;
+	struct userdb_fake fake; /* the old database's fake-salt secret, kept */
+	int have_fake;
+	struct userdb_fake_tally tally; /* of the records written */
 };
 
-/* Copies every record except `skip` from the old database. */
+/* Counts a copied record's iteration count and salt length; an undecodable one is copied as it is. */
+static void userdb_tally_record(struct userdb_rebuild *r, const void *val, unsigned vlen)
+{
+	static struct userdb_entry e;
+
+	if (userdb_record_decode(val, vlen, &e) == 0) {
+		userdb_fake_tally_add(&r->tally, &e.cred);
+	}
+	secret_wipe(&e, sizeof(e));
+}
+
+/* Copies every record except `skip` (and the fake-salt record, written anew) from the old database. */
 static int userdb_copy_others(struct userdb_rebuild *r, const char *skip)
 {
 	unsigned cpos;
@@ -44,9 +59,14 @@ static int userdb_copy_others(struct userdb_rebuild *r, const char *skip)
 		if (key == NULL || val == NULL) {
 			return -1;
 		}
+		if (userdb_fake_is_key(key, klen)) {
+			r->have_fake = userdb_fake_decode(val, vlen, &r->fake) == 0;
+			continue;
+		}
 		if (klen == skip_len && memcmp(key, skip, klen) == 0) {
 			continue;
 		}
+		userdb_tally_record(r, val, vlen);
 		if (cdb_make_add(&r->out, key, klen, val, vlen) < 0) {
 			return -1;
 		}
@@ -113,6 +133,28 @@ static int userdb_create_tmp(struct userdb_rebuild *r, const struct stat *old_st
 	return fchmod(r->tmp_fd, 0640);
 }
 
+/* Adds the fake-salt record: the old secret (a new one for a database without), the most common parameters. */
+static int userdb_add_fake(struct userdb_rebuild *r)
+{
+	char rec[USERDB_FAKE_RECORD_MAX];
+	long len;
+	int rc = 0;
+
+	if (!r->have_fake && secret_random(r->fake.secret, sizeof(r->fake.secret)) < 0) {
+		log_err("%s: no random bytes: %s", r->path, strerror(errno));
+		return EX_OSERR;
+	}
+	userdb_fake_tally_pick(&r->tally, &r->fake);
+	len = userdb_fake_encode(&r->fake, rec, sizeof(rec));
+	if (len < 0) {
+		rc = EX_SOFTWARE;
+	} else if (cdb_make_add(&r->out, USERDB_FAKE_KEY, USERDB_FAKE_KEY_LEN, rec, (unsigned)len) < 0) {
+		rc = EX_IOERR;
+	}
+	secret_wipe(rec, sizeof(rec));
+	return rc;
+}
+
 /* Writes the new database into r->tmp. Returns 0, or a sysexits code. */
 static int userdb_write_new(struct userdb_rebuild *r, enum userdb_edit_op op, const char *name,
 			    const struct userdb_entry *e)
@@ -133,6 +175,11 @@ static int userdb_write_new(struct userdb_rebuild *r, enum userdb_edit_op op, co
 	} else if (op != USERDB_EDIT_DELETE &&
 		   cdb_make_add(&r->out, name, (unsigned)strlen(name), rec, (unsigned)len) < 0) {
 		rc = EX_IOERR;
+	} else {
+		if (op != USERDB_EDIT_DELETE) {
+			userdb_fake_tally_add(&r->tally, &e->cred);
+		}
+		rc = userdb_add_fake(r);
 	}
 	/* finish also frees TinyCDB's tables, so it runs on the error path too */
 	if (cdb_make_finish(&r->out) < 0 || fsync(r->tmp_fd) < 0) {
@@ -203,6 +250,7 @@ int userdb_edit(const char *path, gid_t group, enum userdb_edit_op op, const cha
 		cdb_free(&r.old);
 		close(r.old_fd);
 	}
+	secret_wipe(&r.fake, sizeof(r.fake));
 	close(lock_fd);
 	return rc;
 }

@@ -32,13 +32,19 @@ int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int pass_
 
 /*
  * Receives one frame into f. If fd_out is not NULL, a passed descriptor is
- * stored there (else -1); a descriptor arriving when none is expected is
- * closed. Returns 1 on a frame, 0 on EOF (peer gone), -1 on error (errno;
- * EPROTO for a truncated or malformed frame).
+ * stored there (else -1). Returns 1 on a frame, 0 on EOF (peer gone), -1 on
+ * error (errno). EPROTO: the frame was refused and consumed, and every
+ * descriptor it carried closed: truncated, length not matching its header,
+ * empty, more than one descriptor (in one control message or several), or a
+ * descriptor when fd_out is NULL. EPROTO is the peer's fault, never its end:
+ * the channel is still open.
  */
 int ipc_recv(int sock, struct ipc_frame *f, int *fd_out);
 
-/* Receives one frame and checks its type and exact payload size. Returns 1, 0 (EOF) or -1. */
+/*
+ * Receives one frame that carries no descriptor and checks its type and exact
+ * payload size. Returns 1, 0 (EOF) or -1 (EPROTO: refused).
+ */
 int ipc_recv_expect(int sock, struct ipc_frame *f, uint32_t type, size_t len);
 
 #endif

@@ -6,6 +6,8 @@
 # summary line per target; exits non-zero if a build fails or a target
 # crashes, leaks, times out or breaks an invariant (the input is kept as
 # build/fuzz/TARGET-crash-*, reproduce with build/fuzz/TARGET_fuzz FILE).
+# FUZZ_OUT=DIR builds and runs in DIR instead (a long run beside make test);
+# FUZZ_TARGETS="a b" runs only those targets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,21 +18,34 @@ case $secs in
 	exit 64
 	;;
 esac
-out=build/fuzz
-targets="smtp_parse smtp_data smtp_reply sendmail_msg"
+out=${FUZZ_OUT:-build/fuzz}
+# Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem"}
+sources() {
+	case $1 in
+	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
+	smtp_data) echo gateway/smtp_data.c ;;
+	smtp_reply) echo gateway/smtp_reply.c ;;
+	sendmail_msg) echo gateway/sendmail_msg.c ;;
+	base64) echo gateway/lib/base64.c ;;
+	userdb_record) echo gateway/userdb_record.c gateway/addr.c gateway/lib/base64.c ;;
+	spool_env) echo gateway/spool_env.c ;;
+	scram) echo gateway/scram.c gateway/pbkdf2.c gateway/lib/base64.c gateway/lib/secret.c -lbearssl ;;
+	conf) echo gateway/conf.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \
+		gateway/lib/fdmap.c gateway/lib/fsutil.c gateway/lib/log.c ;;
+	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
+	esac
+}
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
 	-Werror=undef -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE -Ibuild/include -Igateway -Igateway/lib"
 
 command -v clang >/dev/null 2>&1 || scripts/apt-need.sh clang
+[ -e /usr/include/bearssl.h ] || scripts/apt-need.sh libbearssl-dev
 mkdir -p "$out"
-# shellcheck disable=SC2086 # cflags is a word list
-clang $cflags tests/fuzz/smtp_parse_fuzz.c gateway/smtp_parse.c gateway/addr.c -o "$out/smtp_parse_fuzz"
-# shellcheck disable=SC2086
-clang $cflags tests/fuzz/smtp_data_fuzz.c gateway/smtp_data.c -o "$out/smtp_data_fuzz"
-# shellcheck disable=SC2086
-clang $cflags tests/fuzz/smtp_reply_fuzz.c gateway/smtp_reply.c -o "$out/smtp_reply_fuzz"
-# shellcheck disable=SC2086
-clang $cflags tests/fuzz/sendmail_msg_fuzz.c gateway/sendmail_msg.c -o "$out/sendmail_msg_fuzz"
+for t in $targets; do
+	# shellcheck disable=SC2046,SC2086 # cflags and the source list are word lists
+	clang $cflags tests/fuzz/"$t"_fuzz.c $(sources "$t") -o "$out/${t}_fuzz"
+done
 
 fail=0
 for t in $targets; do
@@ -40,15 +55,18 @@ for t in $targets; do
 	cp tests/fuzz/corpus/"$t"/* "$corpus"/
 	rm -f "$out/$t"-crash-* "$out/$t"-leak-* "$out/$t"-timeout-* "$out/$t"-oom-*
 	status=ok
-	if ! "$out/${t}_fuzz" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$out/$t-" "$corpus" >"$log" 2>&1; then
+	TIMEFORMAT='%U %S'
+	if ! { time "$out/${t}_fuzz" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$out/$t-" "$corpus" >"$log" 2>&1; } 2>"$log.cpu"; then
 		status="FAILED (see $log)"
 		fail=1
 	fi
+	cpu=$(awk '{ printf "%.0f", $1 + $2 }' "$log.cpu")
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
 	files=$(find "$corpus" -type f | wc -l)
 	artifacts=$(find "$out" -maxdepth 1 -name "$t-*" -type f | tr '\n' ' ')
-	echo "fuzz $t: $status, ${runs:-?} runs in ${secs}s (${rate:-?}/s), corpus $files files${artifacts:+, artifacts: $artifacts}"
+	echo "fuzz $t: $status, ${runs:-?} runs in ${secs}s (${cpu}s CPU, ${rate:-?}/s), ${cov:-cov: ?}, corpus $files files${artifacts:+, artifacts: $artifacts}"
 done
 exit $fail

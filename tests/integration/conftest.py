@@ -14,6 +14,9 @@
   users, spool), all stopped at teardown.
 - `fresh_source()`: a loopback client address no other test uses (127.0.10.x,
   127.0.11.x, ...), for tests whose failed logins must not block others.
+- `hooks_server`: a factory of servers of the test build (CONFIG_TEST_HOOKS,
+  $SUBGATE_HOOKS_BIN, `make hooks`; skipped when it is not set), optionally
+  with $SUBGATE_TEST_HOOK, all stopped at teardown.
 - Relay tests (relaykit.py): `pki` (session: test CA, certificates and pins),
   `smarthost` (a factory of scripted aiosmtpd smarthosts) and `staller` (a
   factory of smarthosts that stall in the middle of DATA), all stopped at
@@ -280,3 +283,33 @@ def staller():
     yield make
     for s in made:
         s.close()
+
+
+# --- the test build (CONFIG_TEST_HOOKS) ------------------------------------------------------------
+
+
+@pytest.fixture
+def hooks_bin():
+    """$SUBGATE_HOOKS_BIN (`make hooks`); the test is skipped, saying so, when it is not set."""
+    path = os.environ.get("SUBGATE_HOOKS_BIN")
+    if not path or not os.access(path, os.X_OK):
+        pytest.skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
+    return path
+
+
+@pytest.fixture
+def hooks_server(tmp_path, hooks_bin, certs):
+    """hooks_server(name="server", hook="ROLE:ACTION", **SubgateServer keywords) -> an unstarted
+    SubgateServer of the test build ($SUBGATE_TEST_HOOK set to `hook`), stopped at teardown."""
+    servers = []
+
+    def make(name="server", hook=None, **kw):
+        server = SubgateServer(tmp_path / name, hooks_bin, certs, **kw)
+        if hook:
+            server.env_extra["SUBGATE_TEST_HOOK"] = hook
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()

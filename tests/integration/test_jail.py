@@ -244,30 +244,7 @@ def test_private_key_is_not_in_session_memory(make_server, key):
         assert _memory_contains(server.auth_pid, secrets) != []
 
 
-# --- with the test build (CONFIG_TEST_HOOKS) ----------------------------------------------------
-
-@pytest.fixture
-def hooks_bin():
-    path = os.environ.get("SUBGATE_HOOKS_BIN")
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip("SUBGATE_HOOKS_BIN (the CONFIG_TEST_HOOKS build, `make hooks`) not set")
-    return path
-
-
-@pytest.fixture
-def hooks_server(tmp_path, hooks_bin, certs):
-    servers = []
-
-    def make(name="server", hook=None, **kw):
-        server = SubgateServer(tmp_path / name, hooks_bin, certs, **kw)
-        if hook:
-            server.env_extra["SUBGATE_TEST_HOOK"] = hook
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
+# --- with the test build (CONFIG_TEST_HOOKS; hooks_server in conftest.py) ------------------------
 
 
 def test_hook_itself_answers_when_the_action_is_harmless(hooks_server):

@@ -7,20 +7,30 @@ sasl_username=NAME"; wrong password, unknown user and a bad SCRAM proof
 (535 5.7.8); AUTH after success (503), unknown mechanism (504), "*" aborts
 (501 5.7.0) at every prompt, undecodable base64 (501 5.5.2); the failed-login
 counter per client address across connections (5 failures, then 421 4.7.0 and
-close, even with the right password; other addresses unaffected); and that
-the log never holds a password, plain or base64.
+close, even with the right password; other addresses unaffected); that the
+lock survives 70 other addresses failing once each (the table never evicts a
+lock), that logging in as oneself does not reset the count of one's address,
+that each lock is logged with its end and that a reload (SIGHUP) lifts locks;
+that past 10 failures for one account each failing address is shut out at
+once while the right password still logs in from a clean address; that a
+table full of locks answers a new address 454 4.7.0;
+that SCRAM answers an unknown user with the salt length and iteration count of
+a real one and the same salt at every start and after `subgate user` edits;
+and that the log never holds a password, plain or base64.
 
 Tests that fail logins use client source addresses of their own
 (conftest.fresh_source) so the counter of one test never blocks another.
 """
 
+import os
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import fresh_source
-from smtpkit import (AUTH_FAILED, AUTH_OK, BOB, BOB_PASSWORD, HOST, PASSWORD, USER, b64, plain_response,
+from smtpkit import (AUTH_FAILED, AUTH_OK, BOB, BOB_PASSWORD, HOST, PASSWORD, USER, b64, b64d, plain_response,
                      scram_login)
 
 ABORTED = "501 5.7.0 Authentication aborted"
@@ -306,3 +316,141 @@ def test_log_injection_through_the_username(smtpd):
     bad = [line for line in raw.split(b"\n")[:-1]
            if not line.startswith(b"subgate: ") or re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", line)]
     assert bad == [], f"corrupted log lines: {bad!r}"
+
+
+MALFORMED = "501 5.5.2 Error: malformed authentication message"
+
+
+@pytest.mark.parametrize("where", ["client-first", "client-final"])
+def test_scram_nul_is_malformed_not_temporary(smtpd, where):
+    """A NUL in a SCRAM message (RFC 5802 allows none) is the client's error: 501, not 454 (temporary), which
+    a client would retry for ever."""
+    with tls_ready(smtpd, source=fresh_source()) as c:
+        if where == "client-first":
+            assert c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER}\0x,r=abcdefghijklmnop")) == MALFORMED
+        else:
+            r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={USER},r=abcdefghijklmnop"))
+            assert r.startswith("334 "), r
+            assert c.cmd(b64(b"c=biws,r=abcdefghijklmnop\0,p=AAAA")) == MALFORMED
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+THROTTLED = f"421 4.7.0 {HOST} Error: too many failed logins; try again later"
+
+
+def lock_out(server, source, user=USER):
+    """Fails logins for `user` from `source` until the address is shut out (5 failures by default)."""
+    with tls_ready(server, source=source) as c:
+        for _ in range(5):
+            assert c.cmd("AUTH PLAIN " + plain_response(user, "guess")) == AUTH_FAILED
+    with tls_ready(server, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+
+
+def test_lock_survives_many_other_addresses(make_server):
+    """The old table (64 addresses, the oldest evicted) forgot a lock after 70 other addresses failed once each."""
+    server = make_server()
+    locked = "127.0.1.1"
+    lock_out(server, locked)
+
+    def fail_once(i):
+        with tls_ready(server, source=f"127.0.2.{i}") as c:
+            return c.cmd("AUTH PLAIN " + plain_response(f"nobody{i}@example.com", "guess"))
+
+    with ThreadPoolExecutor(14) as pool:
+        assert list(pool.map(fail_once, range(1, 71))) == [AUTH_FAILED] * 70
+    with tls_ready(server, source=locked) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+    server.wait_log(rf"auth: login lock: address {re.escape(locked)} after 5 failed logins, until \w+, ")
+    # the operator lifts locks with a reload; each one lifted is logged
+    start = len(server.log_text())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(rf"auth: login lock of address {re.escape(locked)} cleared", start=start)
+    with tls_ready(server, source=locked) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_own_login_does_not_reset_the_address(smtpd):
+    """A user with an account could guess another user's password for ever: each successful login of
+    their own cleared the count of their address."""
+    source, other = fresh_source(), fresh_source()
+    with tls_ready(smtpd, source=source) as c:
+        for _ in range(4):
+            assert c.cmd("AUTH PLAIN " + plain_response(BOB, "guess")) == AUTH_FAILED
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, "guess")) == AUTH_FAILED
+    with tls_ready(smtpd, source=source) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == THROTTLED
+        c.expect_closed()
+    # the victim, from another address, still logs in
+    with tls_ready(smtpd, source=other) as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == AUTH_OK
+
+
+def scram_salt(server, user):
+    """The (salt, iterations) of the server-first message for `user`; the exchange is then aborted."""
+    with tls_ready(server, source=fresh_source()) as c:
+        r = c.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n={user},r=abcdefghijklmnop"))
+        assert r.startswith("334 "), r
+        attrs = dict(part.split("=", 1) for part in b64d(r[4:]).decode().split(","))
+        assert c.cmd("*") == ABORTED
+        return b64d(attrs["s"]), int(attrs["i"])
+
+
+def test_scram_unknown_user_looks_the_same_across_restarts(make_server):
+    """The fake salt of an unknown user came from a key drawn at each start: comparing the salt before and
+    after a restart told which users exist."""
+    server = make_server()
+    ghost, real = scram_salt(server, "ghost@example.com"), scram_salt(server, USER)
+    assert ghost[1] == real[1] and len(ghost[0]) == len(real[0])
+    assert scram_salt(server, "ghost@example.com") == ghost
+    assert scram_salt(server, "ghost2@example.com")[0] != ghost[0]
+    server.stop()
+    server.start()
+    assert scram_salt(server, "ghost@example.com") == ghost
+    assert scram_salt(server, USER) == real
+    # `subgate user` rebuilds users.cdb: the secret behind the fake salts is kept
+    server.add_user("carol@example.com", "carol's password 1", ["carol@example.com"])
+    assert scram_salt(server, "carol@example.com")[1] == real[1]
+    assert scram_salt(server, "ghost@example.com") == ghost
+
+
+def fail_for(server, source, user, times):
+    """`times` failed logins for `user` from `source` on one connection; returns the reply after them."""
+    with tls_ready(server, source=source) as c:
+        for _ in range(times):
+            assert c.cmd("AUTH PLAIN " + plain_response(user, "guess")) == AUTH_FAILED
+        return c.cmd("AUTH PLAIN " + plain_response(user, "guess"))
+
+
+def test_guarded_account_shuts_out_each_failing_address(make_server):
+    """Guessing one account from many addresses: past 10 failures, an address is shut out at its first failure,
+    while the account's correct password still logs in from an address that did not fail."""
+    server = make_server()
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda a: fail_for(server, a, USER, 5), ["127.0.3.1", "127.0.3.2"])) == [THROTTLED] * 2
+    assert fail_for(server, "127.0.3.3", USER, 1) == THROTTLED
+    server.wait_log(rf"auth: login lock: account {re.escape(USER)} after 10 failed logins from all addresses")
+    server.wait_log(r"auth: login lock: address 127\.0\.3\.3 after 5 failed logins, one for the guarded account ")
+    with tls_ready(server, source="127.0.3.4") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(USER, PASSWORD)) == AUTH_OK
+
+
+def test_table_full_of_locks_tempfails_new_addresses(make_server):
+    """64 shut-out addresses fill the table: a new address gets 454 (try later) rather than a lock being
+    forgotten to make room for it."""
+    server = make_server()
+    ghost = "ghost@example.com"
+    with ThreadPoolExecutor(2) as pool:  # 10 failures: the name is guarded, each later failure locks its address
+        assert list(pool.map(lambda a: fail_for(server, a, ghost, 5), ["127.0.4.1", "127.0.4.2"])) == [THROTTLED] * 2
+    with ThreadPoolExecutor(14) as pool:
+        assert list(pool.map(lambda i: fail_for(server, f"127.0.4.{i}", ghost, 1), range(3, 65))) == [THROTTLED] * 62
+    with tls_ready(server, source="127.0.4.65") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == "454 4.7.0 Temporary authentication failure"
+    server.wait_log(r"client=\[127\.0\.4\.65\]: every tracked address is shut out")
+    with tls_ready(server, source="127.0.4.1") as c:
+        assert c.cmd("AUTH PLAIN " + plain_response(BOB, BOB_PASSWORD)) == THROTTLED

@@ -7,7 +7,8 @@ verified with hashlib/hmac against the password that was set), senders
 salt, new password verifies, old one does not, other records untouched), del,
 the database path from --db or from `users` of -c FILE, the password from
 --stdin, and from the controlling terminal (prompts, no echo, mismatching
-retype) through a pseudo-terminal. Every failing command is checked to leave
+retype) through a pseudo-terminal; the fake-salt record (key "\\0fake-salt") that
+every edit writes and keeps. Every failing command is checked to leave
 the database directory byte-for-byte unchanged, without temporary files.
 """
 
@@ -77,8 +78,22 @@ def cdb_lookup(data, tables, key):
     return None
 
 
+FAKE_KEY = b"\0fake-salt"
+
+
+def fake_record(path):
+    """The fake-salt record (ITER, SALT_LEN, secret): present once, well-formed."""
+    values = [v for k, v in read_cdb(path) if k == FAKE_KEY]
+    assert len(values) == 1, values
+    m = re.fullmatch(rb"fake-salt-v1 ([1-9]\d*) ([1-9]\d*) ([A-Za-z0-9+/]{43}=)", values[0])
+    assert m, values[0]
+    return int(m[1]), int(m[2]), base64.b64decode(m[3])
+
+
 def db_dict(path):
-    records = read_cdb(path)
+    """The users' records by name (without the fake-salt record, which must be there)."""
+    fake_record(path)
+    records = [(k, v) for k, v in read_cdb(path) if k != FAKE_KEY]
     keys = [k for k, _ in records]
     assert len(keys) == len(set(keys)), "duplicate key in the database"
     return {k.decode(): v.decode() for k, v in records}
@@ -190,6 +205,17 @@ def test_db_fixture_records(db):
     assert Record(entries["alice@example.com"]).verifies("alice-pw")
     assert Record(entries["bob"]).verifies("bob-pw")
     assert not Record(entries["bob"]).verifies("alice-pw")
+
+
+def test_fake_salt_record_kept_across_edits(subgate, db):
+    """The secret behind unknown users' SCRAM salts is made once and survives every edit; its iteration count
+    and salt length are those of the real records."""
+    iterations, salt_len, secret = fake_record(db)
+    real = Record(db_dict(db)["bob"])
+    assert (iterations, salt_len) == (real.iterations, len(real.salt))
+    assert add(subgate, db, "carol", "pw").returncode == 0
+    assert subgate("user", "del", "bob", "--db", db).returncode == 0
+    assert fake_record(db) == (iterations, salt_len, secret)
 
 
 def test_list(subgate, db):
@@ -308,8 +334,10 @@ def test_del(subgate, db):
 def test_del_last_user_leaves_an_empty_database(subgate, tmp_path):
     path = tmp_path / "users.cdb"
     assert add(subgate, path, "only", "pw").returncode == 0
+    secret = fake_record(path)[2]
     assert subgate("user", "del", "only", "--db", path).returncode == 0
-    assert read_cdb(path) == []
+    assert [k for k, _ in read_cdb(path)] == [FAKE_KEY]
+    assert fake_record(path)[2] == secret  # kept, so unknown users keep their fake salts
     r = subgate("user", "list", "--db", path)
     assert r.returncode == 0 and r.stdout == ""
 

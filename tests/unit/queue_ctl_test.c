@@ -293,8 +293,13 @@ static void relay_answers(int relay_fd, unsigned nrcpt, enum proto_r_outcome out
 {
 	struct proto_r_rcpt r;
 	struct proto_r_done d;
+	int msg_fd = -1;
 
-	CHECK(ipc_recv_expect(relay_fd, &relay_frame, PROTO_R_JOB, sizeof(struct proto_r_job)) == 1);
+	CHECK(ipc_recv(relay_fd, &relay_frame, &msg_fd) == 1 && relay_frame.hdr.type == PROTO_R_JOB &&
+	      relay_frame.hdr.len == sizeof(struct proto_r_job) && msg_fd >= 0); /* the message, opened read-only */
+	if (msg_fd >= 0) {
+		close(msg_fd);
+	}
 	for (unsigned i = 0; i < nrcpt; i++) {
 		memset(&r, 0, sizeof(r));
 		memcpy(r.id, relay_frame.payload, SPOOL_ID_LEN);

@@ -47,6 +47,17 @@ TEST(spool_env_rejects_damage)
 	}
 }
 
+/* Fuzzing found it: a line starting with a NUL (a zeroed block on flash) read as the blank line. */
+TEST(spool_env_rejects_nul_bytes_in_the_envelope)
+{
+	static const char lost_rcpt[] = "subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\n"
+					"\0rcpt P c@d\n\nbody";
+	static const char in_rcpt[] = "subgate-spool 1\narrival 1\nsender \nuser u\nclient c\nrcpt P a@b\0x\n\nbody";
+
+	CHECK(spool_env_parse(&env_under_test, lost_rcpt, sizeof(lost_rcpt) - 1) < 0);
+	CHECK(spool_env_parse(&env_under_test, in_rcpt, sizeof(in_rcpt) - 1) < 0);
+}
+
 static char state_dir[64];
 static struct spool state_spool;
 

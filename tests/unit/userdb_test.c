@@ -196,3 +196,68 @@ TEST(userdb_corrupt_file_is_an_error)
 	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", NULL) != 0);
 	remove_temp_db(path);
 }
+
+static void fake_params(const char *path, struct userdb_fake *f)
+{
+	struct userdb db;
+
+	memset(f, 0, sizeof(*f));
+	CHECK(userdb_open(&db, path) == 0);
+	CHECK(userdb_fake_lookup(&db, f) == 1);
+	userdb_close(&db);
+}
+
+TEST(userdb_fake_salt_record_is_kept_and_follows_real_records)
+{
+	const char *path = temp_db();
+	struct userdb_entry slow, usual;
+	struct userdb_fake first, f;
+	struct scram_credential a, b;
+
+	memset(&slow, 0, sizeof(slow));
+	scram_derive("pw", 2, "0123456789abcdefghij", 20, 4100, &slow.cred);
+	sample_entry(&usual, "pw");
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "alice", &slow) == 0);
+	fake_params(path, &first);
+	CHECK(first.iterations == 4100 && first.salt_len == 20);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "bob", &slow) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_ADD, "carol", &usual) == 0);
+	fake_params(path, &f);
+	CHECK(f.iterations == 4100 && f.salt_len == 20); /* what most records have */
+	CHECK_BYTES(f.secret, first.secret, sizeof(f.secret));
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_DELETE, "alice", NULL) == 0);
+	CHECK(userdb_edit(path, (gid_t)-1, USERDB_EDIT_DELETE, "bob", NULL) == 0);
+	fake_params(path, &f);
+	CHECK(f.iterations == 4096 && f.salt_len == 16);
+	CHECK_BYTES(f.secret, first.secret, sizeof(f.secret)); /* kept across every edit */
+	/* the salt depends on the name and the secret only */
+	userdb_fake_credential(&f, "ghost", &a);
+	userdb_fake_credential(&f, "ghost", &b);
+	CHECK(a.iterations == 4096 && a.salt_len == 16);
+	CHECK_BYTES(a.salt, b.salt, a.salt_len);
+	userdb_fake_credential(&f, "ghost2", &b);
+	CHECK(memcmp(a.salt, b.salt, a.salt_len) != 0);
+	remove_temp_db(path);
+}
+
+TEST(userdb_fake_salt_record_decoding)
+{
+	struct userdb_fake f, back;
+	char rec[USERDB_FAKE_RECORD_MAX];
+	long n;
+
+	memset(&f, 7, sizeof(f));
+	f.iterations = 10000;
+	f.salt_len = 32;
+	n = userdb_fake_encode(&f, rec, sizeof(rec));
+	CHECK(n > 0);
+	CHECK(userdb_fake_decode(rec, (size_t)n, &back) == 0);
+	CHECK(back.iterations == 10000 && back.salt_len == 32);
+	CHECK_BYTES(back.secret, f.secret, sizeof(f.secret));
+	CHECK(userdb_fake_decode(rec, (size_t)n - 1, &back) < 0); /* short secret */
+	CHECK(userdb_fake_decode("fake-salt-v1 0 16 AAAA", 22, &back) < 0);
+	CHECK(userdb_fake_decode("fake-salt-v1 4096 65 AAAA", 25, &back) < 0);
+	CHECK(userdb_fake_decode("scram-sha-256 4096 16", 21, &back) < 0);
+	CHECK(userdb_fake_is_key(USERDB_FAKE_KEY, USERDB_FAKE_KEY_LEN));
+	CHECK(!userdb_fake_is_key("fake-salt", 9));
+}
