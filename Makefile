@@ -25,7 +25,7 @@ export KCONFIG_CONFIG
 
 # Tools the build itself needs on a bare Debian machine (installed on demand).
 HOST_TOOLS := make gcc musl-tools python3-kconfiglib kconfig-frontends-nox file
-TEST_TOOLS := python3-pytest openssl swaks curl msmtp python3-aiosmtpd python3-cryptography \
+TEST_TOOLS := python3-pytest openssl swaks libnet-ssleay-perl curl msmtp s-nail python3-aiosmtpd python3-cryptography \
 	postfix sasl2-bin libsasl2-modules libbearssl-dev libcdb-dev libseccomp-dev testssl.sh nmap hydra strace
 LINT_TOOLS := clang-format cppcheck clang-tidy
 

@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -57,6 +59,19 @@ size_t conn_buffered(const struct conn *c)
 		return len;
 	}
 	return c->in_end - c->in_start;
+}
+
+int conn_input_pending(const struct conn *c)
+{
+	unsigned char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (conn_buffered(c) > 0) {
+		return 1;
+	}
+	/* TLS reads stop at a record's end: a further record is still in the socket */
+	return recvmsg(c->fd, &msg, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 static ssize_t conn_fill_plain(struct conn *c, int64_t deadline)

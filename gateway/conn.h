@@ -53,6 +53,12 @@ void conn_consume(struct conn *c, size_t n);
 /* Bytes of input already buffered (no I/O). */
 size_t conn_buffered(const struct conn *c);
 
+/*
+ * 1 if the client has sent anything not yet read: bytes buffered here or in
+ * TLS, or waiting in the socket (peeked, never consumed). An EOF is not input.
+ */
+int conn_input_pending(const struct conn *c);
+
 /* Reads one CRLF-terminated line (without CRLF, NUL-terminated) of at most cap-1 bytes. */
 enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *len, int timeout_s);
 

@@ -18,9 +18,13 @@
 #include "log.h"
 #include "tls_pump.h"
 
-#define ANY_STATE  (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
-#define NEEDS_TLS  1u
-#define NEEDS_AUTH 2u
+#define ANY_STATE   (SESSION_CONNECTED | SESSION_READY | SESSION_MAIL | SESSION_RCPT)
+#define IN_MAIL     (SESSION_MAIL | SESSION_RCPT)
+#define NEEDS_TLS   1u
+#define NEEDS_AUTH  2u
+#define SYNC_POINT  4u  /* the client waits for the reply (RFC 2920 3.1; Postfix SMTPD_CMD_FLAG_LAST) */
+#define JUNK        8u  /* moves no mail: counts against CONFIG_JUNK_COMMAND_LIMIT */
+#define ENDS_STREAM 16u /* what follows is not commands (BDAT's chunk): reply and close */
 
 struct session_command {
 	enum smtp_verb verb;
@@ -28,25 +32,31 @@ struct session_command {
 	unsigned flags;
 	void (*handler)(struct session *s, const struct smtp_cmd *cmd);
 	const char *bad_sequence; /* reply when the state does not allow the verb */
+	const char *in_mail;      /* the same inside a mail transaction, if it differs */
 };
 
+#define SEND_EHLO      "503 5.5.1 Error: send EHLO first"
+#define IN_TRANSACTION "503 5.5.1 Error: MAIL transaction in progress"
+
 static const struct session_command session_commands[] = {
-	{ SMTP_VERB_EHLO, ANY_STATE, 0, session_cmd_ehlo, NULL },
-	{ SMTP_VERB_HELO, ANY_STATE, 0, session_cmd_helo, NULL },
-	{ SMTP_VERB_STARTTLS, SESSION_READY, 0, session_cmd_starttls, "503 5.5.1 Error: send EHLO first" },
-	{ SMTP_VERB_AUTH, SESSION_READY, NEEDS_TLS, session_cmd_auth, "503 5.5.1 Error: send EHLO first" },
-	{ SMTP_VERB_MAIL, SESSION_READY, NEEDS_TLS | NEEDS_AUTH, session_cmd_mail, "503 5.5.1 Error: send EHLO first" },
-	{ SMTP_VERB_RCPT, SESSION_MAIL | SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_rcpt,
-	  "503 5.5.1 Error: need MAIL command" },
-	{ SMTP_VERB_DATA, SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH, session_cmd_data,
-	  "503 5.5.1 Error: need RCPT command" },
-	{ SMTP_VERB_RSET, ANY_STATE, 0, session_cmd_rset, NULL },
-	{ SMTP_VERB_NOOP, ANY_STATE, 0, session_cmd_noop, NULL },
-	{ SMTP_VERB_QUIT, ANY_STATE, 0, session_cmd_quit, NULL },
-	{ SMTP_VERB_HELP, ANY_STATE, NEEDS_TLS, session_cmd_help, NULL },
-	{ SMTP_VERB_VRFY, ANY_STATE, NEEDS_TLS, session_cmd_vrfy, NULL },
-	{ SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
-	{ SMTP_VERB_BDAT, ANY_STATE, NEEDS_TLS, session_cmd_unsupported, NULL },
+	{ SMTP_VERB_EHLO, ANY_STATE, SYNC_POINT | JUNK, session_cmd_ehlo, NULL, NULL },
+	{ SMTP_VERB_HELO, ANY_STATE, SYNC_POINT | JUNK, session_cmd_helo, NULL, NULL },
+	{ SMTP_VERB_STARTTLS, SESSION_READY, SYNC_POINT, session_cmd_starttls, SEND_EHLO, IN_TRANSACTION },
+	/* RFC 4954 4: AUTH is not permitted during a mail transaction */
+	{ SMTP_VERB_AUTH, SESSION_READY, NEEDS_TLS | SYNC_POINT, session_cmd_auth, SEND_EHLO, IN_TRANSACTION },
+	{ SMTP_VERB_MAIL, SESSION_READY, NEEDS_TLS | NEEDS_AUTH, session_cmd_mail, SEND_EHLO,
+	  "503 5.5.1 Error: nested MAIL command" },
+	{ SMTP_VERB_RCPT, IN_MAIL, NEEDS_TLS | NEEDS_AUTH, session_cmd_rcpt, "503 5.5.1 Error: need MAIL command",
+	  NULL },
+	{ SMTP_VERB_DATA, SESSION_RCPT, NEEDS_TLS | NEEDS_AUTH | SYNC_POINT, session_cmd_data,
+	  "503 5.5.1 Error: need RCPT command", NULL },
+	{ SMTP_VERB_RSET, ANY_STATE, JUNK, session_cmd_rset, NULL, NULL },
+	{ SMTP_VERB_NOOP, ANY_STATE, SYNC_POINT | JUNK, session_cmd_noop, NULL, NULL },
+	{ SMTP_VERB_QUIT, ANY_STATE, 0, session_cmd_quit, NULL, NULL },
+	{ SMTP_VERB_HELP, ANY_STATE, NEEDS_TLS | SYNC_POINT | JUNK, session_cmd_help, NULL, NULL },
+	{ SMTP_VERB_VRFY, ANY_STATE, NEEDS_TLS | SYNC_POINT | JUNK, session_cmd_vrfy, NULL, NULL },
+	{ SMTP_VERB_EXPN, ANY_STATE, NEEDS_TLS | SYNC_POINT | JUNK, session_cmd_unsupported, NULL, NULL },
+	{ SMTP_VERB_BDAT, ANY_STATE, ENDS_STREAM, session_cmd_unsupported, NULL, NULL },
 };
 
 /* SIGTERM from the master: finish a message in DATA, then say 421 and go. */
@@ -170,6 +180,16 @@ static void session_parse_failed(struct session *s, enum smtp_parse_status st, c
 {
 	enum smtp_verb verb = cmd->verb;
 
+	if (verb == SMTP_VERB_BDAT) {
+		session_reply(s, "502 5.5.1 Error: BDAT not supported");
+		session_close(s, "BDAT is not supported");
+	}
+	if (st == SMTP_PARSE_FORBIDDEN) {
+		/* Postfix smtpd_forbidden_commands: a web client or proxy probe, not a mail client */
+		log_warn("%s: non-SMTP command from [%s]", s->id, s->client);
+		session_reply(s, "521 5.5.1 %s Error: non-SMTP command", s->conf->hostname);
+		session_close(s, "non-SMTP command");
+	}
 	if (st == SMTP_PARSE_SYNTAX && verb == SMTP_VERB_AUTH && cmd->auth_mech[0] != '\0') {
 		/* the mechanism parsed; the initial response is not base64 (RFC 4954 section 4) */
 		session_error(s, "501 5.5.2 Cannot decode response");
@@ -195,6 +215,47 @@ static void session_parse_failed(struct session *s, enum smtp_parse_status st, c
 	}
 }
 
+/* The reply for a verb the state does not allow. */
+static const char *session_bad_sequence(const struct session *s, const struct session_command *c)
+{
+	if ((s->state & IN_MAIL) && c->in_mail != NULL) {
+		return c->in_mail;
+	}
+	return c->bad_sequence != NULL ? c->bad_sequence : "503 5.5.1 Error: bad sequence of commands";
+}
+
+/*
+ * Talking out of turn, as Postfix's smtpd_forbid_unauth_pipelining sees it:
+ * before AUTH, input already waiting when a command the client must wait
+ * for is answered, or after any command while PIPELINING is not offered (no
+ * EHLO yet, or HELO). An authenticated client may pipeline (RFC 2920).
+ */
+static void session_check_turn(struct session *s, const struct session_command *c)
+{
+	if (s->authed || (s->esmtp && !(c->flags & SYNC_POINT)) || !conn_input_pending(&s->conn)) {
+		return;
+	}
+	log_warn("%s: improper command pipelining after %s from [%s]", s->id, smtp_verb_name(c->verb), s->client);
+	session_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+	session_close(s, "improper command pipelining");
+}
+
+/* Checks that apply before the verb's own rules; each may end the session. */
+static void session_screen(struct session *s, const struct session_command *c)
+{
+	session_check_turn(s, c);
+	if (c->flags & ENDS_STREAM) {
+		/* BDAT's chunk follows at once: whatever we answer, it would be read as commands */
+		session_reply(s, "502 5.5.1 Error: %s not supported", smtp_verb_name(c->verb));
+		session_close(s, "BDAT is not supported");
+	}
+	if ((c->flags & JUNK) && ++s->junk > CONFIG_JUNK_COMMAND_LIMIT) {
+		log_warn("%s: too many junk commands from [%s]", s->id, s->client);
+		session_reply(s, "421 4.7.0 %s Error: too many junk commands", s->conf->hostname);
+		session_close(s, "too many junk commands");
+	}
+}
+
 static void session_dispatch(struct session *s, const struct smtp_cmd *cmd)
 {
 	for (size_t i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]); i++) {
@@ -204,11 +265,11 @@ static void session_dispatch(struct session *s, const struct smtp_cmd *cmd)
 			continue;
 		}
 		s->counts[cmd->verb]++;
+		session_screen(s, c);
 		if ((c->flags & NEEDS_TLS) && !s->tls && !s->local) {
 			session_error(s, "530 5.7.0 Must issue a STARTTLS command first");
 		} else if (!(c->states & s->state)) {
-			session_error(s, "%s",
-				      c->bad_sequence ? c->bad_sequence : "503 5.5.1 Error: bad sequence of commands");
+			session_error(s, "%s", session_bad_sequence(s, c));
 		} else if ((c->flags & NEEDS_AUTH) && !s->authed) {
 			session_error(s, "530 5.7.0 Authentication required");
 		} else {
@@ -322,6 +383,12 @@ void session_main(const struct session_start *start)
 	log_info("%s: connect from [%s]%s", s->id, s->client, s->implicit_tls ? " (implicit TLS)" : "");
 	if (s->implicit_tls && session_start_tls(s) < 0) {
 		session_close(s, "TLS handshake failed");
+	}
+	if (!s->authed && conn_input_pending(&s->conn)) {
+		/* a client that talks before the greeting is not waiting for replies (RFC 5321 4.3.1) */
+		log_warn("%s: [%s] sent data before the greeting", s->id, s->client);
+		session_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+		session_close(s, "talked before the greeting");
 	}
 	session_reply(s, "220 %s ESMTP subgate", s->conf->hostname);
 	session_loop(s);

@@ -52,6 +52,8 @@ struct session {
 	int tls;
 	int authed;
 	int quit;
+	int esmtp;     /* EHLO (not HELO) since the last reset: PIPELINING offered */
+	unsigned junk; /* commands that moved no mail since the last message (CONFIG_JUNK_COMMAND_LIMIT) */
 	int auth_fd;
 	int queue_fd;
 	unsigned errors;

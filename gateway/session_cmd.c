@@ -75,6 +75,7 @@ static void session_set_helo(struct session *s, const char *arg)
 void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd)
 {
 	session_set_helo(s, cmd->arg);
+	s->esmtp = 1;
 	session_reply(s, "250-%s", s->conf->hostname);
 	session_reply(s, "250-PIPELINING");
 	session_reply(s, "250-SIZE %llu", (unsigned long long)s->conf->max_message_size);
@@ -93,6 +94,7 @@ void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd)
 void session_cmd_helo(struct session *s, const struct smtp_cmd *cmd)
 {
 	session_set_helo(s, cmd->arg);
+	s->esmtp = 0;
 	session_reply(s, "250 %s", s->conf->hostname);
 }
 
@@ -117,6 +119,7 @@ void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd)
 	}
 	/* RFC 3207 4.2: forget everything learned before TLS; the client must EHLO again */
 	s->helo[0] = '\0';
+	s->esmtp = 0;
 	session_reset_transaction(s);
 	session_enter_state(s, SESSION_CONNECTED);
 }
@@ -265,6 +268,7 @@ static void session_rcpt_alias(struct session *s, const char *name)
 {
 	const struct conf_alias *a = session_find_alias(s, name);
 	char target[ADDR_MAX + 1];
+	uint32_t env_len = s->env.len, nrcpt = s->env.nrcpt;
 
 	if (a == NULL) {
 		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: local name without an alias", name);
@@ -275,6 +279,9 @@ static void session_rcpt_alias(struct session *s, const char *name)
 
 		snprintf(target, sizeof(target), "%.*s", (int)len, p);
 		if (session_add_rcpt(s, target) < 0) {
+			/* all of the alias or none: a retry must not add its first targets twice */
+			s->env.len = env_len;
+			s->env.nrcpt = nrcpt;
 			return;
 		}
 		p += len;

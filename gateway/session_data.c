@@ -13,6 +13,7 @@
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
+#include "smtp_received.h"
 #include "timefmt.h"
 
 #define DATA_CHUNK 8192
@@ -58,8 +59,14 @@ static void data_add(struct session *s, const char *text)
 
 static void data_received(struct session *s)
 {
-	char hdr[1024], date[64];
+	/* room for the longest fields (EHLO and host name 255, user CONFIG_USERNAME_MAX, recipient 254):
+	   smtp_received_format() shortens only what cannot happen here */
+	char hdr[2048], date[64];
 	const char *rcpt = s->env.strings;
+
+	_Static_assert(sizeof(hdr) >= 128 + 2 * ADDR_DOMAIN_MAX + ADDR_MAX + CONFIG_USERNAME_MAX + PROTO_ADDR_STR +
+					  sizeof(s->tls_info) + SPOOL_ID_LEN + sizeof(date),
+		       "Received: fits with its longest fields");
 
 	for (int i = 0; i < 3; i++) {
 		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */
@@ -73,13 +80,17 @@ static void data_received(struct session *s)
 		data_add(s, hdr);
 		return;
 	}
-	snprintf(hdr, sizeof(hdr),
-		 "Received: from %s ([%s])\r\n\t(using %s)\r\n\t(Authenticated sender: %s)\r\n"
-		 "\tby %s (subgate) with ESMTPSA id %s%s%s%s;\r\n\t%s\r\n",
-		 s->helo, s->client, s->tls_info, s->login.user, s->conf->hostname, run.id,
-		 s->env.nrcpt == 1 ? "\r\n\tfor <" : "", s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "",
-		 date);
-	data_add(s, hdr);
+	struct smtp_received rcv = { .helo = s->helo,
+				     .client = s->client,
+				     .tls = s->tls_info,
+				     .user = s->login.user,
+				     .by = s->conf->hostname,
+				     .id = run.id,
+				     .rcpt = s->env.nrcpt == 1 ? rcpt : NULL,
+				     .date = date };
+	if (smtp_received_format(hdr, sizeof(hdr), &rcv) > 0) {
+		data_add(s, hdr);
+	}
 }
 
 static void data_missing_headers(struct session *s)
@@ -224,6 +235,7 @@ static void data_finish(struct session *s)
 		data_queue_error(s, err, "451 4.3.0 Error: queue file write error");
 		return;
 	}
+	s->junk = 0; /* mail moved: the commands before it were not junk */
 	session_reply(s, "250 2.0.0 Ok: queued as %s", run.id);
 }
 

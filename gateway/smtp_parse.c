@@ -196,21 +196,24 @@ static enum smtp_parse_status sp_path(struct smtp_cmd *cmd, const char *arg, siz
 	return SMTP_PARSE_OK;
 }
 
-/* SIZE=1*20DIGIT that fits in 64 bits (RFC 1870). */
+/*
+ * SIZE=digits (RFC 1870). A number too large for 64 bits is not a syntax
+ * error but a message too large: it saturates at UINT64_MAX (then 552).
+ */
 static enum smtp_parse_status sp_size(struct smtp_cmd *cmd, const struct sp_param *p)
 {
 	uint64_t n = 0;
 
-	if (p->val == NULL || p->vlen == 0 || p->vlen > 20) {
+	if (p->val == NULL || p->vlen == 0) {
 		return SMTP_PARSE_SYNTAX;
 	}
 	for (size_t i = 0; i < p->vlen; i++) {
 		unsigned d = (unsigned)(p->val[i] - '0');
 
-		if (p->val[i] < '0' || p->val[i] > '9' || n > (UINT64_MAX - d) / 10) {
+		if (p->val[i] < '0' || p->val[i] > '9') {
 			return SMTP_PARSE_SYNTAX;
 		}
-		n = n * 10 + d;
+		n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
 	}
 	cmd->has_size = 1;
 	cmd->size = n;
@@ -378,6 +381,21 @@ static enum smtp_parse_status sp_args(struct smtp_cmd *cmd, size_t alen)
 	return SMTP_PARSE_OK;
 }
 
+/* A line an HTTP client or proxy probe sends: never an SMTP command. */
+static int sp_http(const char *line, size_t len)
+{
+	static const char *const starts[] = { "GET ", "POST ", "CONNECT ", "HOST:", "USER-AGENT:" };
+
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t n = strlen(starts[i]);
+
+		if (len >= n && sp_word_eq(line, n, starts[i])) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 enum smtp_parse_status smtp_parse_line(const char *line, size_t len, struct smtp_cmd *cmd)
 {
 	size_t vlen = 0, alen = 0;
@@ -385,6 +403,9 @@ enum smtp_parse_status smtp_parse_line(const char *line, size_t len, struct smtp
 	memset(cmd, 0, sizeof(*cmd));
 	while (len > 0 && line[len - 1] == ' ') {
 		len--;
+	}
+	if (sp_http(line, len)) {
+		return SMTP_PARSE_FORBIDDEN;
 	}
 	while (vlen < len && line[vlen] != ' ') {
 		vlen++;

@@ -39,6 +39,7 @@ enum smtp_parse_status {
 	SMTP_PARSE_BAD_ADDRESS,   /* 501 5.1.3 (MAIL FROM / RCPT TO path) */
 	SMTP_PARSE_UNKNOWN_PARAM, /* 555 5.5.4 (unsupported ESMTP parameter) */
 	SMTP_PARSE_BAD_CHARACTER, /* 500 5.5.2 (NUL, control or non-ASCII byte in a command) */
+	SMTP_PARSE_FORBIDDEN,     /* an HTTP request or header line: 521, close (Postfix smtpd_forbidden_commands) */
 };
 
 #define SMTP_ARG_MAX       512
@@ -70,14 +71,17 @@ struct smtp_cmd {
  * an empty domain so the session can map aliases. Source routes (<@a:b@c>)
  * are rejected. Returns SMTP_PARSE_OK with *cmd filled, or a status.
  *
- * Details: trailing SPs are ignored; the verb is followed by the end or
+ * Details: trailing SPs are ignored; then a line that starts like HTTP
+ * ("GET ", "POST ", "CONNECT ", "Host:", "User-Agent:", any case) is
+ * SMTP_PARSE_FORBIDDEN before anything else is looked at; the verb is followed by the end or
  * exactly one SP. Any byte below 0x20 (TAB included), 0x7f or above is
  * SMTP_PARSE_BAD_CHARACTER (checked first). cmd->verb is set whenever the
  * verb was recognised, also when the status is not OK. EHLO/HELO/VRFY/EXPN
  * need an argument; STARTTLS/DATA/RSET/QUIT take none; NOOP/HELP/BDAT take
  * anything. MAIL knows SIZE, BODY (7BIT/8BITMIME) and AUTH (xtext); any other
  * MAIL parameter and every RCPT parameter is SMTP_PARSE_UNKNOWN_PARAM; a
- * malformed or repeated parameter is SMTP_PARSE_SYNTAX. A field that does not
+ * malformed or repeated parameter is SMTP_PARSE_SYNTAX; a SIZE= of digits
+ * beyond 2^64-1 is UINT64_MAX (too large, not malformed: RFC 1870 552). A field that does not
  * fit its array is SMTP_PARSE_SYNTAX (a path longer than ADDR_MAX:
  * SMTP_PARSE_BAD_ADDRESS). Every string in *cmd is always NUL-terminated.
  */

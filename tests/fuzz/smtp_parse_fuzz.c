@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct smtp_cmd cmd;
 	enum smtp_parse_status st = smtp_parse_line((const char *)data, size, &cmd);
 
-	spf_assert(st >= SMTP_PARSE_OK && st <= SMTP_PARSE_BAD_CHARACTER);
+	spf_assert(st >= SMTP_PARSE_OK && st <= SMTP_PARSE_FORBIDDEN);
 	spf_assert(cmd.verb >= SMTP_VERB_UNKNOWN && cmd.verb < SMTP_VERB_COUNT);
 	spf_assert(smtp_verb_name(cmd.verb) != NULL);
 	spf_string(cmd.arg, sizeof(cmd.arg), 0);

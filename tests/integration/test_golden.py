@@ -169,8 +169,11 @@ def test_enough_transcripts():
 def test_golden(script, smtpd):
     got = Transcript(smtpd, fresh_source()).play(script.read_text())
     ref = script.with_suffix(".ref")
+    alt = script.with_suffix(".alt.ref")  # a second answer where the protocol has a race (talk before the greeting)
     if os.environ.get("GOLDEN_UPDATE") == "1":
-        ref.write_text(got)
+        if not (alt.exists() and got == alt.read_text()):
+            ref.write_text(got)
         return
     assert ref.exists(), f"{ref} is missing (GOLDEN_UPDATE=1 writes it)"
-    assert got == ref.read_text(), f"{script.name}: the server's answers differ from {ref.name}"
+    accepted = [ref.read_text()] + ([alt.read_text()] if alt.exists() else [])
+    assert got in accepted, f"{script.name}: the server's answers differ from {ref.name}"

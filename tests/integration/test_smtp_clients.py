@@ -2,13 +2,13 @@
 
 Covers: Python's smtplib (STARTTLS on the submission port, SMTP_SSL on the
 implicit TLS port, AUTH PLAIN/LOGIN chosen by smtplib), swaks (--tls and
---tlsc), curl (smtp:// with --ssl-reqd and smtps://), msmtp (STARTTLS, from a
-msmtprc) and `openssl s_client -starttls smtp` driven line by line. For each,
+--tlsc, each also with --pipeline), curl (smtp:// with --ssl-reqd and
+smtps://), msmtp (STARTTLS, from a msmtprc), s-nail (STARTTLS and smtps://) and `openssl s_client -starttls smtp` driven line by line. For each,
 the queue file is checked: envelope sender, user, recipient, the server's
 Received: header, and the message (byte for byte where the client sends our
 bytes unchanged, else the marker in the body).
 
-The tools are Debian packages (scripts/apt-need.sh swaks curl msmtp openssl);
+The tools are Debian packages (scripts/apt-need.sh swaks curl msmtp openssl s-nail);
 a missing tool fails the test with a hint rather than skipping it.
 """
 
@@ -18,6 +18,7 @@ import shutil
 import smtplib
 import subprocess
 import threading
+from urllib.parse import quote
 
 import pytest
 
@@ -30,7 +31,7 @@ RCPT = "rcpt@example.org"
 def tool(name):
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is missing: run scripts/apt-need.sh swaks curl msmtp openssl")
+        pytest.fail(f"{name} is missing: run scripts/apt-need.sh swaks curl msmtp openssl s-nail")
     return path
 
 
@@ -100,15 +101,18 @@ def test_smtplib_refused_sender(smtpd):
         assert e.value.smtp_error == b"5.7.1 <alice@example.com>: Sender address rejected: not owned by user bob"
 
 
+@pytest.mark.parametrize("pipeline", [False, True])
 @pytest.mark.parametrize("mode", ["--tls", "--tlsc"])
-def test_swaks(smtpd, mode):
+def test_swaks(smtpd, mode, pipeline):
+    """With --pipeline, swaks sends MAIL, RCPT and DATA at once after AUTH: allowed (RFC 2920), while
+    pipelining before AUTH is refused (test_smtp_protocol.py)."""
     before = smtpd.queue_ids()
-    marker = f"swaks{mode}"
+    marker = f"swaks{mode}{'-pipeline' if pipeline else ''}"
     port = smtpd.port if mode == "--tls" else smtpd.tls_port
     r = run([tool("swaks"), "--server", f"127.0.0.1:{port}", mode, "--auth", "PLAIN", "--auth-user", USER,
              "--auth-password", PASSWORD, "--from", "alice@example.com", "--to", RCPT,
              "--helo", "client.example.test", "--header", f"Subject: {marker}", "--body", f"marker {marker}",
-             "--timeout", "15"])
+             "--timeout", "15", *(["--pipeline"] if pipeline else [])])
     out = r.stdout.decode(errors="replace")
     assert r.returncode == 0, out + r.stderr.decode(errors="replace")
     assert "<~  235 2.7.0 Authentication successful" in out, out
@@ -156,6 +160,24 @@ def test_msmtp(smtpd, tmp_path):
     f = one_new(smtpd, before)
     check(f, "msmtp-starttls")
     assert f.content.endswith(message.replace(b"\n", b"\r\n").split(b"\r\n\r\n", 1)[1])
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_s_nail(smtpd, tmp_path, implicit):
+    """s-nail (mailx), a MUA: STARTTLS on 587 or TLS on 465, AUTH PLAIN, then the message."""
+    before = smtpd.queue_ids()
+    marker = f"s-nail-{'smtps' if implicit else 'starttls'}"
+    cred = f"{quote(USER, safe='')}:{quote(PASSWORD, safe='')}"
+    mta = f"smtps://{cred}@127.0.0.1:{smtpd.tls_port}" if implicit else f"smtp://{cred}@127.0.0.1:{smtpd.port}"
+    args = [tool("s-nail"), "-:/", "-Sv15-compat", "-Ssendwait", "-Sttycharset=utf-8", f"-Smta={mta}",
+            "-Stls-verify=ignore", "-Ssmtp-auth=plain", "-Sfrom=alice@example.com",
+            "-Shostname=client.example.test", "-s", f"test {marker}", RCPT]
+    if not implicit:
+        args.insert(-3, "-Ssmtp-use-starttls")
+    r = run(args, input=f"marker {marker}\nsecond line\n".encode(), timeout=30)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace")
+    f = one_new(smtpd, before)
+    check(f, f"marker {marker}")
 
 
 class SClient:

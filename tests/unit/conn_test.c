@@ -1,7 +1,8 @@
 /*
  * conn_test.c - the plaintext side of the connection layer: CRLF line
  * reading with bare CR/LF and NUL detection, over-long lines, pipelined
- * input staying buffered, timeouts, buffered writes.
+ * input staying buffered, timeouts, buffered writes, pending input seen
+ * without being consumed.
  */
 #include <errno.h>
 #include <string.h>
@@ -118,6 +119,31 @@ TEST(conn_writes_are_buffered_until_flush)
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) < 0); /* nothing sent yet */
 	CHECK(conn_flush(&test_conn, 2) == 0);
 	CHECK(recv(sv[1], buf, sizeof(buf), 0) == 8 && memcmp(buf, "250 ok\r\n", 8) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* What decides "talking out of turn": input buffered or still in the socket, never consumed; EOF is not input. */
+TEST(conn_input_pending_peeks)
+{
+	int sv[2];
+	char line[64];
+	size_t n;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_input_pending(&test_conn) == 0);
+	CHECK(write(sv[1], "EHLO x\r\nNOOP\r\n", 14) == 14);
+	CHECK(conn_input_pending(&test_conn) == 1); /* in the socket */
+	CHECK(conn_input_pending(&test_conn) == 1); /* and still there: a peek */
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 2) == CONN_LINE_OK);
+	CHECK_STR(line, "EHLO x");
+	CHECK(conn_input_pending(&test_conn) == 1); /* buffered */
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 2) == CONN_LINE_OK);
+	CHECK_STR(line, "NOOP");
+	CHECK(conn_input_pending(&test_conn) == 0);
+	shutdown(sv[1], SHUT_WR);
+	CHECK(conn_input_pending(&test_conn) == 0);
 	close(sv[0]);
 	close(sv[1]);
 }
