@@ -3,7 +3,8 @@
 A scripted raw smarthost double (relaykit.RawSmarthost) answers what no
 honest server would: 454 to STARTTLS; a "220" to STARTTLS and then
 plaintext instead of a handshake (a stripping middlebox); a plaintext
-greeting where implicit TLS was expected; 200,000 continuation lines to
+greeting where implicit TLS was expected; reply lines of 1 MiB (in the
+greeting, the EHLO reply and the MAIL reply); 200,000 continuation lines to
 EHLO and a never-ending multi-line reply to MAIL; a TLS 1.0-only server
 (STARTTLS and implicit TLS). Each time: status=deferred in the log with a
 reason that names the fault, nothing delivered, no AUTH, MAIL, RCPT or DATA
@@ -11,10 +12,10 @@ seen by the double after the fault (the credentials never cross a refused
 or failed TLS channel), the message in defer/ with its recipient pending,
 no bounce. The relay survives: the same worker delivers the message once
 the double behaves (switched to good replies, then the master's SIGUSR1,
-as `subgate queue flush` sends it). Floods end at the relay's own
-limit ("malformed reply" after 64 lines), not at a timeout (relay_timeout is
-30 s here), and the never-ending reply proves it: the double stops only when
-the relay hangs up.
+as `subgate queue flush` sends it). Over-long lines and floods end at the
+relay's own limits ("reply line too long" after 64 KiB, "malformed reply"
+after 64 lines), not at a timeout (relay_timeout is 30 s here), and the
+never-ending reply proves it: the double stops only when the relay hangs up.
 
 Covered elsewhere: the reply injected behind the 220 to STARTTLS
 (test_relay_smarthost.py); STARTTLS not offered, expired, not-yet-valid,
@@ -34,6 +35,7 @@ from smtpkit import USER, make_message, wait_for
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 RCPT = "hostile@example.org"
+MIB = 1 << 20
 
 
 @pytest.fixture
@@ -147,6 +149,22 @@ def test_plaintext_server_for_implicit_tls_defers(make_server, raw_smarthost, pk
 
 
 # --- over-long replies and floods ---------------------------------------------------------------------------
+
+
+def long_line(code):
+    return lambda: [code + b" ", b"x" * MIB, b"\r\n"]
+
+
+@pytest.mark.parametrize("stage", ["greeting", "ehlo", "mail"])
+def test_reply_line_of_one_mib_defers(make_server, raw_smarthost, stage):
+    host = raw_smarthost({stage: long_line(b"220" if stage == "greeting" else b"250")})
+    server = hostile_server(make_server, host)
+    qid = submit(server, "recover")
+    assert_deferred(server, host, qid, rf"reply line too long from localhost\[127\.0\.0\.1\]:{host.port}")
+    [conn] = host.conns
+    wait_for(lambda: conn.closed, what="the relay to hang up")
+    assert_nothing_after(conn, ("RCPT", "DATA") if stage == "mail" else ("MAIL", "RCPT", "DATA"))
+    assert_recovers(server, host, qid)
 
 
 def test_ehlo_flood_defers(make_server, raw_smarthost):
