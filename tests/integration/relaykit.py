@@ -4,7 +4,8 @@
   python3-cryptography (EC P-256; one RSA leaf): `localhost` (DNS:localhost,
   signed by the CA), `rsa` (the same name, RSA 2048), `wrong_name`
   (DNS:wrong-name.example.test), `expired` (not after yesterday),
-  `not_yet_valid` (not before tomorrow), `unknown_ca` (DNS:localhost signed by
+  `not_yet_valid` (not before tomorrow), `since_2001` (valid from 2001 to next
+  month: good at the clock floor of any build), `unknown_ca` (DNS:localhost signed by
   a second CA the gateway does not trust) and `self_signed` (an expired,
   self-signed certificate for another name: only a pin can trust it). Every
   certificate is checked with `openssl verify` so that a failing test points
@@ -194,6 +195,8 @@ def make_pki(directory):
     pki.wrong_name = make_leaf("wrong-name", "wrong-name.example.test", ca, *valid)
     pki.expired = make_leaf("expired", "localhost", ca, now - 30 * day, now - day)
     pki.not_yet_valid = make_leaf("not-yet-valid", "localhost", ca, now + day, now + 30 * day)
+    since_2001 = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
+    pki.since_2001 = make_leaf("since-2001", "localhost", ca, since_2001, now + 30 * day)
     pki.unknown_ca = make_leaf("unknown-ca", "localhost", other_ca, *valid)
     pki.self_signed = make_leaf("self-signed", "pinned-only.example.test", None, now - 30 * day, now - day)
 
@@ -203,7 +206,7 @@ def make_pki(directory):
                            capture_output=True, text=True, timeout=30)
         return r.returncode, r.stdout + r.stderr
 
-    for good in (pki.localhost, pki.rsa):
+    for good in (pki.localhost, pki.rsa, pki.since_2001):
         rc, out = verify(good, pki.ca, "-verify_hostname", "localhost")
         assert rc == 0, out
     rc, out = verify(pki.wrong_name, pki.ca, "-verify_hostname", "localhost")

@@ -17,6 +17,14 @@ relay's own limits ("reply line too long" after 64 KiB, "malformed reply"
 after 64 lines), not at a timeout (relay_timeout is 30 s here), and the
 never-ending reply proves it: the double stops only when the relay hangs up.
 
+With the test build (CONFIG_TEST_HOOKS, $SUBGATE_HOOKS_BIN) the relay's
+clock is injected (SUBGATE_TEST_CLOCK). At 1970, as on a device without RTC
+at boot, certificates are judged at the clock floor (the build date): one
+valid since 2001 still verifies and the mail goes out, with the "before
+this build's date" warning; one valid only from tomorrow on is deferred with
+"(clock floor used)". A clock 60 days ahead sees today's certificate expired:
+deferred, never bounced.
+
 Covered elsewhere: the reply injected behind the 220 to STARTTLS
 (test_relay_smarthost.py); STARTTLS not offered, expired, not-yet-valid,
 wrong-name and unknown-CA certificates, a pin mismatch (test_relay_tls.py).
@@ -25,6 +33,9 @@ wrong-name and unknown-CA certificates, a pin mismatch (test_relay_tls.py).
 import itertools
 import re
 import ssl
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +227,57 @@ def test_tls10_only_server_defers(make_server, raw_smarthost, pki, tmp_path, mod
     assert conn.verbs()[:2] == (["EHLO", "STARTTLS"] if mode == "starttls" else [])
     assert_nothing_after(conn)
 
+
+# --- the device clock (the test build: SUBGATE_TEST_CLOCK) ----------------------------------------------------------
+
+
+def clock_server(hooks_server, host, pki, tmp_path, clock):
+    """A gateway of the test build whose relay believes it is `clock` (seconds since 1970)."""
+    if subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[2]), "log", "-1", "--format=%ct"],
+                      capture_output=True, timeout=30).returncode != 0:
+        pytest.skip("no git history: the build may have no build date (SUBGATE_BUILD_EPOCH 0), so no clock floor")
+    server = hooks_server(settings=relay_settings(host.port, "starttls", "localhost", smarthost_ca=pki.ca,
+                                                  smarthost_auth=write_secret(tmp_path), retry_min="1h",
+                                                  retry_max="2h", relay_timeout="30"))
+    server.env_extra["SUBGATE_TEST_CLOCK"] = str(clock)
+    return server.start()
+
+
+def test_clock_at_1970_judges_certificates_at_the_build_date(hooks_server, raw_smarthost, pki, tmp_path):
+    """A device without RTC boots in 1970: a certificate valid since 2001 still verifies (at the clock floor)."""
+    host = raw_smarthost(ctx=server_context(pki.since_2001))
+    server = clock_server(hooks_server, host, pki, tmp_path, 0)
+    qid = submit(server, "clock")
+    m = server.wait_log(status_re(qid, r"\w+"))
+    assert "status=sent (250 2.0.0 Ok: queued as RAW)" in m.group(0), m.group(0)
+    assert "relay: the system clock is before this build's date" in server.log_text()
+    [conn] = host.conns
+    assert conn.tls and conn.verbs()[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
+    [message] = host.messages
+    assert message.endswith(make_message("clock"))
+    server.wait_log(rf"{qid}: removed")
+
+
+def test_clock_at_1970_certificate_not_yet_valid_at_the_floor_defers(hooks_server, raw_smarthost, pki, tmp_path):
+    host = raw_smarthost(ctx=server_context(pki.not_yet_valid))
+    server = clock_server(hooks_server, host, pki, tmp_path, 0)
+    qid = submit(server, "floor")
+    assert_deferred(server, host, qid, rf"TLS handshake with localhost\[127\.0\.0\.1\]:{host.port} failed: "
+                                       r"certificate expired or not yet valid \(clock floor used\)")
+    [conn] = host.conns
+    wait_for(lambda: conn.closed, what="the relay to hang up")
+    assert conn.verbs()[:2] == ["EHLO", "STARTTLS"] and not conn.tls
+    assert_nothing_after(conn)
+
+
+def test_clock_in_the_future_defers(hooks_server, raw_smarthost, pki, tmp_path):
+    """A clock 60 days ahead: the certificate has expired for the relay; deferred, not bounced, no floor."""
+    host = raw_smarthost(ctx=server_context(pki.localhost))
+    server = clock_server(hooks_server, host, pki, tmp_path, int(time.time()) + 60 * 86400)
+    qid = submit(server, "future")
+    assert_deferred(server, host, qid, rf"TLS handshake with localhost\[127\.0\.0\.1\]:{host.port} failed: "
+                                       r"certificate expired or not yet valid")
+    [conn] = host.conns
+    wait_for(lambda: conn.closed, what="the relay to hang up")
+    assert_nothing_after(conn)
+    assert "the system clock is before this build's date" not in server.log_text()
