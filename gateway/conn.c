@@ -169,6 +169,7 @@ static int conn_scan_line(struct conn_line_state *st, const unsigned char *p, si
 			st->too_long = 1;
 		}
 		if (st->seen > CONN_DISCARD_MAX) {
+			errno = EMSGSIZE; /* not an I/O error: callers must not read a stale errno */
 			return CONN_LINE_ERROR;
 		}
 	}

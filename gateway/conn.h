@@ -30,7 +30,7 @@ struct conn {
 enum conn_line {
 	CONN_LINE_OK,
 	CONN_LINE_EOF,
-	CONN_LINE_ERROR,    /* I/O error or timeout (errno ETIMEDOUT) */
+	CONN_LINE_ERROR,    /* I/O error, timeout (errno ETIMEDOUT), line past the discard limit (EMSGSIZE) */
 	CONN_LINE_TOO_LONG, /* discarded up to its LF */
 	CONN_LINE_BARE_CR,  /* CR not followed by LF */
 	CONN_LINE_BARE_LF,  /* LF not preceded by CR */

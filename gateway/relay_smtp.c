@@ -187,6 +187,24 @@ static int relay_start_tls(struct relay_link *l, const struct conf *c, const str
 	return 0;
 }
 
+/* Why no reply line came: errno only says something after CONN_LINE_ERROR. */
+static const char *relay_line_error(enum conn_line cl)
+{
+	if (cl == CONN_LINE_EOF) {
+		return "connection closed";
+	}
+	if (cl == CONN_LINE_ERROR && errno == ETIMEDOUT) {
+		return "timeout waiting for a reply";
+	}
+	if (cl == CONN_LINE_ERROR && errno == EMSGSIZE) {
+		return "reply line too long";
+	}
+	if (cl == CONN_LINE_ERROR && errno == TLS_PUMP_RENEGOTIATION) {
+		return "refused TLS renegotiation request";
+	}
+	return "bad reply line";
+}
+
 int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r)
 {
 	char line[1024];
@@ -198,12 +216,7 @@ int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_rep
 		enum conn_line cl = conn_read_line(&l->conn, line, sizeof(line), &len, (int)c->relay_timeout);
 
 		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
-			return relay_fail(l, "%s from %s",
-					  cl == CONN_LINE_EOF               ? "connection closed"
-					  : errno == ETIMEDOUT              ? "timeout waiting for a reply"
-					  : errno == TLS_PUMP_RENEGOTIATION ? "refused TLS renegotiation request"
-									    : "bad reply line",
-					  l->peer);
+			return relay_fail(l, "%s from %s", relay_line_error(cl), l->peer);
 		}
 		if (l->ehlo_capture) {
 			smtp_ehlo_line(&l->ehlo, line, len);

@@ -153,6 +153,20 @@ void test_hook_action(const char *spec, char *out, size_t cap)
 	snprintf(out, cap, "test hook: %s: %s", spec, rc < 0 ? strerror(errno) : "succeeded");
 }
 
+time_t test_hook_clock(void)
+{
+	const char *text = getenv("SUBGATE_TEST_CLOCK");
+	char *end;
+	long long when;
+
+	if (text == NULL || text[0] == '\0') {
+		return time(NULL);
+	}
+	errno = 0;
+	when = strtoll(text, &end, 10);
+	return errno != 0 || *end != '\0' ? time(NULL) : (time_t)when;
+}
+
 void test_hook_role(enum sandbox_role role)
 {
 	static const char *const names[SANDBOX_ROLES] = { "master",       "session", "auth",  "queue",

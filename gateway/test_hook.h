@@ -11,11 +11,14 @@
  * seccomp filter kills the process first. In the session only,
  * ipc-fds:auth:N or ipc-fds:queue:N sends up to N valid requests on that
  * channel, each with two descriptors, and says how many were answered.
+ * The relay's clock for certificate validity: env SUBGATE_TEST_CLOCK=SECONDS
+ * (since 1970; 0 is a device without RTC at boot) replaces time(NULL).
  */
 #ifndef SUBGATE_TEST_HOOK_H
 #define SUBGATE_TEST_HOOK_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "sandbox_policy.h"
@@ -29,10 +32,18 @@ void test_hook_role(enum sandbox_role role);
 
 /* The session's channels to auth and queue, for ipc-fds. */
 void test_hook_channels(int auth_fd, int queue_fd);
+
+/* Now for certificate checks: $SUBGATE_TEST_CLOCK when set to a number, else time(NULL). */
+time_t test_hook_clock(void);
 #else
 static inline void test_hook_role(enum sandbox_role role)
 {
 	(void)role;
+}
+
+static inline time_t test_hook_clock(void)
+{
+	return time(NULL);
 }
 #endif
 

@@ -4,7 +4,8 @@
   python3-cryptography (EC P-256; one RSA leaf): `localhost` (DNS:localhost,
   signed by the CA), `rsa` (the same name, RSA 2048), `wrong_name`
   (DNS:wrong-name.example.test), `expired` (not after yesterday),
-  `not_yet_valid` (not before tomorrow), `unknown_ca` (DNS:localhost signed by
+  `not_yet_valid` (not before tomorrow), `since_2001` (valid from 2001 to next
+  month: good at the clock floor of any build), `unknown_ca` (DNS:localhost signed by
   a second CA the gateway does not trust) and `self_signed` (an expired,
   self-signed certificate for another name: only a pin can trust it); for
   smarthosts given by IP address, CA-signed leaves whose subjectAltName holds
@@ -31,6 +32,13 @@
   aiosmtpd refuses.
 - `StarttlsInjector`: a raw smarthost that forges a plaintext reply behind
   its "220" to STARTTLS, to check that the relay discards it.
+- `RawSmarthost`: a scripted raw socket smarthost for hostile answers: a
+  reply per stage (greeting, EHLO, STARTTLS, MAIL, ...) that may be a
+  flood (an iterable of chunks, sent until the client goes away), an
+  optional TLS context (a TLS 1.0-only one, say), STARTTLS or implicit TLS,
+  AUTH PLAIN offered and any credentials accepted.
+  It serves a bounded number of connections one after the other and records
+  what each client sent in plaintext and under TLS.
 - `Staller`: a raw socket smarthost that answers up to DATA and then either
   stops reading in the middle of the message ("stop-reading", with a small
   receive buffer) or reads it all and never answers ("no-reply").
@@ -193,6 +201,8 @@ def make_pki(directory):
     pki.wrong_name = make_leaf("wrong-name", "wrong-name.example.test", ca, *valid)
     pki.expired = make_leaf("expired", "localhost", ca, now - 30 * day, now - day)
     pki.not_yet_valid = make_leaf("not-yet-valid", "localhost", ca, now + day, now + 30 * day)
+    since_2001 = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
+    pki.since_2001 = make_leaf("since-2001", "localhost", ca, since_2001, now + 30 * day)
     pki.unknown_ca = make_leaf("unknown-ca", "localhost", other_ca, *valid)
     pki.self_signed = make_leaf("self-signed", "pinned-only.example.test", None, now - 30 * day, now - day)
     ip = ipaddress.ip_address
@@ -207,7 +217,7 @@ def make_pki(directory):
                            capture_output=True, text=True, timeout=30)
         return r.returncode, r.stdout + r.stderr
 
-    for good in (pki.localhost, pki.rsa):
+    for good in (pki.localhost, pki.rsa, pki.since_2001):
         rc, out = verify(good, pki.ca, "-verify_hostname", "localhost")
         assert rc == 0, out
     rc, out = verify(pki.wrong_name, pki.ca, "-verify_hostname", "localhost")
@@ -741,6 +751,192 @@ class StarttlsInjector:
             except OSError:
                 pass
         self.thread.join(20)
+
+
+class RawConnection:
+    """What one client of a RawSmarthost did."""
+
+    def __init__(self, number):
+        self.number = number
+        self.commands = []       # every command line read (plaintext and TLS), in order
+        self.plain = bytearray()  # every byte read before TLS (the whole connection without TLS)
+        self.tls = False         # the TLS handshake succeeded
+        self.tls_error = None    # why the server side of the handshake failed
+        self.sent = 0            # bytes of replies we sent
+        self.cut = False         # the client went away in the middle of one of our replies
+        self.messages = []       # the message data of every DATA (dot-stuffed, without the final dot)
+        self.closed = False      # the connection is over
+
+    def verbs(self):
+        return [c.split(" ", 1)[0].upper() for c in self.commands]
+
+
+class RawSmarthost:
+    """A raw smarthost that answers from a script, for replies no real server would send.
+
+    `script` maps a stage to a reply: "greeting", "ehlo", "starttls", "mail", "rcpt", "data" (the 354),
+    "end" (after the final dot), "rset", "quit". A reply is bytes, or a callable returning an iterable of
+    byte chunks (a flood: sent until the client goes away, at most `flood_cap` bytes). A stage the script
+    leaves out gets the good default. With `ctx` (an ssl server context), STARTTLS is offered and a "220"
+    to it is followed by the handshake (unless the script has "handshake": False: the connection then goes
+    on in plaintext, as a stripping middlebox would: a 500 to the ClientHello); with `implicit=True` the handshake
+    comes first. After a
+    failed handshake the connection is read to its end and recorded. Assign `script` to switch behaviour:
+    each connection reads it when it starts. Serves at most `max_connections` connections, one at a time.
+    """
+
+    GOOD = {
+        "greeting": b"220 raw.example.test ESMTP\r\n",
+        "starttls": b"220 2.0.0 Ready to start TLS\r\n",
+        "mail": b"250 2.1.0 Ok\r\n",
+        "rcpt": b"250 2.1.5 Ok\r\n",
+        "data": b"354 End data with <CR><LF>.<CR><LF>\r\n",
+        "end": b"250 2.0.0 Ok: queued as RAW\r\n",
+        "rset": b"250 2.0.0 Ok\r\n",
+        "quit": b"221 2.0.0 Bye\r\n",
+    }
+
+    def __init__(self, script=None, ctx=None, implicit=False, port=None, max_connections=16, flood_cap=256 << 20):
+        self.script = dict(script or {})
+        self.ctx = ctx
+        self.implicit = implicit
+        self.max_connections = max_connections
+        self.flood_cap = flood_cap
+        self.conns = []
+        self.error = None
+        self._current = None
+        self.stopping = threading.Event()
+        self.port = port or free_port()
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((LOOPBACK, self.port))
+        self.lsock.listen(4)
+        self.lsock.settimeout(0.2)
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self.thread.start()
+
+    @property
+    def messages(self):
+        return [m for c in self.conns for m in c.messages]
+
+    def _reply(self, script, stage):
+        if stage == "ehlo":
+            starttls = b"250-STARTTLS\r\n" if self.ctx is not None and not self.implicit else b""
+            default = b"250-raw.example.test\r\n" + starttls + b"250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+        else:
+            default = self.GOOD[stage]
+        reply = script.get(stage, default)
+        return [reply] if isinstance(reply, bytes) else reply()
+
+    def _accept_loop(self):
+        while not self.stopping.is_set() and len(self.conns) < self.max_connections:
+            try:
+                s, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            rec = RawConnection(len(self.conns) + 1)
+            self.conns.append(rec)
+            self._current = s
+            try:
+                self._serve(s, rec, dict(self.script))
+            except (EOFError, OSError, ssl.SSLError) as e:
+                rec.cut = rec.cut or isinstance(e, (BrokenPipeError, ConnectionResetError))
+            except Exception as e:  # a bug of the double: the test says so
+                self.error = e
+            finally:
+                rec.closed = True
+                s.close()
+        self.lsock.close()
+
+    def _serve(self, s, rec, script):
+        s.settimeout(30)
+        state = {"sock": s, "buf": b""}
+
+        def send(stage):
+            for chunk in self._reply(script, stage):
+                try:
+                    state["sock"].sendall(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    rec.cut = True
+                    raise
+                rec.sent += len(chunk)
+                if rec.sent > self.flood_cap:
+                    raise AssertionError(f"the client still reads after {rec.sent} bytes of replies")
+
+        def recv():
+            chunk = state["sock"].recv(65536)
+            if not chunk:
+                raise EOFError
+            if not rec.tls:
+                rec.plain += chunk
+            return chunk
+
+        def line():
+            while b"\r\n" not in state["buf"]:
+                if len(state["buf"]) > 65536:
+                    raise EOFError
+                state["buf"] += recv()
+            out, state["buf"] = state["buf"].split(b"\r\n", 1)
+            rec.commands.append(out.decode("latin-1"))
+            return out.decode("latin-1")
+
+        def handshake():
+            try:
+                state["sock"] = self.ctx.wrap_socket(s, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                rec.tls_error = str(e)
+                s.settimeout(5)
+                while True:  # whatever the client sends after the failure, up to its close
+                    recv()
+            rec.tls = True
+            state["buf"] = b""
+
+        if self.implicit:
+            handshake()
+        send("greeting")
+        while True:
+            verb = line().split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                send("ehlo")
+            elif verb == "STARTTLS":
+                send("starttls")
+                if self.ctx is None or not script.get("starttls", b"220").startswith(b"220"):
+                    continue
+                if script.get("handshake", True):
+                    handshake()
+                else:  # what a plaintext server says to a ClientHello; then on in plaintext
+                    recv()
+                    state["sock"].sendall(b"500 5.5.2 Error: command not recognized\r\n")
+            elif verb in ("MAIL", "RCPT", "RSET", "QUIT"):
+                send(verb.lower())
+                if verb == "QUIT":
+                    return
+            elif verb == "AUTH":  # any credentials will do: what matters is whether they came
+                state["sock"].sendall(b"235 2.7.0 Authentication successful\r\n")
+            elif verb == "DATA":
+                send("data")
+                while b"\r\n.\r\n" not in b"\r\n" + state["buf"]:
+                    state["buf"] += recv()
+                data, state["buf"] = (b"\r\n" + state["buf"]).split(b"\r\n.\r\n", 1)
+                rec.messages.append(data[2:] + b"\r\n")
+                send("end")
+            else:
+                state["sock"].sendall(b"502 5.5.2 not here\r\n")
+
+    def close(self):
+        self.stopping.set()
+        if self._current is not None:
+            try:
+                self._current.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.thread.join(10)
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
 
 
 # --- the gateway side -------------------------------------------------------------------
