@@ -252,7 +252,7 @@ static void master_refuse(int fd, const struct listener *l, struct master_child 
 	int slot;
 
 	if (l->implicit_tls) {
-		master_count_client("", &slot);
+		master_count_client("", &slot); /* only for its free slot */
 		if (slot >= 0 && master_open_sessions(&refusers) < master.conf.max_sessions &&
 		    refusers < CONFIG_MAX_TLS_REFUSALS) {
 			log_warn("refused connection from [%s] on %s: %s (421 after the TLS handshake)", c->client,
