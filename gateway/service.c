@@ -68,7 +68,7 @@ static int service_master_message(struct service *svc)
 	return 0;
 }
 
-static void service_poll_once(struct service *svc)
+void service_poll_once(struct service *svc)
 {
 	struct pollfd pfd[CONFIG_MAX_SESSIONS + 2 + SERVICE_MORE_FDS];
 	unsigned map[CONFIG_MAX_SESSIONS + 2];
