@@ -254,7 +254,7 @@ static void master_refuse(int fd, const struct listener *l, struct master_child 
 	if (l->implicit_tls) {
 		master_count_client("", &slot); /* only for its free slot */
 		if (slot >= 0 && master_open_sessions(&refusers) < master.conf.max_sessions &&
-		    refusers < CONFIG_MAX_TLS_REFUSALS) {
+		    refusers + 1 <= CONFIG_MAX_TLS_REFUSALS /* not "<": 0 would be always false */) {
 			log_warn("refused connection from [%s] on %s: %s (421 after the TLS handshake)", c->client,
 				 l->name, why);
 			c->refuser = 1;
