@@ -8,7 +8,8 @@
  * is reaped: a client that got 221 and connects again is never refused for
  * its own finished session. When every slot is taken, the oldest session
  * that has not logged in (and is older than stress_login_timeout) is told
- * to go and its slot is given to the newcomer (master_session_evict); an
+ * to go and its slot is given to the newcomer (master_session_evict), unless
+ * the newcomer's address has a session of its own still logging in; an
  * over-limit connection on the implicit-TLS port gets a short-lived
  * "refuser" session that completes TLS and says 421.
  */
@@ -77,6 +78,19 @@ static unsigned master_count_client(const char *client, int *free_slot)
 		}
 	}
 	return same;
+}
+
+/* Sessions from `client` still waiting to log in (refusers aside). */
+static unsigned master_waiting_logins(const char *client)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		const struct master_child *c = &master.sessions[i];
+
+		n += master_slot_open(c) && !c->authed && !c->refuser && strcmp(c->client, client) == 0;
+	}
+	return n;
 }
 
 unsigned master_live_sessions(void)
@@ -285,7 +299,9 @@ static void master_admit(int fd, const struct listener *l, struct master_child *
 		return;
 	}
 	if (slot < 0 || master_open_sessions(&refusers) >= master.conf.max_sessions) {
-		int victim = master_session_evict();
+		/* an address that is still logging in elsewhere may not push others out: a flood from
+		 * a few addresses cannot churn the slots, while a client from another address gets one */
+		int victim = master_waiting_logins(c->client) == 0 ? master_session_evict() : -1;
 
 		if (victim < 0) {
 			master_refuse(fd, l, c, "too many connections");

@@ -8,7 +8,9 @@ minimum DATA rate (a client that sends a byte well within data_timeout each
 time, but slower than min_data_rate, gets 421 4.4.2 and nothing is queued);
 200 dribbling connections (more than the 16 slots, all to 127.0.6.x, each
 waits for its greeting) are reclaimed oldest first with 421 4.4.2 while a
-real client then logs in and submits a message; with stress_login_timeout
+real client then logs in and submits a message; an address with a session
+still logging in cannot push others out (its next connection gets 421 4.7.0,
+one from another address the oldest slot); with stress_login_timeout
 larger than the sessions' age nobody is closed and the newcomer gets 421
 4.7.0; 8 parallel clients x 15 sequential connections from one address with
 max_sessions_per_addr = 8, each logging in and sending a message, never see
@@ -127,6 +129,25 @@ def test_young_sessions_are_not_reclaimed(make_server):
     finally:
         first.close()
         second.close()
+
+
+def test_an_address_still_logging_in_cannot_push_others_out(make_server):
+    server = make_server(settings={"max_sessions": "4", "stress_login_timeout": "0"})
+    crowd = [server.connect(source=f"127.0.6.{231 + i // 2}") for i in range(4)]  # 2 from .231, 2 from .232
+    try:
+        # a third connection from .231 would evict someone: it is refused instead
+        with SmtpClient(server.port, source="127.0.6.231") as c:
+            assert c.reply() == BUSY
+            c.expect_closed()
+        for c in crowd:
+            assert c.cmd("NOOP") == "250 2.0.0 Ok"
+        # a client from another address gets the oldest slot
+        with server.connect(source="127.0.6.233") as newcomer:
+            assert crowd[0].reply() == EVICTED
+            assert newcomer.cmd("NOOP") == "250 2.0.0 Ok"
+    finally:
+        for c in crowd:
+            c.close()
 
 
 PARALLEL = 8
