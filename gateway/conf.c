@@ -57,6 +57,9 @@ FIELD_PARSER(parse_retry_max, conf_value_duration(v, 1, 1, 86400, &c->retry_max,
 FIELD_PARSER(parse_command_timeout, conf_value_size(v, 1, 3600, &c->command_timeout, err, errcap))
 FIELD_PARSER(parse_relay_timeout, conf_value_duration(v, 1, 1, 3600, &c->relay_timeout, err, errcap))
 FIELD_PARSER(parse_data_timeout, conf_value_size(v, 1, 3600, &c->data_timeout, err, errcap))
+FIELD_PARSER(parse_login_timeout, conf_value_size(v, 5, 3600, &c->login_timeout, err, errcap))
+FIELD_PARSER(parse_min_data_rate, conf_value_size(v, 0, 1048576, &c->min_data_rate, err, errcap))
+FIELD_PARSER(parse_stress_login_timeout, conf_value_size(v, 0, 3600, &c->stress_login_timeout, err, errcap))
 FIELD_PARSER(parse_max_sessions, conf_value_size(v, 1, CONFIG_MAX_SESSIONS, &c->max_sessions, err, errcap))
 FIELD_PARSER(parse_max_sessions_per_addr,
 	     conf_value_size(v, 1, CONFIG_MAX_SESSIONS, &c->max_sessions_per_addr, err, errcap))
@@ -158,6 +161,9 @@ FIELD_PRINTER(print_retry_max, "%llus", (unsigned long long)c->retry_max)
 FIELD_PRINTER(print_command_timeout, "%llu", (unsigned long long)c->command_timeout)
 FIELD_PRINTER(print_relay_timeout, "%llus", (unsigned long long)c->relay_timeout)
 FIELD_PRINTER(print_data_timeout, "%llu", (unsigned long long)c->data_timeout)
+FIELD_PRINTER(print_login_timeout, "%llu", (unsigned long long)c->login_timeout)
+FIELD_PRINTER(print_min_data_rate, "%llu", (unsigned long long)c->min_data_rate)
+FIELD_PRINTER(print_stress_login_timeout, "%llu", (unsigned long long)c->stress_login_timeout)
 FIELD_PRINTER(print_max_sessions, "%llu", (unsigned long long)c->max_sessions)
 FIELD_PRINTER(print_max_sessions_per_addr, "%llu", (unsigned long long)c->max_sessions_per_addr)
 
@@ -265,6 +271,10 @@ static const struct conf_key conf_keys[] = {
 	{ "retry_max", parse_retry_max, print_retry_max, STR(CONFIG_RETRY_MAX_SECONDS), 0 },
 	{ "command_timeout", parse_command_timeout, print_command_timeout, STR(CONFIG_COMMAND_TIMEOUT), 0 },
 	{ "data_timeout", parse_data_timeout, print_data_timeout, STR(CONFIG_DATA_TIMEOUT), 0 },
+	{ "login_timeout", parse_login_timeout, print_login_timeout, STR(CONFIG_LOGIN_TIMEOUT), 0 },
+	{ "min_data_rate", parse_min_data_rate, print_min_data_rate, STR(CONFIG_MIN_DATA_RATE), 0 },
+	{ "stress_login_timeout", parse_stress_login_timeout, print_stress_login_timeout,
+	  STR(CONFIG_STRESS_LOGIN_TIMEOUT), 0 },
 	{ "max_sessions", parse_max_sessions, print_max_sessions, STR(CONFIG_MAX_SESSIONS), 0 },
 	{ "max_sessions_per_addr", parse_max_sessions_per_addr, print_max_sessions_per_addr,
 	  STR(CONFIG_MAX_SESSIONS_PER_ADDR), 0 },

@@ -76,6 +76,9 @@ struct conf {
 	uint64_t command_timeout;
 	uint64_t relay_timeout;
 	uint64_t data_timeout;
+	uint64_t login_timeout;        /* connect to successful AUTH, in all */
+	uint64_t min_data_rate;        /* bytes/s in DATA; 0: off */
+	uint64_t stress_login_timeout; /* age at which a session not logged in may be closed for a newcomer */
 	uint64_t max_sessions;
 	uint64_t max_sessions_per_addr;
 	char smarthost_host[ADDR_DOMAIN_MAX + 1];
@@ -94,7 +97,7 @@ struct conf {
 	struct conf_local_sender local_sender[CONFIG_MAX_ALIASES];
 	unsigned nlocal_sender;
 	/* Bookkeeping: line each key was set on (0 = default), error count and first error. */
-	unsigned key_line[32];
+	unsigned key_line[40];
 	unsigned nerrors;
 	int unreadable; /* the file itself could not be read */
 	char first_error[256];

@@ -33,9 +33,30 @@ void conn_init(struct conn *c, int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static int64_t conn_deadline(int timeout_s)
+int64_t conn_deadline_at(int64_t now_ms, int timeout_s, int64_t limit_ms)
 {
-	return tls_now_ms() + (int64_t)timeout_s * 1000;
+	int64_t end = now_ms + (int64_t)timeout_s * 1000;
+
+	return limit_ms > 0 && limit_ms < end ? limit_ms : end;
+}
+
+int64_t conn_rate_deadline(int64_t start_ms, uint64_t bytes, unsigned base_s, unsigned min_rate)
+{
+	uint64_t extra_ms;
+
+	if (min_rate == 0) {
+		return INT64_MAX;
+	}
+	extra_ms = bytes / min_rate * 1000 + bytes % min_rate * 1000 / min_rate;
+	if (extra_ms > (uint64_t)INT64_MAX / 2) {
+		return INT64_MAX;
+	}
+	return start_ms + (int64_t)base_s * 1000 + (int64_t)extra_ms;
+}
+
+static int64_t conn_deadline(const struct conn *c, int timeout_s)
+{
+	return conn_deadline_at(tls_now_ms(), timeout_s, c->limit_ms);
 }
 
 int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
@@ -43,7 +64,7 @@ int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
 	c->eng = eng;
 	c->in_start = c->in_end = 0;
 	c->out_len = 0;
-	if (tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(timeout_s)) < 0) {
+	if (tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, timeout_s)) < 0) {
 		c->failed = 1; /* a half-open handshake is not flushed or closed politely */
 		return -1;
 	}
@@ -100,7 +121,7 @@ ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
 	if (c->eng != NULL) {
 		*data = br_ssl_engine_recvapp_buf(c->eng, &len);
 		if (len == 0) {
-			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(timeout_s)) < 0) {
+			if (tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, conn_deadline(c, timeout_s)) < 0) {
 				/* a refused renegotiation leaves the engine mid-record: no polite close */
 				c->failed |= errno == TLS_PUMP_RENEGOTIATION;
 				/* a clean close_notify or a socket EOF both read as end of input */
@@ -113,7 +134,7 @@ ssize_t conn_peek(struct conn *c, const unsigned char **data, int timeout_s)
 		return (ssize_t)len;
 	}
 	if (c->in_start == c->in_end) {
-		ssize_t n = conn_fill_plain(c, conn_deadline(timeout_s));
+		ssize_t n = conn_fill_plain(c, conn_deadline(c, timeout_s));
 
 		if (n <= 0) {
 			return n;
@@ -179,7 +200,7 @@ static int conn_scan_line(struct conn_line_state *st, const unsigned char *p, si
 enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *len, int timeout_s)
 {
 	struct conn_line_state st = { 0, 0, 0, 0, 0 };
-	int64_t deadline = conn_deadline(timeout_s);
+	int64_t deadline = conn_deadline(c, timeout_s);
 
 	for (;;) {
 		const unsigned char *data;
@@ -208,7 +229,7 @@ static int conn_write_tls(struct conn *c, const unsigned char *p, size_t len)
 		unsigned char *buf = br_ssl_engine_sendapp_buf(c->eng, &room);
 
 		if (room == 0) {
-			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c->write_timeout)) < 0) {
+			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, c->write_timeout)) < 0) {
 				return -1;
 			}
 			continue;
@@ -287,7 +308,7 @@ static int conn_flush_plain(struct conn *c, int64_t deadline)
 
 int conn_flush(struct conn *c, int timeout_s)
 {
-	int64_t deadline = conn_deadline(timeout_s);
+	int64_t deadline = conn_deadline(c, timeout_s);
 
 	if (c->failed) {
 		return -1;
@@ -305,7 +326,7 @@ void conn_close(struct conn *c)
 {
 	if (c->eng != NULL && !c->failed) {
 		br_ssl_engine_close(c->eng);
-		tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(2));
+		tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, 2));
 	}
 	close(c->fd);
 	c->fd = -1;

@@ -25,6 +25,7 @@ struct conn {
 	size_t out_len;
 	int failed;        /* sticky: a write or flush failed */
 	int write_timeout; /* seconds a buffered write may wait for the peer (conn_init: 30) */
+	int64_t limit_ms;  /* 0, or a tls_now_ms() time no wait may pass (the login deadline) */
 };
 
 enum conn_line {
@@ -39,6 +40,19 @@ enum conn_line {
 
 /* Takes over a connected socket (made non-blocking). */
 void conn_init(struct conn *c, int fd);
+
+/*
+ * The end of a wait of timeout_s seconds starting at now_ms, but never later
+ * than limit_ms (0: no limit). Pure.
+ */
+int64_t conn_deadline_at(int64_t now_ms, int timeout_s, int64_t limit_ms);
+
+/*
+ * Postfix smtpd_min_data_rate: the time by which a transfer that began at
+ * start_ms and has received `bytes` must be over: base_s seconds plus one
+ * second per min_rate bytes (min_rate 0: no bound, returns INT64_MAX). Pure.
+ */
+int64_t conn_rate_deadline(int64_t start_ms, uint64_t bytes, unsigned base_s, unsigned min_rate);
 
 /* Switches to TLS on an engine that is already reset; runs the handshake. Returns 0 or -1. */
 int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s);

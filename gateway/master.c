@@ -56,6 +56,11 @@ void master_child_setup(void)
 			close(fds[i]);
 		}
 	}
+	for (int i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		if (master.sessions[i].pid > 0 && master.sessions[i].status_fd >= 0) {
+			close(master.sessions[i].status_fd); /* another session's status is not this child's */
+		}
+	}
 	sigprocmask(SIG_SETMASK, &master.saved_mask, NULL);
 }
 

@@ -21,10 +21,23 @@
 #include "tls_client.h"
 #include "tls_server.h"
 
+/*
+ * A session slot. status_fd is the master's end of a stream socket whose
+ * other end only the session holds: the session writes 'A' once it has
+ * logged in and closes it before its last reply, so end-of-file there means
+ * "finished" (the slot counts no more, even before the process is reaped);
+ * the master writes 'E' there before it closes a session to free its slot.
+ */
 struct master_child {
 	pid_t pid;
-	int local;    /* came over the local submission socket */
-	uint32_t uid; /* its peer (SO_PEERCRED) */
+	int local;     /* came over the local submission socket */
+	uint32_t uid;  /* its peer (SO_PEERCRED) */
+	int status_fd; /* -1 once finished (or never a network session) */
+	int done;      /* finished: its slot may be given to a new session */
+	int authed;    /* it said it logged in (or is local) */
+	int refuser;   /* only completes TLS to say 421 (implicit TLS over a limit) */
+	time_t started;
+	unsigned seq; /* order of admission: the oldest goes first */
 	char client[PROTO_ADDR_STR];
 	char id[12];
 };

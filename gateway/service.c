@@ -81,7 +81,7 @@ static int service_master_message(struct service *svc)
 	return 0;
 }
 
-static void service_poll_once(struct service *svc)
+void service_poll_once(struct service *svc)
 {
 	struct pollfd pfd[CONFIG_MAX_SESSIONS + 2 + SERVICE_MORE_FDS];
 	unsigned map[CONFIG_MAX_SESSIONS + 2];
@@ -116,7 +116,13 @@ static void service_poll_once(struct service *svc)
 		exit(0);
 	}
 	for (nfds_t i = 2; i < sessions; i++) {
-		if (pfd[i].revents && svc->fds[map[i]] >= 0) {
+		/*
+		 * Only if the slot still holds the socket polled: when the master gave
+		 * the slot to a new session in this round (the old one's socket was
+		 * closed after the new one was received, so the numbers differ), the
+		 * old socket's hang-up must not make us wait on the new session.
+		 */
+		if (pfd[i].revents && svc->fds[map[i]] == pfd[i].fd) {
 			svc->request(map[i]);
 		}
 	}

@@ -48,6 +48,9 @@ void service_init(struct service *svc, const char *name, int master_fd);
 /* Closes the slot's socket after calling svc->drop. */
 void service_drop(struct service *svc, unsigned slot);
 
+/* One round of service_run: one poll, then the master's frame, session requests, the rest. */
+void service_poll_once(struct service *svc);
+
 /* Runs forever; exits the process when the master's channel closes. */
 void service_run(struct service *svc) __attribute__((noreturn));
 

@@ -26,6 +26,8 @@
 #define JUNK        8u  /* moves no mail: counts against CONFIG_JUNK_COMMAND_LIMIT */
 #define ENDS_STREAM 16u /* what follows is not commands (BDAT's chunk): reply and close */
 
+#define REFUSE_SECONDS 10 /* a refuser's whole life: TLS handshake and 421 */
+
 struct session_command {
 	enum smtp_verb verb;
 	unsigned states;
@@ -59,7 +61,11 @@ static const struct session_command session_commands[] = {
 	{ SMTP_VERB_BDAT, ANY_STATE, ENDS_STREAM, session_cmd_unsupported, NULL, NULL },
 };
 
-/* SIGTERM from the master: finish a message in DATA, then say 421 and go. */
+/*
+ * SIGTERM from the master: finish a message in DATA, then say 421 and go; or,
+ * with an 'E' on the status socket, give the slot back now (master_session.c).
+ * Until it logs in, a session's every wait ends on it.
+ */
 static volatile sig_atomic_t session_term;
 
 static void session_on_term(int signo)
@@ -78,9 +84,16 @@ void session_prepare_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* The daemon is stopping and no message is open: tell the client and go. */
+/* The daemon is stopping (or needs this slot) and no message is open: tell the client and go. */
 static void session_stop_if_asked(struct session *s)
 {
+	char why = 0;
+
+	if (session_term && s->status_fd >= 0 && read(s->status_fd, &why, 1) == 1 && why == 'E') {
+		session_reply(s, "421 4.4.2 %s Error: timeout exceeded (server busy, log in sooner)",
+			      s->conf->hostname);
+		session_close(s, "not logged in, and every session slot was taken");
+	}
 	if (session_term) {
 		session_reply(s, "421 4.3.2 %s Service shutting down; try again later", s->conf->hostname);
 		session_close(s, "the daemon is stopping");
@@ -169,6 +182,12 @@ static void session_log_end(struct session *s, const char *why)
 
 void session_close(struct session *s, const char *why)
 {
+	if (s->status_fd >= 0) {
+		close(s->status_fd); /* "finished": the master counts this session no more */
+		s->status_fd = -1;
+	}
+	tls_wait_cancel = NULL;
+	s->conn.limit_ms = 0; /* the last reply has its own short bound */
 	conn_flush(&s->conn, 5);
 	conn_close(&s->conn);
 	session_log_end(s, why);
@@ -290,8 +309,10 @@ static void session_bad_line(struct session *s, enum conn_line st)
 			session_stop_if_asked(s);
 		}
 		if (errno == ETIMEDOUT) {
+			int login = s->conn.limit_ms > 0 && tls_now_ms() >= s->conn.limit_ms;
+
 			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
-			session_close(s, "timeout");
+			session_close(s, login ? "login timeout" : "timeout");
 		}
 		session_close(s, errno == TLS_PUMP_RENEGOTIATION ? "TLS renegotiation refused" : "connection error");
 	case CONN_LINE_TOO_LONG:
@@ -303,6 +324,20 @@ static void session_bad_line(struct session *s, enum conn_line st)
 	default: /* bare CR or LF: the stream cannot be trusted any more (SMTP smuggling) */
 		session_reply(s, "521 5.5.2 %s Error: bare <CR> or <LF> received", s->conf->hostname);
 		session_close(s, "bare CR or LF in command");
+	}
+}
+
+/* After a successful AUTH: the login deadline is met; the master may count on this session. */
+static void session_note_login(struct session *s)
+{
+	if (!s->authed || s->told_authed) {
+		return;
+	}
+	s->told_authed = 1;
+	s->conn.limit_ms = 0;
+	tls_wait_cancel = NULL;
+	if (s->status_fd >= 0 && write(s->status_fd, "A", 1) < 0) {
+		/* the master let this slot go already: the next wait ends on its SIGTERM */
 	}
 }
 
@@ -321,7 +356,7 @@ static void session_loop(struct session *s)
 		tls_wait_cancel = &session_term; /* waiting for a command: a stop ends the wait */
 		enum conn_line st =
 		    conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len, (int)s->conf->command_timeout);
-		tls_wait_cancel = NULL;
+		tls_wait_cancel = s->authed ? NULL : &session_term; /* before AUTH every wait is cut short */
 		if (st != CONN_LINE_OK) {
 			session_bad_line(s, st);
 			continue;
@@ -342,7 +377,24 @@ static void session_loop(struct session *s)
 			continue;
 		}
 		session_dispatch(s, &cmd);
+		session_note_login(s);
 	}
+}
+
+/* Takes over the connection; until a successful AUTH every wait ends by one deadline and on SIGTERM. */
+static void session_begin(struct session *s, int fd, int refuse)
+{
+	conn_init(&s->conn, fd);
+	s->conn.write_timeout = (int)s->conf->command_timeout;
+	log_info("%s: connect from [%s]%s", s->id, s->client, s->implicit_tls ? " (implicit TLS)" : "");
+	if (!s->local) {
+		/* one deadline from here to a successful AUTH, whatever the client says meanwhile */
+		uint64_t secs = refuse ? REFUSE_SECONDS : s->conf->login_timeout;
+
+		s->conn.limit_ms = tls_now_ms() + (int64_t)secs * 1000;
+		tls_wait_cancel = &session_term;
+	}
+	s->told_authed = s->local;
 }
 
 void session_main(const struct session_start *start)
@@ -360,6 +412,7 @@ void session_main(const struct session_start *start)
 	s->implicit_tls = start->implicit_tls;
 	s->auth_fd = start->auth_fd;
 	s->queue_fd = start->queue_fd;
+	s->status_fd = start->status_fd;
 	memcpy(s->id, start->id, sizeof(s->id));
 	memcpy(s->client, start->client, sizeof(s->client));
 	s->local = start->local;
@@ -378,11 +431,13 @@ void session_main(const struct session_start *start)
 		}
 	}
 	s->state = SESSION_CONNECTED;
-	conn_init(&s->conn, start->fd);
-	s->conn.write_timeout = (int)s->conf->command_timeout;
-	log_info("%s: connect from [%s]%s", s->id, s->client, s->implicit_tls ? " (implicit TLS)" : "");
+	session_begin(s, start->fd, start->refuse);
 	if (s->implicit_tls && session_start_tls(s) < 0) {
 		session_close(s, "TLS handshake failed");
+	}
+	if (start->refuse) {
+		session_reply(s, "421 4.7.0 Error: too many connections; try again later");
+		session_close(s, "refused: too many connections");
 	}
 	if (!s->authed && conn_input_pending(&s->conn)) {
 		/* a client that talks before the greeting is not waiting for replies (RFC 5321 4.3.1) */

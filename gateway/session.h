@@ -29,6 +29,8 @@ struct session_start {
 	int implicit_tls;
 	int auth_fd;
 	int queue_fd;
+	int status_fd; /* to the master: 'A' after AUTH, closed when finished (master_int.h) */
+	int refuse;    /* over a limit on the implicit-TLS port: TLS handshake, 421, close */
 	char client[PROTO_ADDR_STR];
 	char id[12];
 	int local;                         /* the local submission socket: no TLS, no AUTH */
@@ -56,6 +58,8 @@ struct session {
 	unsigned junk; /* commands that moved no mail since the last message (CONFIG_JUNK_COMMAND_LIMIT) */
 	int auth_fd;
 	int queue_fd;
+	int status_fd;   /* see struct session_start; -1 once closed */
+	int told_authed; /* the master knows this session logged in */
 	unsigned errors;
 	char id[12];
 	char client[PROTO_ADDR_STR];

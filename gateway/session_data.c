@@ -15,6 +15,7 @@
 #include "smtp_data.h"
 #include "smtp_received.h"
 #include "timefmt.h"
+#include "tls_pump.h"
 
 #define DATA_CHUNK 8192
 
@@ -181,15 +182,27 @@ static enum smtp_data_event data_feed(struct session *s, const unsigned char *in
 	return ev;
 }
 
-/* Reads the message until its end. Returns the final filter event. */
+/*
+ * Reads the message until its end. Returns the final filter event. Each read
+ * may wait data_timeout; DATA as a whole may take data_timeout plus a second
+ * per min_data_rate bytes received (Postfix smtpd_min_data_rate), so a client
+ * that dribbles its message cannot hold the session for ever.
+ */
 static enum smtp_data_event data_receive(struct session *s)
 {
 	enum smtp_data_event ev = SMTP_DATA_MORE;
+	int64_t start = tls_now_ms();
+	uint64_t received = 0;
 
 	while (ev != SMTP_DATA_END && ev != SMTP_DATA_BARE_CR && ev != SMTP_DATA_BARE_LF) {
 		const unsigned char *in;
 		size_t consumed;
-		ssize_t n = conn_peek(&s->conn, &in, (int)s->conf->data_timeout);
+		ssize_t n;
+
+		s->conn.limit_ms = conn_rate_deadline(start, received, (unsigned)s->conf->data_timeout,
+						      (unsigned)s->conf->min_data_rate);
+		s->conn.limit_ms = s->conn.limit_ms == INT64_MAX ? 0 : s->conn.limit_ms;
+		n = conn_peek(&s->conn, &in, (int)s->conf->data_timeout);
 
 		if (n <= 0) {
 			ipc_send(s->queue_fd, PROTO_Q_ABORT, NULL, 0, -1);
@@ -200,7 +213,9 @@ static enum smtp_data_event data_receive(struct session *s)
 		}
 		ev = data_feed(s, in, (size_t)n, &consumed);
 		conn_consume(&s->conn, consumed);
+		received += consumed;
 	}
+	s->conn.limit_ms = 0;
 	return ev;
 }
 

@@ -31,6 +31,10 @@ int tls_wait_fd(int fd, short events, int64_t deadline_ms)
 			errno = ETIMEDOUT;
 			return 0;
 		}
+		if (tls_wait_cancel != NULL && *tls_wait_cancel) {
+			errno = ECANCELED; /* the signal came before the wait began */
+			return -1;
+		}
 		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
 		if (rc > 0) {
 			return 1;

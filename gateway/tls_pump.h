@@ -25,8 +25,8 @@ int64_t tls_now_ms(void);
 int tls_wait_fd(int fd, short events, int64_t deadline_ms);
 
 /*
- * While it points at a set flag, a wait that a signal interrupts gives up
- * with ECANCELED (a session told to stop while it waits for a command). NULL:
+ * While it points at a set flag, a wait that a signal interrupts (or that
+ * begins with the flag set) gives up with ECANCELED (a session told to stop while it waits for a command). NULL:
  * signals never cut a wait short (the default; a message in DATA finishes).
  */
 extern volatile sig_atomic_t *tls_wait_cancel;

@@ -2,15 +2,18 @@
  * conn_test.c - the plaintext side of the connection layer: CRLF line
  * reading with bare CR/LF and NUL detection, over-long lines, pipelined
  * input staying buffered, timeouts, buffered writes, pending input seen
- * without being consumed.
+ * without being consumed, the absolute limit on every wait (the login
+ * deadline) and the minimum-rate deadline of DATA.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "harness.h"
+#include "tls_pump.h"
 
 static struct conn test_conn;
 
@@ -144,6 +147,41 @@ TEST(conn_input_pending_peeks)
 	CHECK(conn_input_pending(&test_conn) == 0);
 	shutdown(sv[1], SHUT_WR);
 	CHECK(conn_input_pending(&test_conn) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_deadline_never_passes_the_limit)
+{
+	CHECK(conn_deadline_at(1000, 300, 0) == 301000);     /* no limit */
+	CHECK(conn_deadline_at(1000, 300, 31000) == 31000);  /* the login deadline comes first */
+	CHECK(conn_deadline_at(1000, 10, 31000) == 11000);   /* the wait's own timeout comes first */
+	CHECK(conn_deadline_at(40000, 300, 31000) == 31000); /* already past: the wait ends at once */
+}
+
+TEST(conn_rate_deadline_grows_with_the_bytes)
+{
+	CHECK(conn_rate_deadline(5000, 0, 180, 500) == 185000);
+	CHECK(conn_rate_deadline(5000, 1000, 180, 500) == 187000); /* 2 s more for 1000 bytes at 500/s */
+	CHECK(conn_rate_deadline(5000, 250, 180, 500) == 185500);
+	CHECK(conn_rate_deadline(5000, 1000, 180, 0) == INT64_MAX);  /* no minimum rate */
+	CHECK(conn_rate_deadline(0, UINT64_MAX, 1, 1) == INT64_MAX); /* no overflow */
+}
+
+TEST(conn_read_ends_at_the_limit)
+{
+	char line[32];
+	size_t n;
+	int sv[2];
+	int64_t t0 = tls_now_ms();
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(sv[1], "NO", 2) == 2); /* a client dribbling a line */
+	conn_init(&test_conn, sv[0]);
+	test_conn.limit_ms = t0 + 100;
+	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 30) == CONN_LINE_ERROR);
+	CHECK(errno == ETIMEDOUT);
+	CHECK(tls_now_ms() - t0 < 20000); /* the limit ended it, not the 30 s timeout */
 	close(sv[0]);
 	close(sv[1]);
 }
