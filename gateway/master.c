@@ -248,18 +248,19 @@ static void master_close_listeners(void)
  * finish their message (their 250 comes only after the commit), bounded by
  * CONFIG_SHUTDOWN_GRACE_SECONDS. master_stop_tick() finishes the job.
  */
-static void master_begin_stop(int signo)
+static void master_begin_stop(int signo, unsigned sender)
 {
 	if (master.stopping) {
-		log_info("signal %d: already stopping", signo);
+		log_info("signal %d from pid %u: already stopping", signo, sender);
 		return;
 	}
 	master.stopping = 1;
 	master.stop_deadline = time(NULL) + CONFIG_SHUTDOWN_GRACE_SECONDS;
 	master_close_listeners();
 	master_stop_sessions(SIGTERM); /* before the line: once it is logged, every session has been told */
-	log_info("stopping on signal %d: no new sessions; %u session%s may finish for up to %d s", signo,
-		 master_live_sessions(), master_live_sessions() == 1 ? "" : "s", CONFIG_SHUTDOWN_GRACE_SECONDS);
+	log_info("stopping on signal %d from pid %u: no new sessions; %u session%s may finish for up to %d s",
+		 signo, sender, master_live_sessions(), master_live_sessions() == 1 ? "" : "s",
+		 CONFIG_SHUTDOWN_GRACE_SECONDS);
 }
 
 /* While stopping, once a second: exit when the sessions are gone or the grace is over. */
@@ -289,7 +290,7 @@ static void master_signal(void)
 		return;
 	}
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-		master_begin_stop((int)si.ssi_signo);
+		master_begin_stop((int)si.ssi_signo, si.ssi_pid);
 	}
 	if (si.ssi_signo == SIGHUP && !master.stopping) {
 		master_reload_request();

@@ -54,7 +54,7 @@ def test_sigterm_during_twenty_submissions(make_server):
     ready.wait()
     server.proc.send_signal(signal.SIGTERM)
     try:
-        server.wait_log(rf"stopping on signal 15: no new sessions; {SESSIONS + 1} sessions may finish")
+        server.wait_log(rf"stopping on signal 15 from pid \d+: no new sessions; {SESSIONS + 1} sessions may finish")
     finally:
         told.set()
     assert idle.reply().startswith("421 4.3.2 ")  # idle: told at once, without a command
@@ -86,7 +86,7 @@ def test_no_new_connections_while_stopping(make_server):
     assert c.cmd("RCPT TO:<rcpt@example.org>") == "250 2.1.5 Ok"
     assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
     server.proc.send_signal(signal.SIGTERM)
-    server.wait_log(r"stopping on signal 15: no new sessions; 1 session may finish")
+    server.wait_log(r"stopping on signal 15 from pid \d+: no new sessions; 1 session may finish")
 
     def refused():
         try:
