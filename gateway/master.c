@@ -258,9 +258,8 @@ static void master_begin_stop(int signo, unsigned sender)
 	master.stop_deadline = time(NULL) + CONFIG_SHUTDOWN_GRACE_SECONDS;
 	master_close_listeners();
 	master_stop_sessions(SIGTERM); /* before the line: once it is logged, every session has been told */
-	log_info("stopping on signal %d from pid %u: no new sessions; %u session%s may finish for up to %d s",
-		 signo, sender, master_live_sessions(), master_live_sessions() == 1 ? "" : "s",
-		 CONFIG_SHUTDOWN_GRACE_SECONDS);
+	log_info("stopping on signal %d from pid %u: no new sessions; %u session%s may finish for up to %d s", signo,
+		 sender, master_live_sessions(), master_live_sessions() == 1 ? "" : "s", CONFIG_SHUTDOWN_GRACE_SECONDS);
 }
 
 /* While stopping, once a second: exit when the sessions are gone or the grace is over. */

@@ -58,7 +58,8 @@ static void queue_request(unsigned slot)
 	int rc = ipc_recv(queue_service.fds[slot], &queue_in, NULL);
 
 	if (rc < 0) {
-		log_err("queue: session %s: refused a frame (%s); dropping it", queue_service.sids[slot], strerror(errno));
+		log_err("queue: session %s: refused a frame (%s); dropping it", queue_service.sids[slot],
+			strerror(errno));
 	}
 	if (rc > 0 && queue_in.hdr.type == PROTO_Q_BEGIN) {
 		queue_auth_drain(); /* auth wrote the login before the session could send this */
