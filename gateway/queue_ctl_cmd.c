@@ -16,12 +16,6 @@
 #include "queue_sched.h"
 #include "spool_state.h"
 
-struct ctl_request {
-	const char *verb;
-	const char *id; /* NULL for verbs without one */
-	int json;
-};
-
 struct ctl_verb {
 	const char *name;
 	int takes_id;
@@ -192,7 +186,6 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "delete", 1, ctl_run_delete }, { "hold", 1, ctl_run_hold }, { "release", 1, ctl_run_release },
 };
 
-/* Splits "VERB [ID] [json]" (single spaces) in place. Returns the verb, or NULL with err set. */
 static const struct ctl_verb *ctl_parse(char *line, struct ctl_request *r, const char **err)
 {
 	char *words[4];
@@ -233,6 +226,11 @@ static const struct ctl_verb *ctl_parse(char *line, struct ctl_request *r, const
 	r->verb = v->name;
 	r->id = v->takes_id ? words[1] : NULL;
 	return v;
+}
+
+int ctl_cmd_parse(char *line, struct ctl_request *r, const char **err)
+{
+	return ctl_parse(line, r, err) != NULL ? 0 : -1;
 }
 
 /* Answers one complete request line (without its "\n"). */

@@ -75,6 +75,20 @@ int ctl_json_sink(void *ctx, const char *data, size_t len);
 /* The status line of a refusal; TEXT is one line. */
 void ctl_err(struct ctl_out *o, int code, const char *text);
 
+/* One request line of the control socket, split in place (pointers into the line). */
+struct ctl_request {
+	const char *verb;
+	const char *id; /* NULL for verbs without one */
+	int json;
+};
+
+/*
+ * Splits "VERB [ID] [json]" (single spaces) in place: a known verb, an ID
+ * exactly where the verb takes one (16 lowercase hex digits), "json" last
+ * or nothing. Returns 0, or -1 with err set. Pure (fuzzed: ctl_parse_fuzz).
+ */
+int ctl_cmd_parse(char *line, struct ctl_request *r, const char **err);
+
 /*
  * Answers one request line (without its "\n") into o (and job, for list
  * and show); only_uid >= 0 (SPOOL/public/showq) allows only `list`.

@@ -20,7 +20,7 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert ctl_parse"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -36,6 +36,10 @@ sources() {
 		gateway/lib/fdmap.c gateway/lib/fsutil.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
 	tls_cert) echo gateway/tls_cert.c -lbearssl ;;
+	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \
+		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
+		gateway/lib/json.c gateway/lib/log.c gateway/lib/fsutil.c gateway/lib/timefmt.c gateway/lib/ipc.c \
+		gateway/lib/secret.c -lbearssl ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
