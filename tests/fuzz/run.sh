@@ -20,7 +20,7 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert ctl_parse"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert ctl_parse relay_conv"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -40,6 +40,9 @@ sources() {
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/lib/json.c gateway/lib/log.c gateway/lib/fsutil.c gateway/lib/timefmt.c gateway/lib/ipc.c \
 		gateway/lib/secret.c -lbearssl ;;
+	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_cert.c \
+		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
+		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c -lbearssl -lpthread ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
