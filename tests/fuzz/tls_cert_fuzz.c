@@ -5,10 +5,10 @@
  * has finished). Checks: the SPKI found lies inside the input and starts
  * with a SEQUENCE tag; tls_cert_has_ip answers -1, 0 or 1, the same for
  * both address sizes' walks of the same bytes when the DER is malformed;
- * and whenever BearSSL's own decoder accepts the certificate, the SPKI walk
- * succeeds too and the key BearSSL extracts lies inside the SPKI it found
- * (the pin hashes one, the handshake uses the other: they must be the same
- * key). Built by tests/fuzz/run.sh.
+ * and whenever both the walker and BearSSL's own decoder accept the
+ * certificate, the key BearSSL extracts lies inside the SPKI the walker
+ * found (the pin hashes one, the handshake uses the other: they must be
+ * the same key). Built by tests/fuzz/run.sh.
  */
 #include <bearssl.h>
 #include <stddef.h>
@@ -66,7 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tcf_check_same_key(pk, data + off, spki_len);
 		}
 	} else {
-		tcf_assert(spki == -1 && pk == NULL);
+		/*
+		 * The walker reads DER only; BearSSL's decoder also takes BER's
+		 * non-minimal lengths (found by this target). Where the walker
+		 * refuses, the pin and the IP check fail closed: the relay defers.
+		 */
+		tcf_assert(spki == -1);
 	}
 	int a = tls_cert_has_ip(data, size, v4, sizeof(v4));
 	int b = tls_cert_has_ip(data, size, v6, sizeof(v6));

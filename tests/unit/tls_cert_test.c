@@ -231,6 +231,20 @@ TEST(tls_cert_malformed_entry_after_a_match_is_refused)
 	CHECK(has_ip(&sh, ip6, 16) == -1);
 }
 
+/*
+ * DER only: a length in a longer form than it needs is BER, which BearSSL's
+ * decoder takes and the walker refuses (the tls_cert fuzz target found the
+ * difference); the pin and the IP check then fail closed.
+ */
+TEST(tls_cert_non_minimal_length_is_refused)
+{
+	static const unsigned char ber[] = { 0x30, 0x81, 0x03, 0x30, 0x81, 0x00 };
+	size_t off, len;
+
+	CHECK(tls_cert_spki(ber, sizeof(ber), &off, &len) == -1);
+	CHECK(tls_cert_has_ip(ber, sizeof(ber), ip4, 4) == -1);
+}
+
 TEST(tls_cert_spki_found)
 {
 	struct ext one = { oid_san, 0, san_ip4, 1 };
