@@ -308,4 +308,7 @@ def test_client_renegotiation_ends_the_connection(smtpd, implicit):
     text = out.decode(errors="replace")
     assert "RENEGOTIATING" in text, text[-800:]  # the request went out
     m = smtpd.wait_log(r"\w+: disconnect from \[127\.0\.0\.1\][^:\n]*: (.*)", start=start)
-    assert m.group(1) == "TLS renegotiation refused", m.group(0)
+    # What ended it is s_client's exit above (a renegotiation that succeeded leaves it running). The
+    # reason is usually the server's; on a slow machine (qemu-user) s_client may hang up on the
+    # server's no_renegotiation alert before the server has read the ClientHello's record header.
+    assert m.group(1) in ("TLS renegotiation refused", "lost connection"), m.group(0)
