@@ -36,7 +36,7 @@ Q := @
 endif
 
 # --- configuration -----------------------------------------------------------
-KCONFIG_FILES := Kconfig $(wildcard gateway/Kconfig.*)
+KCONFIG_FILES := Kconfig $(wildcard gateway/kconfig/Kconfig.*)
 -include $(KCONFIG_CONFIG)
 
 CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefconfig \
@@ -44,18 +44,18 @@ CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefcon
 DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
 
 # --- sources (obj-y style) -------------------------------------------------------
-optional-srcs := gateway/user_cmd.c gateway/password_read.c gateway/auth_cache.c gateway/queue_cmd.c \
-	gateway/test_hook.c gateway/sandbox_policy.c gateway/cert_cmd.c gateway/cert_self.c \
-	gateway/ctl_client.c gateway/sendmail_cmd.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
+optional-srcs := gateway/cmd_user.c gateway/cli_password.c gateway/auth_cache.c gateway/cmd_queue.c \
+	gateway/test_hook.c gateway/sandbox_policy.c gateway/cmd_cert.c gateway/cert_self.c \
+	gateway/cli_ctl.c gateway/cmd_sendmail.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
 srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
-srcs-$(CONFIG_TOOL_USER) += gateway/user_cmd.c gateway/password_read.c
+srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
-srcs-$(CONFIG_TOOL_QUEUE) += gateway/queue_cmd.c
-srcs-$(CONFIG_TOOL_CERT) += gateway/cert_cmd.c gateway/cert_self.c
-srcs-$(CONFIG_TOOL_SENDMAIL) += gateway/sendmail_cmd.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
+srcs-$(CONFIG_TOOL_QUEUE) += gateway/cmd_queue.c
+srcs-$(CONFIG_TOOL_CERT) += gateway/cmd_cert.c gateway/cert_self.c
+srcs-$(CONFIG_TOOL_SENDMAIL) += gateway/cmd_sendmail.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
 # the control-socket client serves both `subgate queue` and mailq / sendmail -q
 ifneq ($(CONFIG_TOOL_QUEUE)$(CONFIG_TOOL_SENDMAIL),)
-srcs-y += gateway/ctl_client.c
+srcs-y += gateway/cli_ctl.c
 endif
 srcs-$(CONFIG_TEST_HOOKS) += gateway/test_hook.c
 # seccomp filters built at start need libseccomp (and the policy) in the binary;
@@ -143,7 +143,7 @@ $(OBJDIR)/%.o: %.c $(B)/include/config.h | $(DEPS_STAMP)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(OBJDIR)/gateway/cmd_version.o $(OBJDIR)/gateway/cert_cmd.o: $(B)/include/build_info.h
+$(OBJDIR)/gateway/cmd_version.o $(OBJDIR)/gateway/cmd_cert.o: $(B)/include/build_info.h
 
 # The seccomp policy compiler runs on the build machine (musl + the host sysroot's
 # libseccomp) and emits the target's filters: SECCOMP_ARCH is a libseccomp arch name.

@@ -15,7 +15,7 @@
 #include "conf_rules.h"
 #include "conf_value.h"
 #include "fdmap.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "log.h"
 
 #define STR_(x) #x
