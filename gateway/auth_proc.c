@@ -170,16 +170,45 @@ static void auth_failure(struct auth_slot *s, const char *user, const char *mech
 	auth_reply(s, PROTO_AUTH_FAILED);
 }
 
-static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
+/* A login refused before any check: the address is shut out (421), or unknown while every tracked one is (454). */
+static void auth_throttled(struct auth_slot *s, enum auth_fail_verdict verdict)
+{
+	static time_t last_logged;
+
+	if (verdict == AUTH_FAIL_FULL && time(NULL) != last_logged) { /* at most one line a second */
+		last_logged = time(NULL);
+		log_warn("%s: client=[%s]: every tracked address is shut out for failed logins; "
+			 "refusing AUTH from a new one for now",
+			 s->sid, s->client);
+	}
+	auth_reply(s, verdict == AUTH_FAIL_FULL ? PROTO_AUTH_TEMPFAIL : PROTO_AUTH_THROTTLED);
+}
+
+/* Whether a login request may be checked at all; if not, the session has its answer. */
+static int auth_allowed(struct auth_slot *s)
+{
+	enum auth_fail_verdict verdict = auth_fail_check(s->fail_key, time(NULL));
+
+	if (verdict != AUTH_FAIL_ALLOW) {
+		auth_throttled(s, verdict); /* no password is checked */
+		return 0;
+	}
+	return 1;
+}
+
+static int auth_plain(void *ctx, struct ipc_frame *f, int fd)
 {
 	static struct userdb_entry e;
 	static struct scram_credential dummy;
+	struct auth_slot *s = ctx;
+	struct proto_auth_plain *req = (struct proto_auth_plain *)f->payload;
 	size_t len;
 	int found;
 
-	proto_terminate(req->mech);
-	proto_terminate(req->user);
-	proto_terminate(req->password);
+	(void)fd;
+	if (!auth_allowed(s)) {
+		return 0;
+	}
 	len = strlen(req->password);
 	found = auth_lookup(req->user, &e);
 	if (found < 0) {
@@ -198,24 +227,30 @@ static void auth_plain(struct auth_slot *s, struct proto_auth_plain *req)
 	}
 	secret_wipe(req, sizeof(*req));
 	secret_wipe(&e, sizeof(e));
+	return 0;
 }
 
-static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
+static int auth_scram_first(void *ctx, struct ipc_frame *f, int fd)
 {
 	static struct userdb_entry e;
+	struct auth_slot *s = ctx;
+	const struct proto_auth_scram *req = (const struct proto_auth_scram *)f->payload;
 	unsigned char raw[24];
 	char nonce[BASE64_ENCODED_SIZE(sizeof(raw))];
 	int found;
 
-	proto_terminate(req->message);
+	(void)fd;
+	if (!auth_allowed(s)) {
+		return 0;
+	}
 	if (scram_server_client_first(&s->scram, req->message, strlen(req->message)) < 0) {
 		auth_reply(s, PROTO_AUTH_MALFORMED);
-		return;
+		return 0;
 	}
 	found = auth_lookup(s->scram.username, &e);
 	if (found < 0) {
 		auth_reply(s, PROTO_AUTH_TEMPFAIL);
-		return;
+		return 0;
 	}
 	s->scram_known_user = found;
 	if (!found) {
@@ -230,14 +265,20 @@ static void auth_scram_first(struct auth_slot *s, struct proto_auth_scram *req)
 		auth_reply(s, PROTO_AUTH_CONTINUE);
 	}
 	secret_wipe(&e, sizeof(e));
+	return 0;
 }
 
-static void auth_scram_final(struct auth_slot *s, struct proto_auth_scram *req)
+static int auth_scram_final(void *ctx, struct ipc_frame *f, int fd)
 {
 	static struct userdb_entry e;
+	struct auth_slot *s = ctx;
+	const struct proto_auth_scram *req = (const struct proto_auth_scram *)f->payload;
 	long rc;
 
-	proto_terminate(req->message);
+	(void)fd;
+	if (!auth_allowed(s)) {
+		return 0;
+	}
 	rc = scram_server_client_final(&s->scram, req->message, strlen(req->message), auth_out.server_message,
 				       sizeof(auth_out.server_message));
 	if (rc < 0) {
@@ -249,13 +290,17 @@ static void auth_scram_final(struct auth_slot *s, struct proto_auth_scram *req)
 	}
 	scram_server_reset(&s->scram);
 	secret_wipe(&e, sizeof(e));
+	return 0;
 }
 
 /* A session's TLS handshake: sign its ServerKeyExchange hash. Never throttled. */
-static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
+static int auth_tls_sign(void *ctx, struct ipc_frame *f, int fd)
 {
 	static struct proto_tls_signature sig;
+	const struct auth_slot *s = ctx;
+	const struct proto_tls_sign *req = (const struct proto_tls_sign *)f->payload;
 
+	(void)fd;
 	memset(&sig, 0, sizeof(sig));
 	if (req->hv_len <= sizeof(req->hv) &&
 	    (req->key_generation == auth_key_generation ||
@@ -271,49 +316,40 @@ static void auth_tls_sign(struct auth_slot *s, const struct proto_tls_sign *req)
 	if (ipc_send(s->fd, PROTO_TLS_SIGNATURE, &sig, sizeof(sig), -1) < 0) {
 		log_warn("auth: session %s: cannot reply: %s", s->sid, strerror(errno));
 	}
+	return 0;
 }
 
-/* A login refused before any check: the address is shut out (421), or unknown while every tracked one is (454). */
-static void auth_throttled(struct auth_slot *s, enum auth_fail_verdict verdict)
-{
-	static time_t last_logged;
+static const struct proto_row auth_session_rows[] = {
+	{ .type = PROTO_TLS_SIGN, PROTO_SIZE(struct proto_tls_sign), .handler = auth_tls_sign },
+	{ .type = PROTO_AUTH_PLAIN,
+	  PROTO_SIZE(struct proto_auth_plain),
+	  .strings = { PROTO_STR(struct proto_auth_plain, mech), PROTO_STR(struct proto_auth_plain, user),
+		       PROTO_STR(struct proto_auth_plain, password) },
+	  .handler = auth_plain },
+	{ .type = PROTO_AUTH_SCRAM_FIRST,
+	  PROTO_SIZE(struct proto_auth_scram),
+	  .strings = { PROTO_STR(struct proto_auth_scram, message) },
+	  .handler = auth_scram_first },
+	{ .type = PROTO_AUTH_SCRAM_FINAL,
+	  PROTO_SIZE(struct proto_auth_scram),
+	  .strings = { PROTO_STR(struct proto_auth_scram, message) },
+	  .handler = auth_scram_final },
+};
 
-	if (verdict == AUTH_FAIL_FULL && time(NULL) != last_logged) { /* at most one line a second */
-		last_logged = time(NULL);
-		log_warn("%s: client=[%s]: every tracked address is shut out for failed logins; "
-			 "refusing AUTH from a new one for now",
-			 s->sid, s->client);
-	}
-	auth_reply(s, verdict == AUTH_FAIL_FULL ? PROTO_AUTH_TEMPFAIL : PROTO_AUTH_THROTTLED);
-}
+/* A session's requests: the TLS signature, and logins (each checked against the failure count first). */
+const struct proto_table auth_proc_session_frames = PROTO_TABLE("auth: session", "dropping it", auth_session_rows);
 
 static void auth_request(unsigned slot)
 {
 	struct auth_slot *s = &auth_slots[slot];
-	int rc = ipc_recv(s->fd, &auth_in, NULL);
-	uint32_t type = auth_in.hdr.type, len = auth_in.hdr.len;
-	enum auth_fail_verdict verdict;
+	int rc;
 
+	memset(&auth_out, 0, sizeof(auth_out));
+	rc = proto_recv(s->fd, &auth_proc_session_frames, s->sid, &auth_in, s);
 	if (rc <= 0) {
-		if (rc < 0) {
+		if (rc < 0 && errno != EPROTO) {
 			log_err("auth: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
 		}
-		service_drop(&auth_service, slot);
-		return;
-	}
-	memset(&auth_out, 0, sizeof(auth_out));
-	if (type == PROTO_TLS_SIGN && len == sizeof(struct proto_tls_sign)) {
-		auth_tls_sign(s, (const struct proto_tls_sign *)auth_in.payload);
-	} else if ((verdict = auth_fail_check(s->fail_key, time(NULL))) != AUTH_FAIL_ALLOW) {
-		auth_throttled(s, verdict); /* no password is checked */
-	} else if (type == PROTO_AUTH_PLAIN && len == sizeof(struct proto_auth_plain)) {
-		auth_plain(s, (struct proto_auth_plain *)auth_in.payload);
-	} else if (type == PROTO_AUTH_SCRAM_FIRST && len == sizeof(struct proto_auth_scram)) {
-		auth_scram_first(s, (struct proto_auth_scram *)auth_in.payload);
-	} else if (type == PROTO_AUTH_SCRAM_FINAL && len == sizeof(struct proto_auth_scram)) {
-		auth_scram_final(s, (struct proto_auth_scram *)auth_in.payload);
-	} else {
-		log_err("auth: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
 		service_drop(&auth_service, slot);
 	}
 	secret_wipe(&auth_in, sizeof(auth_in));
@@ -325,8 +361,7 @@ static void auth_adopt(unsigned slot, const struct proto_new_session *ns)
 
 	s->fd = auth_service.fds[slot];
 	s->sid = auth_service.sids[slot];
-	memcpy(s->client, ns->client, sizeof(s->client));
-	proto_terminate(s->client);
+	memcpy(s->client, ns->client, sizeof(s->client)); /* terminated: service.c's table */
 	auth_fail_key(s->client, s->fail_key, sizeof(s->fail_key));
 	scram_server_reset(&s->scram);
 }
@@ -337,12 +372,15 @@ static void auth_drop(unsigned slot)
 }
 
 /* The reload process's new key (SIGHUP): the next generation, then the answer. */
-static void auth_reload_apply(int reload_fd)
+static int auth_reload_apply(void *ctx, struct ipc_frame *f, int fd)
 {
 	static struct tls_key next;
 	struct proto_reload_apply answer;
 	char err[CONF_PATH_MAX + 64] = "";
 
+	(void)ctx;
+	(void)f;
+	(void)fd;
 	memset(&answer, 0, sizeof(answer));
 	answer.ok = tls_key_load(&next, auth_key_path, err, sizeof(err)) == 0;
 	if (answer.ok) {
@@ -363,38 +401,51 @@ static void auth_reload_apply(int reload_fd)
 	}
 	auth_db_stat.st_ino = 0; /* read users.cdb again too */
 	auth_db_refresh();
-	if (ipc_send(reload_fd, PROTO_RELOAD_APPLY, &answer, sizeof(answer), -1) < 0) {
+	if (ipc_send(auth_service.extra_fd, PROTO_RELOAD_APPLY, &answer, sizeof(answer), -1) < 0) {
 		log_err("auth: cannot answer the reload process: %s", strerror(errno));
 	}
+	return 0;
 }
+
+/* The new key's file (its path for the log and fdmap). */
+static int auth_reload_file(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
+
+	(void)ctx;
+	snprintf(auth_key_path, sizeof(auth_key_path), "%s", file->path);
+	fdmap_add(auth_key_path, fd);
+	return 0;
+}
+
+static const struct proto_row auth_reload_rows[] = {
+	{ .type = PROTO_RELOAD_FILE,
+	  PROTO_SIZE(struct proto_reload_file),
+	  .fd = PROTO_FD_ONE,
+	  .strings = { PROTO_STR(struct proto_reload_file, path) },
+	  .handler = auth_reload_file },
+	{ .type = PROTO_RELOAD_APPLY,
+	  PROTO_SIZE(struct proto_reload_apply),
+	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
+	  .handler = auth_reload_apply },
+};
+
+/* SIGHUP: the key's file, then the go (answered). A refused frame is skipped. */
+const struct proto_table auth_proc_reload_frames = PROTO_TABLE("auth: from the reload process", NULL, auth_reload_rows);
+
+static const struct proto_row auth_master_rows[] = { SERVICE_NEW_SESSION_ROW };
+
+/* The master's channel: new sessions only. */
+const struct proto_table auth_proc_master_frames = PROTO_TABLE("auth: from the master", "skipped", auth_master_rows);
 
 static void auth_reload_frame(void)
 {
-	const struct proto_reload_file *file = (const struct proto_reload_file *)auth_reload_in.payload;
-	int fd = -1;
-	int rc = ipc_recv(auth_service.extra_fd, &auth_reload_in, &fd);
+	int rc = proto_recv(auth_service.extra_fd, &auth_proc_reload_frames, NULL, &auth_reload_in, NULL);
 
 	if (rc == 0) {
 		/* the master sees the reload process die and stops the daemon; nothing to add here */
 		close(auth_service.extra_fd);
 		auth_service.extra_fd = -1;
-		return;
-	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&auth_reload_in, fd)) {
-		snprintf(auth_key_path, sizeof(auth_key_path), "%.*s", (int)sizeof(file->path) - 1, file->path);
-		fdmap_add(auth_key_path, fd);
-		return;
-	}
-	if (rc > 0 && auth_reload_in.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&auth_reload_in, fd)) {
-		auth_reload_apply(auth_service.extra_fd);
-		return;
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (rc > 0 || errno == EPROTO) {
-		log_err("auth: refused a malformed frame from the reload process (type %u, %u bytes)",
-			rc > 0 ? auth_reload_in.hdr.type : 0, rc > 0 ? auth_reload_in.hdr.len : 0);
 	}
 }
 
@@ -410,6 +461,7 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, i
 	auth_queue_fd = queue_fd;
 	jail_enter(j, SANDBOX_AUTH);
 	service_init(&auth_service, "auth", master_fd);
+	auth_service.master_frames = &auth_proc_master_frames;
 	auth_service.adopt = auth_adopt;
 	auth_service.request = auth_request;
 	auth_service.drop = auth_drop;

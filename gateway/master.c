@@ -139,29 +139,30 @@ static pid_t master_spawn(enum master_role role, int *ctl_fd)
 }
 
 /* The relay hands over the queue's end of each new worker's channel; pass it on. */
+static int master_relay_channel(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)f;
+	if (ipc_send(master.queue_fd, PROTO_RELAY_CHANNEL, NULL, 0, fd) < 0) {
+		log_err("cannot hand the relay channel to the queue: %s", strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+static const struct proto_row master_relay_rows[] = {
+	{ .type = PROTO_RELAY_CHANNEL, .fd = PROTO_FD_ONE, .handler = master_relay_channel },
+};
+
+/* The relay keeper's channel. A refused frame is skipped. */
+const struct proto_table master_relay_frames = PROTO_TABLE("master: from the relay", "skipped", master_relay_rows);
+
+/* A frame from the relay; its end is for SIGCHLD to say. */
 static void master_relay_frame(void)
 {
 	static struct ipc_frame f;
-	int fd = -1;
-	int rc = ipc_recv(master.relay_fd, &f, &fd);
 
-	if (rc < 0 && errno == EPROTO) {
-		log_err("relay sent a malformed frame");
-		return;
-	}
-	if (rc <= 0) {
-		return; /* the relay is gone: SIGCHLD will say so */
-	}
-	if (f.hdr.type == PROTO_RELAY_CHANNEL && f.hdr.len == 0 && fd >= 0) {
-		if (ipc_send(master.queue_fd, PROTO_RELAY_CHANNEL, NULL, 0, fd) < 0) {
-			log_err("cannot hand the relay channel to the queue: %s", strerror(errno));
-		}
-	} else {
-		log_err("relay sent a malformed frame (type %u, %u bytes)", f.hdr.type, f.hdr.len);
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
+	(void)proto_recv(master.relay_fd, &master_relay_frames, NULL, &f, NULL);
 }
 
 /*

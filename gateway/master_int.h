@@ -87,6 +87,9 @@ void master_showq_accept(void);
 void master_reload_request(void);
 void master_reload_frame(void);
 
+/* The frames the master takes: from the relay keeper (master.c), from the reload process (master_reload.c). */
+extern const struct proto_table master_relay_frames, master_reload_frames;
+
 /* A reaped pid that was a session: forget it (log a signal). Returns 1 if it was one. */
 int master_session_reaped(pid_t pid, int status);
 

@@ -72,56 +72,80 @@ static void master_reload_apply(void)
 		 master.conf.tls_cert, (unsigned)master.key_generation, master.local_users.n);
 }
 
+/* hosts or resolv.conf changed: the queue replaces the relay's copy. */
+static int master_resolv_file(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	if (ipc_send(master.queue_fd, PROTO_RESOLV_FILE, f->payload, f->hdr.len, fd) < 0) {
+		log_err("cannot pass the queue the relay's copy of hosts/resolv.conf: %s", strerror(errno));
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return 0;
+}
+
+/* A file for the master, or (for_queue) the configuration to pass on to the queue. */
+static int master_reload_file(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
+
+	(void)ctx;
+	if (file->for_queue) {
+		if (ipc_send(master.queue_fd, PROTO_RELOAD_FILE, file, sizeof(*file), fd) < 0) {
+			log_err("reload: cannot hand the configuration to the queue: %s", strerror(errno));
+		}
+		close(fd);
+	} else if (fdmap_add(file->path, fd) < 0) {
+		log_err("reload: too many files handed over");
+	}
+	return 0;
+}
+
+/* Every file came (ok), or the reload failed before it (the message says why). */
+static int master_reload_go(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_reload_apply *apply = (const struct proto_reload_apply *)f->payload;
+
+	(void)ctx;
+	(void)fd;
+	if (apply->ok) {
+		master_reload_apply();
+	} else {
+		log_err("reload failed: %s; still running with the previous settings", apply->message);
+	}
+	fdmap_clear();
+	return 0;
+}
+
+static const struct proto_row master_reload_rows[] = {
+	{ .type = PROTO_RESOLV_FILE,
+	  PROTO_SIZE(struct proto_resolv_file),
+	  .fd = PROTO_FD_FLAGGED,
+	  .fd_flag = offsetof(struct proto_resolv_file, present),
+	  .strings = { PROTO_STR(struct proto_resolv_file, name) },
+	  .handler = master_resolv_file },
+	{ .type = PROTO_RELOAD_FILE,
+	  PROTO_SIZE(struct proto_reload_file),
+	  .fd = PROTO_FD_ONE,
+	  .strings = { PROTO_STR(struct proto_reload_file, path) },
+	  .handler = master_reload_file },
+	{ .type = PROTO_RELOAD_APPLY,
+	  PROTO_SIZE(struct proto_reload_apply),
+	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
+	  .handler = master_reload_go },
+};
+
+/* The reload process's channel. A refused frame is skipped, and the files handed over so far dropped. */
+const struct proto_table master_reload_frames =
+    PROTO_TABLE("master: from the reload process", "skipped", master_reload_rows);
+
 void master_reload_frame(void)
 {
 	static struct ipc_frame f;
-	const struct proto_reload_file *file = (const struct proto_reload_file *)f.payload;
-	struct proto_reload_apply *apply = (struct proto_reload_apply *)f.payload;
-	int fd = -1;
-	int rc = ipc_recv(master.reload_fd, &f, &fd);
 
-	if (rc < 0 && errno == EPROTO) {
-		log_err("reload process sent a malformed frame");
-		return;
+	if (proto_recv(master.reload_fd, &master_reload_frames, NULL, &f, NULL) < 0 && errno == EPROTO) {
+		fdmap_clear(); /* a reload half handed over by a process that misbehaves: its APPLY fails */
 	}
-	if (rc <= 0) {
-		return; /* the reload process is gone: SIGCHLD says so */
-	}
-	if (f.hdr.type == PROTO_RESOLV_FILE && proto_reload_frame_ok(&f, fd)) {
-		if (ipc_send(master.queue_fd, PROTO_RESOLV_FILE, f.payload, f.hdr.len, fd) < 0) {
-			log_err("cannot pass the queue the relay's copy of hosts/resolv.conf: %s", strerror(errno));
-		}
-		if (fd >= 0) {
-			close(fd);
-		}
-		return;
-	}
-	if (f.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&f, fd)) {
-		struct proto_reload_file copy = *file;
-
-		proto_terminate(copy.path);
-		if (copy.for_queue) {
-			if (ipc_send(master.queue_fd, PROTO_RELOAD_FILE, &copy, sizeof(copy), fd) < 0) {
-				log_err("reload: cannot hand the configuration to the queue: %s", strerror(errno));
-			}
-			close(fd);
-		} else if (fdmap_add(copy.path, fd) < 0) {
-			log_err("reload: too many files handed over");
-		}
-		return;
-	}
-	if (f.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&f, fd)) {
-		proto_terminate(apply->message);
-		if (apply->ok) {
-			master_reload_apply();
-		} else {
-			log_err("reload failed: %s; still running with the previous settings", apply->message);
-		}
-	} else {
-		log_err("reload process sent a malformed frame (type %u, %u bytes)", f.hdr.type, f.hdr.len);
-		if (fd >= 0) {
-			close(fd);
-		}
-	}
-	fdmap_clear();
+	/* 0: the reload process is gone, SIGCHLD says so */
 }

@@ -1,8 +1,9 @@
 /*
  * proto.h - the frames processes exchange (DESIGN.md section 1). Every
- * payload is a fixed-size struct; the receiver checks type and exact size
- * (ipc_recv_expect) before it looks inside, and every string field is
- * NUL-terminated by the receiver before use (proto_terminate).
+ * payload is a fixed-size struct (PROTO_Q_BEGIN and PROTO_Q_DATA: up to a
+ * size); the receiver checks each frame against its channel's table before
+ * it looks inside, and the table's string fields are NUL-terminated before
+ * use (proto_recv, below; the tables sit with their receivers).
  *
  *   master  -> auth, queue   PROTO_NEW_SESSION + the session's socket (fd)
  *   session -> auth          PROTO_AUTH_PLAIN | PROTO_AUTH_SCRAM_FIRST | PROTO_AUTH_SCRAM_FINAL
@@ -146,21 +147,13 @@ struct proto_q_begin {
 };
 
 /*
- * The frame carries only the used part of `strings`, and clearing touches
- * only the counters: a session's envelope costs the pages it fills, not
- * 16 KiB. The size of a `len` too large for `strings` matches no frame.
+ * The frame carries only the used part of `strings` (envelope.c packs it).
+ * The size of a `len` too large for `strings` matches no frame.
  */
 static inline size_t proto_q_begin_size(const struct proto_q_begin *b)
 {
 	return offsetof(struct proto_q_begin, strings) +
 	       (b->len <= sizeof(b->strings) ? (size_t)b->len : sizeof(b->strings) + 1);
-}
-
-static inline void proto_q_begin_clear(struct proto_q_begin *b)
-{
-	b->nrcpt = 0;
-	b->len = 0;
-	b->arrival = 0;
 }
 
 struct proto_q_reply {
@@ -214,44 +207,103 @@ struct proto_reload_apply {
 	char message[256]; /* why not, for the log */
 };
 
-/* Terminates a received fixed-size string field in place. */
+/* Terminates a fixed-size string field of a local copy in place. */
 #define proto_terminate(field) ((field)[sizeof(field) - 1] = '\0')
 
-/* Terminates every string of a received auth result (each of senders[] too) and bounds nsenders. */
-static inline void proto_auth_result_terminate(struct proto_auth_result *r)
-{
-	proto_terminate(r->user);
-	proto_terminate(r->server_message);
-	for (size_t i = 0; i < CONFIG_USER_MAX_SENDERS; i++) {
-		proto_terminate(r->senders[i]);
-	}
-	if (r->nsenders > CONFIG_USER_MAX_SENDERS) {
-		r->nsenders = CONFIG_USER_MAX_SENDERS;
-	}
-}
+/*
+ * Receiving (proto.c). Every receiving channel has one const table of the
+ * frames it takes: per type the payload's length (minimum and maximum),
+ * whether a descriptor comes with it, which fixed-size string fields to
+ * terminate, and the handler. proto_recv() receives a frame, finds its row,
+ * terminates the strings and runs the handler; a frame that matches no row
+ * (unknown type, wrong length, a descriptor where none belongs or none
+ * where one must come), or that its handler refuses, is a protocol error:
+ * logged with the channel, type and length, its descriptor closed, never
+ * used. What the receiver then does (skip it, drop the session, drop the
+ * channel) stays with the caller, which sees -1 with errno EPROTO.
+ */
+enum proto_fd {
+	PROTO_FD_NONE = 0, /* never a descriptor */
+	PROTO_FD_ONE,      /* always exactly one */
+	PROTO_FD_FLAGGED,  /* one exactly when the uint32_t at fd_flag in the payload is not 0 */
+};
+
+/* count string fields of size bytes each (a NUL in the last), the first at offset. */
+struct proto_string {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t count;
+};
+
+#define PROTO_STRINGS_MAX 3
 
 /*
- * Checks a received frame of the reload protocol (PROTO_RELOAD_REQUEST,
- * _FILE, _APPLY, PROTO_RESOLV_FILE) before use: the exact size of its type,
- * and a descriptor exactly where the type carries one (always with a FILE,
- * with RESOLV_FILE when `present`, never otherwise). Returns 1, or 0 for a
- * frame to refuse (any other type too); the caller closes fd.
+ * Runs a frame that matched its row (strings terminated). fd: the frame's
+ * descriptor (or -1), the handler's from then on. Returns 0, or -1 to
+ * refuse what the table cannot say (fd untouched: proto_recv closes it).
  */
-static inline int proto_reload_frame_ok(const struct ipc_frame *f, int fd)
-{
-	switch (f->hdr.type) {
-	case PROTO_RELOAD_REQUEST:
-		return f->hdr.len == 0 && fd < 0;
-	case PROTO_RELOAD_FILE:
-		return f->hdr.len == sizeof(struct proto_reload_file) && fd >= 0;
-	case PROTO_RELOAD_APPLY:
-		return f->hdr.len == sizeof(struct proto_reload_apply) && fd < 0;
-	case PROTO_RESOLV_FILE:
-		return f->hdr.len == sizeof(struct proto_resolv_file) &&
-		       (fd >= 0) == (((const struct proto_resolv_file *)f->payload)->present != 0);
-	default:
-		return 0;
+typedef int proto_handler(void *ctx, struct ipc_frame *f, int fd);
+
+struct proto_row {
+	uint32_t type;
+	uint32_t min_len, max_len; /* payload bytes */
+	enum proto_fd fd;
+	uint32_t fd_flag;                               /* PROTO_FD_FLAGGED: offset of the flag */
+	struct proto_string strings[PROTO_STRINGS_MAX]; /* size 0 ends the list */
+	proto_handler *handler; /* NULL: a reply the caller waits for and reads itself (no descriptor) */
+};
+
+struct proto_table {
+	const char *channel;    /* for the log: who hears from whom, "auth: session" (the peer's id follows) */
+	const char *on_refusal; /* for the log: what the receiver does with a refused frame, or NULL */
+	const struct proto_row *rows;
+	size_t nrows;
+};
+
+#define PROTO_SIZE(type) .min_len = sizeof(type), .max_len = sizeof(type)
+#define PROTO_STR(type, field)                                       \
+	{                                                            \
+		offsetof(type, field), sizeof(((type *)0)->field), 1 \
 	}
-}
+#define PROTO_STRS(type, field)                                                \
+	{                                                                      \
+		offsetof(type, field), sizeof(((type *)0)->field[0]),          \
+		    sizeof(((type *)0)->field) / sizeof(((type *)0)->field[0]) \
+	}
+#define PROTO_TABLE(channel, on_refusal, rows)                              \
+	{                                                                   \
+		channel, on_refusal, rows, sizeof(rows) / sizeof((rows)[0]) \
+	}
+
+enum proto_verdict {
+	PROTO_MATCH,
+	PROTO_UNKNOWN_TYPE,
+	PROTO_BAD_LENGTH,
+	PROTO_FD_UNEXPECTED,
+	PROTO_FD_MISSING,
+};
+
+/* Pure: the row of t that f (with descriptor fd, or -1) matches, or NULL and why not. */
+const struct proto_row *proto_match(const struct proto_table *t, const struct ipc_frame *f, int fd,
+				    enum proto_verdict *why);
+
+/* Terminates the row's string fields in f's payload (proto_match said it is long enough). */
+void proto_terminate_strings(const struct proto_row *r, struct ipc_frame *f);
+
+/*
+ * Checks a frame already received (descriptor fd or -1) against t,
+ * terminates its strings, runs its row's handler with ctx. peer: the
+ * sender's id for the log, or NULL. Returns 1, or -1 with errno EPROTO
+ * after logging and closing fd.
+ */
+int proto_dispatch(const struct proto_table *t, const char *peer, struct ipc_frame *f, int fd, void *ctx);
+
+/*
+ * Receives one frame on sock into f and dispatches it (proto_dispatch).
+ * Returns 1, 0 at the channel's end, or -1 with errno: EPROTO for a
+ * refused frame (ipc_recv's or the table's; logged, descriptors closed, the
+ * channel still open), anything else from ipc_recv (not logged).
+ */
+int proto_recv(int sock, const struct proto_table *t, const char *peer, struct ipc_frame *f, void *ctx);
 
 #endif

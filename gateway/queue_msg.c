@@ -7,9 +7,12 @@
 #include "queue_msg.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "envelope.h"
 #include "log.h"
 #include "queue_sched.h"
 
@@ -38,11 +41,14 @@ static struct queue_slot queue_slots[CONFIG_MAX_SESSIONS];
 static struct queue_login queue_logins[CONFIG_MAX_SESSIONS];
 static struct spool *msg_spool;
 static const struct conf *msg_conf;
+static struct ipc_frame msg_in;
+static int msg_auth_fd = -1; /* auth's channel: who logged in (PROTO_AUTH_LOGIN); -1 once closed */
 
-void queue_msg_init(struct spool *sp, const struct conf *c)
+void queue_msg_init(struct spool *sp, const struct conf *c, int auth_fd)
 {
 	msg_spool = sp;
 	msg_conf = c;
+	msg_auth_fd = auth_fd;
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		queue_slots[i].fd = -1;
 		queue_slots[i].sid = "";
@@ -86,23 +92,56 @@ void queue_msg_drop(unsigned slot)
 	queue_slots[slot].fd = -1;
 }
 
-void queue_msg_login(const struct proto_auth_login *l)
+int queue_msg_login(const struct proto_auth_login *l)
 {
 	struct queue_login *q;
 
 	if (l->slot >= CONFIG_MAX_SESSIONS || l->nsenders > CONFIG_USER_MAX_SENDERS) {
-		log_err("queue: malformed login from auth (slot %u, %u senders)", l->slot, l->nsenders);
-		return;
+		return -1;
 	}
 	q = &queue_logins[l->slot];
 	memcpy(q->sid, l->session_id, sizeof(q->sid));
-	proto_terminate(q->sid);
 	memcpy(q->user, l->user, sizeof(q->user));
-	proto_terminate(q->user);
 	q->nsenders = l->nsenders;
-	for (uint32_t i = 0; i < l->nsenders; i++) {
-		memcpy(q->senders[i], l->senders[i], sizeof(q->senders[i]));
-		proto_terminate(q->senders[i]);
+	memcpy(q->senders, l->senders, sizeof(q->senders[0]) * l->nsenders);
+	return 0;
+}
+
+static int queue_login_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)fd;
+	return queue_msg_login((const struct proto_auth_login *)f->payload);
+}
+
+static const struct proto_row queue_auth_rows[] = {
+	{ .type = PROTO_AUTH_LOGIN,
+	  PROTO_SIZE(struct proto_auth_login),
+	  .strings = { PROTO_STR(struct proto_auth_login, session_id), PROTO_STR(struct proto_auth_login, user),
+		       PROTO_STRS(struct proto_auth_login, senders) },
+	  .handler = queue_login_frame },
+};
+
+/* auth's word on logins (a slot or a count out of range is refused too); a refused frame is skipped. */
+const struct proto_table queue_msg_auth_frames = PROTO_TABLE("queue: from auth", "skipped", queue_auth_rows);
+
+int queue_msg_auth_fd(void)
+{
+	return msg_auth_fd;
+}
+
+void queue_msg_auth_drain(void)
+{
+	struct pollfd p = { .fd = msg_auth_fd, .events = POLLIN };
+
+	while (msg_auth_fd >= 0 && poll(&p, 1, 0) == 1) {
+		int rc = proto_recv(msg_auth_fd, &queue_msg_auth_frames, NULL, &msg_in, NULL);
+
+		if (rc == 0 || (rc < 0 && errno != EPROTO)) {
+			log_err("queue: the channel from auth closed; no network session can queue mail now");
+			close(msg_auth_fd);
+			msg_auth_fd = -1;
+		}
 	}
 }
 
@@ -128,26 +167,6 @@ static int queue_login_allows(unsigned slot, const char *user, const char *sende
 	return 0;
 }
 
-/* Splits the packed envelope into strings; returns 0 or -1 if malformed. */
-static int queue_unpack(const struct proto_q_begin *b, const char **fields, unsigned nfields)
-{
-	size_t pos = 0;
-
-	if (b->len > sizeof(b->strings)) {
-		return -1;
-	}
-	for (unsigned i = 0; i < nfields; i++) {
-		const char *nul = memchr(b->strings + pos, '\0', b->len - pos);
-
-		if (nul == NULL) {
-			return -1;
-		}
-		fields[i] = b->strings + pos;
-		pos = (size_t)(nul - b->strings) + 1;
-	}
-	return pos == b->len ? 0 : -1;
-}
-
 /* A refusal of what the session should never have sent: logged as the session's fault. */
 static void queue_refuse(struct queue_slot *s, int err, const char *why)
 {
@@ -159,32 +178,26 @@ static void queue_refuse(struct queue_slot *s, int err, const char *why)
 static void queue_begin(unsigned slot, const struct proto_q_begin *b)
 {
 	struct queue_slot *s = &queue_slots[slot];
-	const char *fields[3 + CONFIG_MAX_RECIPIENTS];
+	const char *rcpts[CONFIG_MAX_RECIPIENTS];
 	struct spool_envelope env;
 
 	queue_abort(s);
 	s->error = 0;
-	if (b->nrcpt == 0 || b->nrcpt > CONFIG_MAX_RECIPIENTS || queue_unpack(b, fields, 3 + b->nrcpt) < 0) {
+	if (envelope_unpack(b, &env, rcpts) < 0) {
 		log_err("queue: session %s: malformed envelope", s->sid);
 		queue_reply(s, EPROTO, NULL);
 		return;
 	}
-	if (strcmp(fields[2], s->client) != 0) {
+	if (strcmp(env.client, s->client) != 0) {
 		queue_refuse(s, EPERM, "the envelope names another client than the connection's");
 		queue_reply(s, EPERM, NULL);
 		return;
 	}
-	if (!queue_login_allows(slot, fields[1], fields[0], fields[2])) {
+	if (!queue_login_allows(slot, env.user, env.sender, env.client)) {
 		queue_refuse(s, EPERM, "the envelope's user or sender is not what auth allowed the login");
 		queue_reply(s, EPERM, NULL);
 		return;
 	}
-	env = (struct spool_envelope){ .sender = fields[0],
-				       .user = fields[1],
-				       .client = fields[2],
-				       .nrcpt = b->nrcpt,
-				       .rcpts = fields + 3,
-				       .arrival = (time_t)b->arrival };
 	if (spool_msg_create(msg_spool, &s->msg, &env) < 0) {
 		int err = errno;
 
@@ -195,7 +208,7 @@ static void queue_begin(unsigned slot, const struct proto_q_begin *b)
 	s->active = 1;
 	s->last = -1;
 	s->size = 0;
-	snprintf(s->sender, sizeof(s->sender), "%s", fields[0]);
+	snprintf(s->sender, sizeof(s->sender), "%s", env.sender);
 	s->nrcpt = b->nrcpt;
 	queue_reply(s, 0, s->msg.id);
 }
@@ -267,27 +280,73 @@ static void queue_end(struct queue_slot *s)
 	queue_sched_dirty();
 }
 
-int queue_msg_frame(unsigned slot, const struct ipc_frame *f)
+static int queue_check_frame(void *ctx, struct ipc_frame *f, int fd)
 {
-	struct queue_slot *s = &queue_slots[slot];
-	uint32_t type = f->hdr.type, len = f->hdr.len;
+	const struct proto_q_check *q = (const struct proto_q_check *)f->payload;
 
-	if (type == PROTO_Q_DATA) {
-		queue_data(s, f->payload, len);
-	} else if (type == PROTO_Q_CHECK && len == sizeof(struct proto_q_check)) {
-		const struct proto_q_check *q = (const struct proto_q_check *)f->payload;
+	(void)fd;
+	queue_reply(ctx, spool_quota_check(msg_spool, q->size) < 0 ? errno : 0, NULL);
+	return 0;
+}
 
-		queue_reply(s, spool_quota_check(msg_spool, q->size) < 0 ? errno : 0, NULL);
-	} else if (type == PROTO_Q_BEGIN && len >= offsetof(struct proto_q_begin, strings) &&
-		   len == proto_q_begin_size((const struct proto_q_begin *)f->payload)) {
-		queue_begin(slot, (const struct proto_q_begin *)f->payload);
-	} else if (type == PROTO_Q_END && len == 0) {
-		queue_end(s);
-	} else if (type == PROTO_Q_ABORT && len == 0) {
-		queue_abort(s);
-	} else {
-		log_err("queue: session %s sent a malformed frame (type %u, %u bytes); dropping it", s->sid, type, len);
+/* The envelope: its `len` must be what the frame carries; auth's logins are read first. */
+static int queue_begin_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_q_begin *b = (const struct proto_q_begin *)f->payload;
+
+	(void)fd;
+	if (f->hdr.len != proto_q_begin_size(b)) {
 		return -1;
 	}
+	queue_msg_auth_drain(); /* auth wrote the login before the session could send this */
+	queue_begin((unsigned)((struct queue_slot *)ctx - queue_slots), b);
 	return 0;
+}
+
+static int queue_data_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)fd;
+	queue_data(ctx, f->payload, f->hdr.len);
+	return 0;
+}
+
+static int queue_end_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)f;
+	(void)fd;
+	queue_end(ctx);
+	return 0;
+}
+
+static int queue_abort_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)f;
+	(void)fd;
+	queue_abort(ctx);
+	return 0;
+}
+
+static const struct proto_row queue_session_rows[] = {
+	{ .type = PROTO_Q_CHECK, PROTO_SIZE(struct proto_q_check), .handler = queue_check_frame },
+	{ .type = PROTO_Q_BEGIN,
+	  .min_len = offsetof(struct proto_q_begin, strings),
+	  .max_len = sizeof(struct proto_q_begin),
+	  .handler = queue_begin_frame },
+	{ .type = PROTO_Q_DATA, .min_len = 0, .max_len = IPC_PAYLOAD_MAX, .handler = queue_data_frame },
+	{ .type = PROTO_Q_END, .handler = queue_end_frame },
+	{ .type = PROTO_Q_ABORT, .handler = queue_abort_frame },
+};
+
+/* A session's message (ctx: its struct queue_slot). A refused frame drops the session. */
+const struct proto_table queue_msg_session_frames = PROTO_TABLE("queue: session", "dropping it", queue_session_rows);
+
+int queue_msg_recv(unsigned slot)
+{
+	struct queue_slot *s = &queue_slots[slot];
+	int rc = proto_recv(s->fd, &queue_msg_session_frames, s->sid, &msg_in, s);
+
+	if (rc < 0 && errno != EPROTO) {
+		log_err("queue: session %s: refused a frame (%s); dropping it", s->sid, strerror(errno));
+	}
+	return rc > 0 ? 0 : -1;
 }

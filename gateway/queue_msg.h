@@ -29,17 +29,30 @@
 /* Received: (session_data.c builds it in 1024 bytes), Message-ID: and Date:, with room. */
 #define QUEUE_MSG_ADDED_MAX (1024 + 2 * (ADDR_DOMAIN_MAX + 64) + 512)
 
-/* The spool to write and the settings (max_message_size; a reload may change them in place). */
-void queue_msg_init(struct spool *sp, const struct conf *c);
+/*
+ * The spool to write, the settings (max_message_size; a reload may change
+ * them in place) and auth's channel (PROTO_AUTH_LOGIN; -1: none).
+ */
+void queue_msg_init(struct spool *sp, const struct conf *c, int auth_fd);
 
 /* A new session in slot: its channel, its id for the log, its client as the master named it. */
 void queue_msg_adopt(unsigned slot, int fd, const char *sid, const char *client);
 
-/* auth's word on who logged in on a slot (the frame's strings are terminated here). */
-void queue_msg_login(const struct proto_auth_login *l);
+/* auth's word on who logged in on a slot (strings terminated). Returns 0, or -1: slot or count out of range. */
+int queue_msg_login(const struct proto_auth_login *l);
 
-/* One frame from the session in slot. Returns 0, or -1 if it was malformed (drop the session). */
-int queue_msg_frame(unsigned slot, const struct ipc_frame *f);
+/* Takes every login auth has sent; returns without waiting. The channel, -1 once it closed. */
+void queue_msg_auth_drain(void);
+int queue_msg_auth_fd(void);
+
+/*
+ * Receives and handles one frame from the session in slot. Returns 0, or -1:
+ * the session is gone, or sent a frame its table refuses (logged): drop it.
+ */
+int queue_msg_recv(unsigned slot);
+
+/* The frames: a session's (ctx: the slot), and auth's channel. */
+extern const struct proto_table queue_msg_session_frames, queue_msg_auth_frames;
 
 /* The session is gone (or the process stops): its unfinished message goes with it. */
 void queue_msg_drop(unsigned slot);

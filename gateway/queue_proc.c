@@ -24,47 +24,10 @@
 
 static struct service queue_service;
 static struct spool *queue_spool;
-static struct ipc_frame queue_in;
-static struct ipc_frame queue_auth_in;
-static int queue_auth_fd = -1; /* auth's channel: who logged in (PROTO_AUTH_LOGIN) */
-
-/* Takes every login auth has sent; returns without waiting. */
-static void queue_auth_drain(void)
-{
-	struct pollfd p = { .fd = queue_auth_fd, .events = POLLIN };
-
-	while (queue_auth_fd >= 0 && poll(&p, 1, 0) == 1) {
-		int fd = -1;
-		int rc = ipc_recv(queue_auth_fd, &queue_auth_in, &fd);
-
-		if (fd >= 0) {
-			close(fd);
-		}
-		if (rc <= 0) {
-			log_err("queue: the channel from auth closed; no network session can queue mail now");
-			close(queue_auth_fd);
-			queue_auth_fd = -1;
-		} else if (queue_auth_in.hdr.type == PROTO_AUTH_LOGIN &&
-			   queue_auth_in.hdr.len == sizeof(struct proto_auth_login)) {
-			queue_msg_login((const struct proto_auth_login *)queue_auth_in.payload);
-		} else {
-			log_err("queue: malformed frame from auth (type %u)", queue_auth_in.hdr.type);
-		}
-	}
-}
 
 static void queue_request(unsigned slot)
 {
-	int rc = ipc_recv(queue_service.fds[slot], &queue_in, NULL);
-
-	if (rc < 0) {
-		log_err("queue: session %s: refused a frame (%s); dropping it", queue_service.sids[slot],
-			strerror(errno));
-	}
-	if (rc > 0 && queue_in.hdr.type == PROTO_Q_BEGIN) {
-		queue_auth_drain(); /* auth wrote the login before the session could send this */
-	}
-	if (rc <= 0 || queue_msg_frame(slot, &queue_in) < 0) {
+	if (queue_msg_recv(slot) < 0) {
 		service_drop(&queue_service, slot);
 	}
 }
@@ -112,11 +75,9 @@ static void queue_reload_apply(void)
 /* The reload process saw the host's hosts or resolv.conf change: replace the relay's copy in SPOOL/etc. */
 static void queue_resolv_file(const struct proto_resolv_file *r, int fd)
 {
-	char name[sizeof(r->name)];
+	const char *name = r->name; /* terminated: the table */
 	int etc, rc;
 
-	memcpy(name, r->name, sizeof(name));
-	name[sizeof(name) - 1] = '\0';
 	if (strcmp(name, "hosts") != 0 && strcmp(name, "resolv.conf") != 0) {
 		log_err("queue: refused to replace etc/%s: not hosts or resolv.conf", name);
 		return;
@@ -140,39 +101,83 @@ static void queue_resolv_file(const struct proto_resolv_file *r, int fd)
 	close(etc);
 }
 
-static void queue_master_other(const struct ipc_frame *f, int fd)
+static int queue_reload_file_frame(void *ctx, struct ipc_frame *f, int fd)
 {
-	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
-
-	if (f->hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(f, fd)) {
-		struct proto_reload_file copy = *file;
-
-		proto_terminate(copy.path);
-		fdmap_add(copy.path, fd);
-	} else if (f->hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(f, fd)) {
-		queue_reload_apply();
-		fdmap_clear();
-	} else if (f->hdr.type == PROTO_RELAY_CHANNEL && f->hdr.len == 0 && fd >= 0) {
-		queue_sched_relay_channel(fd);
-	} else if (f->hdr.type == PROTO_FLUSH && f->hdr.len == 0 && fd < 0) {
-		(void)queue_sched_flush();
-	} else if (f->hdr.type == PROTO_CONTROL && f->hdr.len == sizeof(struct proto_control) && fd >= 0) {
-		const struct proto_control *c = (const struct proto_control *)f->payload;
-
-		queue_ctl_accept(fd, c->restricted ? (int64_t)c->uid : -1);
-	} else if (f->hdr.type == PROTO_RESOLV_FILE && proto_reload_frame_ok(f, fd)) {
-		queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
-		if (fd >= 0) {
-			close(fd);
-		}
-	} else {
-		log_err("queue: refused a malformed frame from the master (type %u, %u bytes)", f->hdr.type,
-			f->hdr.len);
-		if (fd >= 0) {
-			close(fd);
-		}
-	}
+	(void)ctx;
+	fdmap_add(((const struct proto_reload_file *)f->payload)->path, fd);
+	return 0;
 }
+
+static int queue_reload_apply_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)f;
+	(void)fd;
+	queue_reload_apply();
+	fdmap_clear();
+	return 0;
+}
+
+static int queue_relay_channel_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)f;
+	queue_sched_relay_channel(fd);
+	return 0;
+}
+
+static int queue_flush_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)f;
+	(void)fd;
+	(void)queue_sched_flush();
+	return 0;
+}
+
+static int queue_control_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_control *c = (const struct proto_control *)f->payload;
+
+	(void)ctx;
+	queue_ctl_accept(fd, c->restricted ? (int64_t)c->uid : -1);
+	return 0;
+}
+
+static int queue_resolv_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	queue_resolv_file((const struct proto_resolv_file *)f->payload, fd);
+	if (fd >= 0) {
+		close(fd);
+	}
+	return 0;
+}
+
+static const struct proto_row queue_master_rows[] = {
+	SERVICE_NEW_SESSION_ROW,
+	{ .type = PROTO_RELOAD_FILE,
+	  PROTO_SIZE(struct proto_reload_file),
+	  .fd = PROTO_FD_ONE,
+	  .strings = { PROTO_STR(struct proto_reload_file, path) },
+	  .handler = queue_reload_file_frame },
+	{ .type = PROTO_RELOAD_APPLY,
+	  PROTO_SIZE(struct proto_reload_apply),
+	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
+	  .handler = queue_reload_apply_frame },
+	{ .type = PROTO_RELAY_CHANNEL, .fd = PROTO_FD_ONE, .handler = queue_relay_channel_frame },
+	{ .type = PROTO_FLUSH, .handler = queue_flush_frame },
+	{ .type = PROTO_CONTROL, PROTO_SIZE(struct proto_control), .fd = PROTO_FD_ONE, .handler = queue_control_frame },
+	{ .type = PROTO_RESOLV_FILE,
+	  PROTO_SIZE(struct proto_resolv_file),
+	  .fd = PROTO_FD_FLAGGED,
+	  .fd_flag = offsetof(struct proto_resolv_file, present),
+	  .strings = { PROTO_STR(struct proto_resolv_file, name) },
+	  .handler = queue_resolv_frame },
+};
+
+/* The master's channel: sessions, reloads, relay channels, flushes, control connections, resolver files. */
+const struct proto_table queue_proc_master_frames = PROTO_TABLE("queue: from the master", "skipped", queue_master_rows);
 
 /* The earlier of the next retry and the next control request deadline. */
 static int queue_timeout_ms(void)
@@ -187,17 +192,17 @@ static unsigned queue_more_fds(struct pollfd *pfd, unsigned cap)
 {
 	unsigned n = cap > 0 ? queue_ctl_fds(pfd, cap - 1) : 0;
 
-	if (queue_auth_fd >= 0 && n < cap) {
-		pfd[n++] = (struct pollfd){ .fd = queue_auth_fd, .events = POLLIN };
+	if (queue_msg_auth_fd() >= 0 && n < cap) {
+		pfd[n++] = (struct pollfd){ .fd = queue_msg_auth_fd(), .events = POLLIN };
 	}
 	return n;
 }
 
 static void queue_more_ready(const struct pollfd *pfd, unsigned n)
 {
-	if (n > 0 && pfd[n - 1].fd == queue_auth_fd) {
+	if (n > 0 && pfd[n - 1].fd == queue_msg_auth_fd()) {
 		if (pfd[n - 1].revents) {
-			queue_auth_drain();
+			queue_msg_auth_drain();
 		}
 		n--;
 	}
@@ -213,14 +218,13 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_service.request = queue_request;
 	queue_service.drop = queue_drop;
 	queue_service.shutdown = queue_shutdown;
-	queue_service.master_other = queue_master_other;
+	queue_service.master_frames = &queue_proc_master_frames;
 	queue_service.timeout_ms = queue_timeout_ms;
 	queue_service.after_poll = queue_sched_poll;
 	queue_service.more_fds = queue_more_fds;
 	queue_service.more_ready = queue_more_ready;
-	queue_auth_fd = auth_fd;
 	queue_conf = *c;
-	queue_msg_init(sp, &queue_conf);
+	queue_msg_init(sp, &queue_conf, auth_fd);
 	queue_sched_init(&queue_conf, sp, &queue_service);
 	queue_ctl_init(sp, QUEUE_CTL_TIMEOUT_MS);
 	service_run(&queue_service);

@@ -370,36 +370,52 @@ static void sched_relay_gone(void)
 	sched_job_close();
 }
 
+static int sched_rcpt_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	(void)fd;
+	sched_rcpt_result((const struct proto_r_rcpt *)f->payload);
+	return 0;
+}
+
+static int sched_done_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct proto_r_done *d = (const struct proto_r_done *)f->payload;
+
+	(void)ctx;
+	(void)fd;
+	if (d->pause) {
+		sched_paused_until = time(NULL) + (time_t)sched_conf->retry_max;
+		log_err("queue: the smarthost refused our credentials: holding the queue for %llus",
+			(unsigned long long)sched_conf->retry_max);
+	}
+	if (job.active) {
+		sched_finish();
+	}
+	queue_sched_kick();
+	return 0;
+}
+
+static const struct proto_row sched_relay_rows[] = {
+	{ .type = PROTO_R_RCPT,
+	  PROTO_SIZE(struct proto_r_rcpt),
+	  .strings = { PROTO_STR(struct proto_r_rcpt, id), PROTO_STR(struct proto_r_rcpt, status),
+		       PROTO_STR(struct proto_r_rcpt, reply) },
+	  .handler = sched_rcpt_frame },
+	{ .type = PROTO_R_DONE,
+	  PROTO_SIZE(struct proto_r_done),
+	  .strings = { PROTO_STR(struct proto_r_done, id) },
+	  .handler = sched_done_frame },
+};
+
+/* The relay's outcomes. A refused frame drops the channel (the master starts a new relay). */
+const struct proto_table queue_sched_relay_frames =
+    PROTO_TABLE("queue: from the relay", "dropping the channel", sched_relay_rows);
+
 /* The relay said something. */
 static void sched_relay_message(void)
 {
-	int rc = ipc_recv(sched_svc->extra_fd, &sched_frame, NULL);
-
-	if (rc < 0 && errno == EPROTO) {
-		log_err("queue: refused a malformed frame from the relay; dropping the channel");
-		sched_relay_gone();
-	} else if (rc <= 0) {
-		sched_relay_gone();
-	} else if (sched_frame.hdr.type == PROTO_R_RCPT && sched_frame.hdr.len == sizeof(struct proto_r_rcpt)) {
-		struct proto_r_rcpt *r = (struct proto_r_rcpt *)sched_frame.payload;
-
-		proto_terminate(r->status);
-		proto_terminate(r->reply);
-		sched_rcpt_result(r);
-	} else if (sched_frame.hdr.type == PROTO_R_DONE && sched_frame.hdr.len == sizeof(struct proto_r_done)) {
-		const struct proto_r_done *d = (const struct proto_r_done *)sched_frame.payload;
-
-		if (d->pause) {
-			sched_paused_until = time(NULL) + (time_t)sched_conf->retry_max;
-			log_err("queue: the smarthost refused our credentials: holding the queue for %llus",
-				(unsigned long long)sched_conf->retry_max);
-		}
-		if (job.active) {
-			sched_finish();
-		}
-		queue_sched_kick();
-	} else {
-		log_err("queue: malformed frame from the relay; dropping the channel");
+	if (proto_recv(sched_svc->extra_fd, &queue_sched_relay_frames, NULL, &sched_frame, NULL) <= 0) {
 		sched_relay_gone();
 	}
 }

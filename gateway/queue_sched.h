@@ -31,6 +31,9 @@ void queue_sched_dirty(void);
 /* Retry every deferred message now. Returns how many were waiting. */
 unsigned queue_sched_flush(void);
 
+/* The frames the queue takes from the relay. */
+extern const struct proto_table queue_sched_relay_frames;
+
 /* The id of the message with the relay now, or NULL. */
 const char *queue_sched_active(void);
 

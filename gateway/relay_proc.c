@@ -328,14 +328,34 @@ static void relay_deliver(void)
 	relay_done(0);
 }
 
+static int relay_job_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	memset(&relay_job, 0, sizeof(relay_job));
+	memcpy(relay_job.id, ((const struct proto_r_job *)f->payload)->id, sizeof(relay_job.id));
+	relay_job.fd = fd;
+	relay_deliver();
+	close(fd);
+	return 0;
+}
+
+static const struct proto_row relay_queue_rows[] = {
+	{ .type = PROTO_R_JOB,
+	  PROTO_SIZE(struct proto_r_job),
+	  .fd = PROTO_FD_ONE,
+	  .strings = { PROTO_STR(struct proto_r_job, id) },
+	  .handler = relay_job_frame },
+};
+
+/* The queue's jobs (the relay worker). A refused frame is skipped. */
+const struct proto_table relay_proc_queue_frames = PROTO_TABLE("relay: from the queue", "skipped", relay_queue_rows);
+
 static void relay_take_job(void)
 {
 	static struct ipc_frame f;
-	int fd;
-	int rc = ipc_recv(relay_queue_fd, &f, &fd);
+	int rc = proto_recv(relay_queue_fd, &relay_proc_queue_frames, NULL, &f, NULL);
 
 	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
-		log_err("relay: refused a malformed frame from the queue");
 		return;
 	}
 	if (rc <= 0) {
@@ -344,19 +364,6 @@ static void relay_take_job(void)
 		secret_wipe(&relay_cred, sizeof(relay_cred));
 		exit(0);
 	}
-	if (f.hdr.type != PROTO_R_JOB || f.hdr.len != sizeof(struct proto_r_job) || fd < 0) {
-		log_err("relay: malformed frame from the queue");
-		if (fd >= 0) {
-			close(fd);
-		}
-		return;
-	}
-	memset(&relay_job, 0, sizeof(relay_job));
-	memcpy(relay_job.id, f.payload, sizeof(relay_job.id));
-	relay_job.id[SPOOL_ID_LEN] = '\0';
-	relay_job.fd = fd;
-	relay_deliver();
-	close(fd);
 }
 
 /* Waits for a job; closes an idle smarthost connection on time. */
@@ -474,38 +481,51 @@ static int relay_reload_apply(void)
 	return 1;
 }
 
+static int relay_reload_file_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)ctx;
+	fdmap_add(((const struct proto_reload_file *)f->payload)->path, fd);
+	return 0;
+}
+
+/* ctx: where to say whether the worker must be restarted. */
+static int relay_reload_apply_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	(void)f;
+	(void)fd;
+	*(int *)ctx = relay_reload_apply();
+	fdmap_clear();
+	return 0;
+}
+
+static const struct proto_row relay_reload_rows[] = {
+	{ .type = PROTO_RELOAD_FILE,
+	  PROTO_SIZE(struct proto_reload_file),
+	  .fd = PROTO_FD_ONE,
+	  .strings = { PROTO_STR(struct proto_reload_file, path) },
+	  .handler = relay_reload_file_frame },
+	{ .type = PROTO_RELOAD_APPLY,
+	  PROTO_SIZE(struct proto_reload_apply),
+	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
+	  .handler = relay_reload_apply_frame },
+};
+
+/* SIGHUP (the relay keeper): config, secret and CA files, then the go. A refused frame is skipped. */
+const struct proto_table relay_proc_reload_frames =
+    PROTO_TABLE("relay: from the reload process", NULL, relay_reload_rows);
+
 /* A frame from the reload process. Returns 1 when the worker must be restarted. */
 static int relay_reload_frame(int *reload_fd)
 {
 	static struct ipc_frame f;
-	const struct proto_reload_file *file = (const struct proto_reload_file *)f.payload;
-	int fd = -1, restart = 0;
-	int rc = ipc_recv(*reload_fd, &f, &fd);
+	int restart = 0;
 
-	if (rc == 0) {
+	if (proto_recv(*reload_fd, &relay_proc_reload_frames, NULL, &f, &restart) == 0) {
 		/* the master sees the reload process die and stops the daemon; stop watching */
 		close(*reload_fd);
 		*reload_fd = -1;
-		return 0;
 	}
-	if (rc > 0 && f.hdr.type == PROTO_RELOAD_FILE && proto_reload_frame_ok(&f, fd)) {
-		proto_terminate(((struct proto_reload_file *)f.payload)->path);
-		fdmap_add(file->path, fd);
-		return 0;
-	}
-	if (rc > 0 && f.hdr.type == PROTO_RELOAD_APPLY && proto_reload_frame_ok(&f, fd)) {
-		restart = relay_reload_apply();
-		fdmap_clear();
-		return restart;
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (rc > 0 || errno == EPROTO) {
-		log_err("relay: refused a malformed frame from the reload process (type %u, %u bytes)",
-			rc > 0 ? f.hdr.type : 0, rc > 0 ? f.hdr.len : 0);
-	}
-	return 0;
+	return restart;
 }
 
 /*

@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "jail.h"
+#include "proto.h"
 #include "tls_client.h"
 
 /*
@@ -19,5 +20,8 @@
 /* reload_fd: the reload process hands over new settings there (SIGHUP). */
 void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust, const struct jail *j, int master_fd,
 		     int reload_fd) __attribute__((noreturn));
+
+/* The frames the relay takes: jobs from the queue (worker), reloads (keeper; ctx: an int, set to 1 to restart). */
+extern const struct proto_table relay_proc_queue_frames, relay_proc_reload_frames;
 
 #endif

@@ -23,8 +23,23 @@
 #define RELOAD_AUTH_WAIT_MS 10000
 
 static struct conf reload_next;
-static struct ipc_frame reload_frame;
+static struct ipc_frame reload_frame, reload_auth_in;
 static char reload_conf_path[CONF_PATH_MAX];
+
+/* The channels a request is served over (the master's, auth's, the relay keeper's), and whether to watch resolv files.
+ */
+struct reload_channels {
+	int master_fd, auth_fd, relay_fd, watch;
+};
+
+static const struct proto_row reload_auth_rows[] = {
+	{ .type = PROTO_RELOAD_APPLY,
+	  PROTO_SIZE(struct proto_reload_apply),
+	  .strings = { PROTO_STR(struct proto_reload_apply, message) } },
+};
+
+/* auth's answer to the new key, waited for. */
+const struct proto_table reload_proc_auth_reply = PROTO_TABLE("reload: from auth", NULL, reload_auth_rows);
 
 /* Opens path read-only and hands it over. Returns 0, or -1 with the reason in err. */
 static int reload_hand(int sock, const char *path, int for_queue, char *err, size_t errcap)
@@ -61,14 +76,14 @@ static int reload_apply(int sock, int ok, const char *message)
 /* The key to auth, and its answer. Returns 0, or -1 with the reason in err. */
 static int reload_auth(int auth_fd, char *err, size_t errcap)
 {
-	const struct proto_reload_apply *a = (const struct proto_reload_apply *)reload_frame.payload;
+	const struct proto_reload_apply *a = (const struct proto_reload_apply *)reload_auth_in.payload;
 	struct pollfd p = { .fd = auth_fd, .events = POLLIN };
 
 	if (reload_hand(auth_fd, reload_next.tls_key, 0, err, errcap) < 0 || reload_apply(auth_fd, 1, "") < 0) {
 		return -1;
 	}
 	if (poll(&p, 1, RELOAD_AUTH_WAIT_MS) != 1 ||
-	    ipc_recv_expect(auth_fd, &reload_frame, PROTO_RELOAD_APPLY, sizeof(*a)) != 1) {
+	    proto_recv(auth_fd, &reload_proc_auth_reply, NULL, &reload_auth_in, NULL) != 1) {
 		snprintf(err, errcap, "the auth process did not confirm the new key");
 		return -1;
 	}
@@ -143,31 +158,45 @@ static int reload_wait(int master_fd, int watch)
 	}
 }
 
+/* SIGHUP: one reload, then a look at hosts and resolv.conf. */
+static int reload_request_frame(void *ctx, struct ipc_frame *f, int fd)
+{
+	const struct reload_channels *ch = ctx;
+
+	(void)f;
+	(void)fd;
+	reload_once(ch->master_fd, ch->auth_fd, ch->relay_fd);
+	if (ch->watch) {
+		reload_resolv_check(ch->master_fd, 1);
+	}
+	return 0;
+}
+
+static const struct proto_row reload_master_rows[] = {
+	{ .type = PROTO_RELOAD_REQUEST, .handler = reload_request_frame },
+};
+
+/* The master's requests (ctx: struct reload_channels). A refused frame is skipped. */
+const struct proto_table reload_proc_master_frames =
+    PROTO_TABLE("reload: from the master", "skipped", reload_master_rows);
+
 void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd, int auth_fd, int relay_fd)
 {
 	/* without a jail the relay reads the host's files itself: nothing to copy */
-	int watch = j->enabled;
+	struct reload_channels ch = { master_fd, auth_fd, relay_fd, j->enabled };
 
 	snprintf(reload_conf_path, sizeof(reload_conf_path), "%s", conf_path);
 	jail_enter(j, SANDBOX_RELOAD);
-	if (watch) {
+	if (ch.watch) {
 		reload_resolv_init();
 	}
 	for (;;) {
-		int rc = reload_wait(master_fd, watch) < 0 ? -1 : ipc_recv(master_fd, &reload_frame, NULL);
+		int rc = reload_wait(master_fd, ch.watch) < 0
+			     ? -1
+			     : proto_recv(master_fd, &reload_proc_master_frames, NULL, &reload_frame, &ch);
 
 		if (rc == 0 || (rc < 0 && errno != EINTR && errno != EPROTO && errno != EAGAIN)) {
 			exit(rc == 0 ? 0 : EX_OSERR);
-		}
-		if (rc > 0 && reload_frame.hdr.type == PROTO_RELOAD_REQUEST &&
-		    proto_reload_frame_ok(&reload_frame, -1)) {
-			reload_once(master_fd, auth_fd, relay_fd);
-			if (watch) {
-				reload_resolv_check(master_fd, 1);
-			}
-		} else if (rc > 0 || errno == EPROTO) {
-			log_err("reload: refused a malformed frame from the master (type %u, %u bytes)",
-				rc > 0 ? reload_frame.hdr.type : 0, rc > 0 ? reload_frame.hdr.len : 0);
 		}
 	}
 }

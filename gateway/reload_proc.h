@@ -15,9 +15,13 @@
 #define SUBGATE_RELOAD_PROC_H
 
 #include "jail.h"
+#include "proto.h"
 
 /* Runs forever (exits when the master goes away). conf_path: as given to serve, absolute. */
 void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd, int auth_fd, int relay_fd)
     __attribute__((noreturn));
+
+/* The frames the reload process takes: the master's requests, and auth's answer to a new key. */
+extern const struct proto_table reload_proc_master_frames, reload_proc_auth_reply;
 
 #endif

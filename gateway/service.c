@@ -19,6 +19,7 @@ void service_init(struct service *svc, const char *name, int master_fd)
 	svc->name = name;
 	svc->master_fd = master_fd;
 	svc->extra_fd = -1;
+	svc->master_frames = &service_master_frames;
 	for (size_t i = 0; i < CONFIG_MAX_SESSIONS; i++) {
 		svc->fds[i] = -1;
 	}
@@ -35,21 +36,38 @@ void service_drop(struct service *svc, unsigned slot)
 	}
 }
 
+int service_new_session(void *ctx, struct ipc_frame *f, int fd)
+{
+	struct service *svc = ctx;
+	const struct proto_new_session *ns = (const struct proto_new_session *)f->payload;
+
+	if (ns->slot >= CONFIG_MAX_SESSIONS) {
+		return -1;
+	}
+	service_drop(svc, ns->slot); /* the slot's previous session is gone */
+	svc->fds[ns->slot] = fd;
+	memcpy(svc->sids[ns->slot], ns->session_id, sizeof(svc->sids[0]));
+	if (svc->adopt != NULL) {
+		svc->adopt(ns->slot, ns);
+	}
+	return 0;
+}
+
+static const struct proto_row service_master_rows[] = { SERVICE_NEW_SESSION_ROW };
+
+const struct proto_table service_master_frames =
+    PROTO_TABLE("service: from the master", "skipped", service_master_rows);
+
 /*
- * Adopts a new session's socket. Returns 0, or -1 when the master is gone. A
- * frame refused by ipc_recv (EPROTO: its descriptors are closed) is logged and
- * skipped: only the channel's end, or a broken channel, means the master is gone.
+ * One frame from the master. Returns 0, or -1 when the master is gone. A
+ * refused frame (EPROTO: logged, its descriptors closed) is skipped: only the
+ * channel's end, or a broken channel, means the master is gone.
  */
 static int service_master_message(struct service *svc)
 {
-	int fd;
-	int rc = ipc_recv(svc->master_fd, &service_frame, &fd);
-	struct proto_new_session *ns = (struct proto_new_session *)service_frame.payload;
+	int rc = proto_recv(svc->master_fd, svc->master_frames, NULL, &service_frame, svc);
 
 	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
-		if (errno == EPROTO) {
-			log_err("%s: refused a malformed frame from the master", svc->name);
-		}
 		return 0;
 	}
 	if (rc <= 0) {
@@ -57,26 +75,6 @@ static int service_master_message(struct service *svc)
 			log_err("%s: master channel: %s", svc->name, strerror(errno));
 		}
 		return -1;
-	}
-	if (service_frame.hdr.type != PROTO_NEW_SESSION && svc->master_other != NULL) {
-		svc->master_other(&service_frame, fd);
-		return 0;
-	}
-	if (service_frame.hdr.type != PROTO_NEW_SESSION || service_frame.hdr.len != sizeof(*ns) || fd < 0 ||
-	    ns->slot >= CONFIG_MAX_SESSIONS) {
-		log_err("%s: malformed frame from the master", svc->name);
-		if (fd >= 0) {
-			close(fd);
-		}
-		return 0;
-	}
-	proto_terminate(ns->client);
-	proto_terminate(ns->session_id);
-	service_drop(svc, ns->slot); /* the slot's previous session is gone */
-	svc->fds[ns->slot] = fd;
-	memcpy(svc->sids[ns->slot], ns->session_id, sizeof(svc->sids[0]));
-	if (svc->adopt != NULL) {
-		svc->adopt(ns->slot, ns);
 	}
 	return 0;
 }

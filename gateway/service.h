@@ -31,8 +31,12 @@ struct service {
 	/* Optional: one more channel (the queue's link to the relay), -1 if none. */
 	int extra_fd;
 	void (*extra)(void);
-	/* Optional: a master frame other than PROTO_NEW_SESSION (fd: a passed descriptor or -1). */
-	void (*master_other)(const struct ipc_frame *f, int fd);
+	/*
+	 * The frames the master may send (proto.h; handlers get the service as
+	 * ctx), with SERVICE_NEW_SESSION_ROW among them. service_init sets
+	 * service_master_frames: new sessions only.
+	 */
+	const struct proto_table *master_frames;
 	/* Optional: up to SERVICE_MORE_FDS more descriptors to poll (fills pfd, returns how
 	 * many), and their handler, called after every poll round with the same entries. */
 	unsigned (*more_fds)(struct pollfd *pfd, unsigned cap);
@@ -41,6 +45,19 @@ struct service {
 	int (*timeout_ms)(void);
 	void (*after_poll)(void);
 };
+
+/* PROTO_NEW_SESSION + the session's socket: adopted into its slot (ctx: the struct service). */
+int service_new_session(void *ctx, struct ipc_frame *f, int fd);
+
+#define SERVICE_NEW_SESSION_ROW                                                                      \
+	{                                                                                            \
+		.type = PROTO_NEW_SESSION, PROTO_SIZE(struct proto_new_session), .fd = PROTO_FD_ONE, \
+		.strings = { PROTO_STR(struct proto_new_session, client),                            \
+			     PROTO_STR(struct proto_new_session, session_id) },                      \
+		.handler = service_new_session                                                       \
+	}
+
+extern const struct proto_table service_master_frames;
 
 /* Marks every slot free. */
 void service_init(struct service *svc, const char *name, int master_fd);

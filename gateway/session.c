@@ -159,7 +159,7 @@ void session_error(struct session *s, const char *fmt, ...)
 
 void session_reset_transaction(struct session *s)
 {
-	proto_q_begin_clear(&s->env);
+	envelope_clear(&s->env);
 	if (s->state & (SESSION_MAIL | SESSION_RCPT)) {
 		session_enter_state(s, SESSION_READY);
 	}

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "conn.h"
+#include "envelope.h"
 #include "proto.h"
 #include "smtp_parse.h"
 #include "tls_server.h"
@@ -66,7 +67,7 @@ struct session {
 	char helo[ADDR_DOMAIN_MAX + 1];
 	char tls_info[96];
 	struct proto_auth_result login; /* user and allowed senders after AUTH */
-	struct proto_q_begin env;       /* envelope being built: sender, user, client, rcpts */
+	struct envelope env;            /* envelope being built: sender, user, client, rcpts */
 	unsigned counts[SMTP_VERB_COUNT];
 };
 
@@ -97,6 +98,13 @@ void session_cmd_vrfy(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_unsupported(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_auth(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_data(struct session *s, const struct smtp_cmd *cmd);
+
+/*
+ * The replies a session waits for: auth's to a login (session_auth.c), to a
+ * TLS signature (session_verb.c), the queue's (session_data.c). A refused
+ * one is logged and counts as no answer.
+ */
+extern const struct proto_table session_auth_replies, session_sign_reply, session_queue_replies;
 
 /* The session's TLS server context (session_verb.c). */
 int session_start_tls(struct session *s);

@@ -61,12 +61,21 @@ static long session_sasl_initial(const char *initial)
 	return base64_decode(initial, strlen(initial), sasl_raw, sizeof(sasl_raw) - 1);
 }
 
+static const struct proto_row session_auth_rows[] = {
+	{ .type = PROTO_AUTH_RESULT,
+	  PROTO_SIZE(struct proto_auth_result),
+	  .strings = { PROTO_STR(struct proto_auth_result, user), PROTO_STR(struct proto_auth_result, server_message),
+		       PROTO_STRS(struct proto_auth_result, senders) } },
+};
+
+const struct proto_table session_auth_replies = PROTO_TABLE("auth reply to session", NULL, session_auth_rows);
+
 static const struct proto_auth_result *session_auth_call(struct session *s, uint32_t type, const void *req, size_t len)
 {
 	int rc = ipc_send(s->auth_fd, type, req, len, -1);
 
 	if (rc == 0) {
-		rc = ipc_recv_expect(s->auth_fd, &auth_frame, PROTO_AUTH_RESULT, sizeof(struct proto_auth_result));
+		rc = proto_recv(s->auth_fd, &session_auth_replies, s->id, &auth_frame, NULL);
 	}
 	if (rc != 1) {
 		log_err("%s: auth process unavailable: %s", s->id, rc == 0 ? "closed" : strerror(errno));
@@ -74,7 +83,9 @@ static const struct proto_auth_result *session_auth_call(struct session *s, uint
 		return NULL;
 	}
 	struct proto_auth_result *r = (struct proto_auth_result *)auth_frame.payload;
-	proto_auth_result_terminate(r);
+	if (r->nsenders > CONFIG_USER_MAX_SENDERS) {
+		r->nsenders = CONFIG_USER_MAX_SENDERS;
+	}
 	return r;
 }
 

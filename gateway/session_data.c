@@ -33,6 +33,12 @@ struct data_run {
 static struct data_run run;
 static struct ipc_frame data_frame;
 
+static const struct proto_row session_queue_rows[] = {
+	{ .type = PROTO_Q_REPLY, PROTO_SIZE(struct proto_q_reply), .strings = { PROTO_STR(struct proto_q_reply, id) } },
+};
+
+const struct proto_table session_queue_replies = PROTO_TABLE("queue reply to session", NULL, session_queue_rows);
+
 static void data_flush(struct session *s)
 {
 	if (run.out_len == 0 || run.queue_error || run.oversize) {
@@ -63,21 +69,18 @@ static void data_received(struct session *s)
 	/* room for the longest fields (EHLO and host name 255, user CONFIG_USERNAME_MAX, recipient 254):
 	   smtp_received_format() shortens only what cannot happen here */
 	char hdr[2048], date[64];
-	const char *rcpt = s->env.strings;
+	const char *rcpt = s->env.rcpts; /* the first */
 
 	_Static_assert(sizeof(hdr) >= 128 + 2 * ADDR_DOMAIN_MAX + ADDR_MAX + CONFIG_USERNAME_MAX + PROTO_ADDR_STR +
 					  sizeof(s->tls_info) + SPOOL_ID_LEN + sizeof(date),
 		       "Received: fits with its longest fields");
 
-	for (int i = 0; i < 3; i++) {
-		rcpt += strlen(rcpt) + 1; /* sender, user, client, then the first recipient */
-	}
 	timefmt_rfc5322(run.arrival, date, sizeof(date));
 	if (s->local) {
 		/* Postfix's form for local submission: no network, the kernel-named uid */
-		snprintf(hdr, sizeof(hdr), "Received: by %s (subgate, from userid %u)\r\n\tid %s%s%s%s;\r\n\t%s\r\n",
+		snprintf(hdr, sizeof(hdr), "Received: by %s (subgate, from userid %u)\r\n\tid %s%s%.*s%s;\r\n\t%s\r\n",
 			 s->conf->hostname, (unsigned)s->peer_uid, run.id, s->env.nrcpt == 1 ? "\r\n\tfor <" : "",
-			 s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "", date);
+			 ADDR_MAX, s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "", date);
 		data_add(s, hdr);
 		return;
 	}
@@ -134,13 +137,14 @@ static int data_begin(struct session *s)
 {
 	int rc;
 
+	struct proto_q_begin *b = (struct proto_q_begin *)data_frame.payload; /* the reply comes back in it */
+
 	memset(&run, 0, sizeof(run));
 	run.arrival = time(NULL);
 	s->env.arrival = run.arrival;
-	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, &s->env, proto_q_begin_size(&s->env), -1);
+	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, b, envelope_pack(&s->env, b), -1);
 	if (rc == 0) {
-		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0
-														 : -1;
+		rc = proto_recv(s->queue_fd, &session_queue_replies, s->id, &data_frame, NULL) == 1 ? 0 : -1;
 	}
 	const struct proto_q_reply *r = (const struct proto_q_reply *)data_frame.payload;
 	if (rc < 0 || r->error != 0) {
@@ -151,7 +155,6 @@ static int data_begin(struct session *s)
 		return -1;
 	}
 	memcpy(run.id, r->id, sizeof(run.id));
-	proto_terminate(run.id);
 	return 0;
 }
 
@@ -241,8 +244,7 @@ static void data_finish(struct session *s)
 	}
 	rc = ipc_send(s->queue_fd, PROTO_Q_END, NULL, 0, -1);
 	if (rc == 0) {
-		rc = ipc_recv_expect(s->queue_fd, &data_frame, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1 ? 0
-														 : -1;
+		rc = proto_recv(s->queue_fd, &session_queue_replies, s->id, &data_frame, NULL) == 1 ? 0 : -1;
 	}
 	if (rc < 0 || r->error != 0) {
 		int err = rc < 0 ? EIO : r->error;

@@ -18,6 +18,12 @@ static br_ssl_server_context session_tls;
 static struct tls_server_policy session_tls_policy;
 static struct ipc_frame session_sign_frame;
 
+static const struct proto_row session_sign_rows[] = {
+	{ .type = PROTO_TLS_SIGNATURE, PROTO_SIZE(struct proto_tls_signature) },
+};
+
+const struct proto_table session_sign_reply = PROTO_TABLE("auth signature for session", NULL, session_sign_rows);
+
 /* The handshake signature comes from `auth`, which alone holds the private key. */
 static size_t session_sign(void *ctx, unsigned algo_id, const unsigned char *hv, size_t hv_len, unsigned char *sig,
 			   size_t sig_cap)
@@ -33,7 +39,7 @@ static size_t session_sign(void *ctx, unsigned algo_id, const unsigned char *hv,
 	}
 	memcpy(req.hv, hv, hv_len);
 	if (ipc_send(s->auth_fd, PROTO_TLS_SIGN, &req, sizeof(req), -1) < 0 ||
-	    ipc_recv_expect(s->auth_fd, &session_sign_frame, PROTO_TLS_SIGNATURE, sizeof(*r)) != 1) {
+	    proto_recv(s->auth_fd, &session_sign_reply, s->id, &session_sign_frame, NULL) != 1) {
 		log_err("%s: auth process unavailable for the TLS handshake: %s", s->id, strerror(errno));
 		return 0;
 	}
@@ -124,19 +130,6 @@ void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd)
 	session_enter_state(s, SESSION_CONNECTED);
 }
 
-/* Appends a NUL-terminated string to the packed envelope. Returns 0 or -1 if full. */
-static int session_env_add(struct session *s, const char *str)
-{
-	size_t len = strlen(str) + 1;
-
-	if (s->env.len + len > sizeof(s->env.strings)) {
-		return -1;
-	}
-	memcpy(s->env.strings + s->env.len, str, len);
-	s->env.len += (uint32_t)len;
-	return 0;
-}
-
 /* Asks the queue whether a message of this size would fit. Returns 0 or an errno. */
 static int session_queue_check(struct session *s, uint64_t size)
 {
@@ -144,7 +137,7 @@ static int session_queue_check(struct session *s, uint64_t size)
 	struct proto_q_check q = { .size = size };
 
 	if (ipc_send(s->queue_fd, PROTO_Q_CHECK, &q, sizeof(q), -1) < 0 ||
-	    ipc_recv_expect(s->queue_fd, &f, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) != 1) {
+	    proto_recv(s->queue_fd, &session_queue_replies, s->id, &f, NULL) != 1) {
 		return EIO;
 	}
 	return ((const struct proto_q_reply *)f.payload)->error;
@@ -230,10 +223,7 @@ void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 								: "451 4.3.0 Error: queue unavailable");
 		return;
 	}
-	proto_q_begin_clear(&s->env);
-	session_env_add(s, sender);
-	session_env_add(s, s->login.user);
-	session_env_add(s, s->client);
+	envelope_start(&s->env, sender, s->login.user, s->client);
 	session_enter_state(s, SESSION_MAIL);
 	if (s->local) {
 		session_reply(s, "250 2.1.0 <%s>: Sender ok", sender);
@@ -245,11 +235,10 @@ void session_cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 /* Adds one recipient address; 0, or -1 when the envelope is full (reply sent). */
 static int session_add_rcpt(struct session *s, const char *addr)
 {
-	if (s->env.nrcpt >= CONFIG_MAX_RECIPIENTS || session_env_add(s, addr) < 0) {
+	if (envelope_add_rcpt(&s->env, addr) < 0) {
 		session_error(s, "452 4.5.3 Error: too many recipients");
 		return -1;
 	}
-	s->env.nrcpt++;
 	return 0;
 }
 
@@ -268,7 +257,7 @@ static void session_rcpt_alias(struct session *s, const char *name)
 {
 	const struct conf_alias *a = session_find_alias(s, name);
 	char target[ADDR_MAX + 1];
-	uint32_t env_len = s->env.len, nrcpt = s->env.nrcpt;
+	uint32_t rcpts_len = s->env.rcpts_len, nrcpt = s->env.nrcpt;
 
 	if (a == NULL) {
 		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: local name without an alias", name);
@@ -280,7 +269,7 @@ static void session_rcpt_alias(struct session *s, const char *name)
 		snprintf(target, sizeof(target), "%.*s", (int)len, p);
 		if (session_add_rcpt(s, target) < 0) {
 			/* all of the alias or none: a retry must not add its first targets twice */
-			s->env.len = env_len;
+			s->env.rcpts_len = rcpts_len;
 			s->env.nrcpt = nrcpt;
 			return;
 		}

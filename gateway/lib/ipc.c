@@ -137,14 +137,3 @@ int ipc_recv(int sock, struct ipc_frame *f, int *fd_out)
 	}
 	return 1;
 }
-
-int ipc_recv_expect(int sock, struct ipc_frame *f, uint32_t type, size_t len)
-{
-	int rc = ipc_recv(sock, f, NULL);
-
-	if (rc == 1 && (f->hdr.type != type || f->hdr.len != len)) {
-		errno = EPROTO;
-		return -1;
-	}
-	return rc;
-}

@@ -41,10 +41,4 @@ int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int pass_
  */
 int ipc_recv(int sock, struct ipc_frame *f, int *fd_out);
 
-/*
- * Receives one frame that carries no descriptor and checks its type and exact
- * payload size. Returns 1, 0 (EOF) or -1 (EPROTO: refused).
- */
-int ipc_recv_expect(int sock, struct ipc_frame *f, uint32_t type, size_t len);
-
 #endif

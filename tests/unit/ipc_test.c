@@ -47,12 +47,12 @@ TEST(ipc_checks_sizes_and_types)
 	CHECK(ipc_send(sv[0], 1, big, sizeof(big), -1) < 0 && errno == EMSGSIZE);
 	CHECK(ipc_send(sv[0], 1, big, IPC_PAYLOAD_MAX, -1) == 0);
 	CHECK(ipc_recv(sv[1], &frame, NULL) == 1 && frame.hdr.len == IPC_PAYLOAD_MAX);
+	/* the header says what came; whether the type and size are right is the table's (proto_test.c) */
 	CHECK(ipc_send(sv[0], 2, "abc", 3, -1) == 0);
-	CHECK(ipc_recv_expect(sv[1], &frame, 2, 4) < 0 && errno == EPROTO); /* wrong size */
-	CHECK(ipc_send(sv[0], 3, "abc", 3, -1) == 0);
-	CHECK(ipc_recv_expect(sv[1], &frame, 2, 3) < 0 && errno == EPROTO); /* wrong type */
+	CHECK(ipc_recv(sv[1], &frame, NULL) == 1 && frame.hdr.type == 2 && frame.hdr.len == 3);
+	CHECK(memcmp(frame.payload, "abc", 3) == 0);
 	CHECK(ipc_send(sv[0], 2, NULL, 0, -1) == 0);
-	CHECK(ipc_recv_expect(sv[1], &frame, 2, 0) == 1);
+	CHECK(ipc_recv(sv[1], &frame, NULL) == 1 && frame.hdr.type == 2 && frame.hdr.len == 0);
 	close(sv[0]);
 	CHECK(ipc_recv(sv[1], &frame, NULL) == 0); /* peer gone */
 	close(sv[1]);
@@ -102,7 +102,7 @@ TEST(ipc_refuses_extra_descriptors)
 	check_refused(sv, p[1], 8, 1, 1);
 	check_refused(sv, p[1], 1, 0, 0); /* one where none is expected */
 	CHECK(ipc_raw_send(sv[0], 9, p[1], 1, 0) == 0);
-	CHECK(ipc_recv_expect(sv[1], &frame, 9, 0) < 0 && errno == EPROTO);
+	CHECK(ipc_recv(sv[1], &frame, NULL) < 0 && errno == EPROTO);
 	/* the channel still works: one descriptor where one is expected */
 	CHECK(ipc_raw_send(sv[0], 9, p[1], 1, 0) == 0);
 	CHECK(ipc_recv(sv[1], &frame, &got_fd) == 1 && frame.hdr.type == 9 && got_fd >= 0);

@@ -17,6 +17,7 @@
 
 #include "harness.h"
 #include "queue_msg.h"
+#include "session.h"
 
 #define MSG_MAX_SIZE 1000
 
@@ -24,7 +25,6 @@ static char msg_dir[64];
 static struct spool msg_sp;
 static struct conf msg_conf;
 static int msg_pair[2]; /* [0] the queue's end, [1] the forged session's */
-static struct ipc_frame msg_frame;
 
 /* auth's word: session sid on slot logged in as user, who may send as spec (and as @example.net). */
 static void msg_login(uint32_t slot, const char *sid, const char *user, const char *spec)
@@ -51,7 +51,7 @@ static void msg_setup(void)
 	memset(&msg_conf, 0, sizeof(msg_conf));
 	msg_conf.max_message_size = MSG_MAX_SIZE;
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, msg_pair) == 0);
-	queue_msg_init(&msg_sp, &msg_conf);
+	queue_msg_init(&msg_sp, &msg_conf, -1);
 	queue_msg_adopt(0, msg_pair[0], "S0001", "192.0.2.7");
 	msg_login(0, "S0001", "alice", "alice@example.com");
 }
@@ -87,15 +87,11 @@ static int msg_files(const char *sub)
 	return n;
 }
 
-/* Hands the queue one frame as if the session had sent it. */
+/* The session sends the queue one frame, which the queue takes (through its table). */
 static void msg_send(uint32_t type, const void *payload, size_t len)
 {
-	msg_frame.hdr.type = type;
-	msg_frame.hdr.len = (uint32_t)len;
-	if (len > 0) {
-		memcpy(msg_frame.payload, payload, len);
-	}
-	CHECK(queue_msg_frame(0, &msg_frame) == 0);
+	CHECK(ipc_send(msg_pair[1], type, payload, len, -1) == 0);
+	CHECK(queue_msg_recv(0) == 0);
 }
 
 /* The queue's answer to the last BEGIN or END: its errno (0: accepted). */
@@ -103,7 +99,7 @@ static int msg_reply(void)
 {
 	static struct ipc_frame f;
 
-	CHECK(ipc_recv_expect(msg_pair[1], &f, PROTO_Q_REPLY, sizeof(struct proto_q_reply)) == 1);
+	CHECK(proto_recv(msg_pair[1], &session_queue_replies, "test", &f, NULL) == 1);
 	return ((const struct proto_q_reply *)f.payload)->error;
 }
 
@@ -112,7 +108,7 @@ static int msg_begin_as(const char *sender, const char *user, const char *client
 	static struct proto_q_begin b;
 	const char *fields[4] = { sender, user, client, "bob@example.org" };
 
-	proto_q_begin_clear(&b);
+	b.len = 0;
 	for (int i = 0; i < 4; i++) {
 		memcpy(b.strings + b.len, fields[i], strlen(fields[i]) + 1);
 		b.len += (uint32_t)strlen(fields[i]) + 1;
