@@ -41,8 +41,9 @@ static struct queue_slot queue_slots[CONFIG_MAX_SESSIONS];
 static struct queue_login queue_logins[CONFIG_MAX_SESSIONS];
 static struct spool *msg_spool;
 static const struct conf *msg_conf;
-static struct ipc_frame msg_in;
-static int msg_auth_fd = -1; /* auth's channel: who logged in (PROTO_AUTH_LOGIN); -1 once closed */
+static struct ipc_frame msg_in;      /* a session's frame */
+static struct ipc_frame msg_auth_in; /* auth's: read while a session's envelope is in msg_in */
+static int msg_auth_fd = -1;         /* auth's channel: who logged in (PROTO_AUTH_LOGIN); -1 once closed */
 
 void queue_msg_init(struct spool *sp, const struct conf *c, int auth_fd)
 {
@@ -135,7 +136,7 @@ void queue_msg_auth_drain(void)
 	struct pollfd p = { .fd = msg_auth_fd, .events = POLLIN };
 
 	while (msg_auth_fd >= 0 && poll(&p, 1, 0) == 1) {
-		int rc = proto_recv(msg_auth_fd, &queue_msg_auth_frames, NULL, &msg_in, NULL);
+		int rc = proto_recv(msg_auth_fd, &queue_msg_auth_frames, NULL, &msg_auth_in, NULL);
 
 		if (rc == 0 || (rc < 0 && errno != EPROTO)) {
 			log_err("queue: the channel from auth closed; no network session can queue mail now");

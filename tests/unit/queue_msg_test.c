@@ -236,3 +236,32 @@ TEST(queue_msg_sender_and_user_are_what_auth_allowed)
 	CHECK(msg_files("queue") == 0 && msg_files("tmp") == 0 && msg_sp.nmessages == 0);
 	msg_teardown();
 }
+
+/*
+ * A login still waiting on auth's channel when the envelope comes is read
+ * first (queue_msg_auth_drain), into a buffer of its own: the envelope
+ * being handled is not overwritten by it.
+ */
+TEST(queue_msg_login_on_auth_channel_before_the_envelope)
+{
+	static struct proto_auth_login l;
+	int auth[2];
+
+	msg_setup();
+	CHECK(ipc_pair(auth) == 0);
+	queue_msg_init(&msg_sp, &msg_conf, auth[0]);
+	queue_msg_adopt(0, msg_pair[0], "S0004", "192.0.2.7");
+	memset(&l, 0, sizeof(l));
+	snprintf(l.session_id, sizeof(l.session_id), "S0004");
+	snprintf(l.user, sizeof(l.user), "bob");
+	snprintf(l.senders[0], sizeof(l.senders[0]), "bob@example.com");
+	l.nsenders = 1;
+	CHECK(ipc_send(auth[1], PROTO_AUTH_LOGIN, &l, sizeof(l), -1) == 0);
+	CHECK(msg_begin_as("bob@example.com", "bob", "192.0.2.7") == 0);
+	msg_send(PROTO_Q_ABORT, NULL, 0);
+	close(auth[1]); /* auth gone: the queue closes its end at the next envelope */
+	CHECK(msg_begin_as("bob@example.com", "bob", "192.0.2.7") == 0);
+	msg_send(PROTO_Q_ABORT, NULL, 0);
+	CHECK(queue_msg_auth_fd() == -1);
+	msg_teardown();
+}
