@@ -413,21 +413,14 @@ static int auth_reload_file(void *ctx, struct ipc_frame *f, int fd)
 	const struct proto_reload_file *file = (const struct proto_reload_file *)f->payload;
 
 	(void)ctx;
-	snprintf(auth_key_path, sizeof(auth_key_path), "%s", file->path);
+	snprintf(auth_key_path, sizeof(auth_key_path), "%.*s", (int)sizeof(file->path) - 1, file->path);
 	fdmap_add(auth_key_path, fd);
 	return 0;
 }
 
 static const struct proto_row auth_reload_rows[] = {
-	{ .type = PROTO_RELOAD_FILE,
-	  PROTO_SIZE(struct proto_reload_file),
-	  .fd = PROTO_FD_ONE,
-	  .strings = { PROTO_STR(struct proto_reload_file, path) },
-	  .handler = auth_reload_file },
-	{ .type = PROTO_RELOAD_APPLY,
-	  PROTO_SIZE(struct proto_reload_apply),
-	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
-	  .handler = auth_reload_apply },
+	PROTO_RELOAD_FILE_ROW(auth_reload_file),
+	PROTO_RELOAD_APPLY_ROW(auth_reload_apply),
 };
 
 /* SIGHUP: the key's file, then the go (answered). A refused frame is skipped. */

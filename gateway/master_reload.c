@@ -119,21 +119,9 @@ static int master_reload_go(void *ctx, struct ipc_frame *f, int fd)
 }
 
 static const struct proto_row master_reload_rows[] = {
-	{ .type = PROTO_RESOLV_FILE,
-	  PROTO_SIZE(struct proto_resolv_file),
-	  .fd = PROTO_FD_FLAGGED,
-	  .fd_flag = offsetof(struct proto_resolv_file, present),
-	  .strings = { PROTO_STR(struct proto_resolv_file, name) },
-	  .handler = master_resolv_file },
-	{ .type = PROTO_RELOAD_FILE,
-	  PROTO_SIZE(struct proto_reload_file),
-	  .fd = PROTO_FD_ONE,
-	  .strings = { PROTO_STR(struct proto_reload_file, path) },
-	  .handler = master_reload_file },
-	{ .type = PROTO_RELOAD_APPLY,
-	  PROTO_SIZE(struct proto_reload_apply),
-	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
-	  .handler = master_reload_go },
+	PROTO_RESOLV_FILE_ROW(master_resolv_file),
+	PROTO_RELOAD_FILE_ROW(master_reload_file),
+	PROTO_RELOAD_APPLY_ROW(master_reload_go),
 };
 
 /* The reload process's channel. A refused frame is skipped, and the files handed over so far dropped. */

@@ -275,6 +275,24 @@ struct proto_table {
 		channel, on_refusal, rows, sizeof(rows) / sizeof((rows)[0]) \
 	}
 
+/* The rows of the reload protocol, the same wherever it is received. */
+#define PROTO_RELOAD_FILE_ROW(h)                                                                     \
+	{                                                                                            \
+		.type = PROTO_RELOAD_FILE, PROTO_SIZE(struct proto_reload_file), .fd = PROTO_FD_ONE, \
+		.strings = { PROTO_STR(struct proto_reload_file, path) }, .handler = (h)             \
+	}
+#define PROTO_RELOAD_APPLY_ROW(h)                                                            \
+	{                                                                                    \
+		.type = PROTO_RELOAD_APPLY, PROTO_SIZE(struct proto_reload_apply),           \
+		.strings = { PROTO_STR(struct proto_reload_apply, message) }, .handler = (h) \
+	}
+#define PROTO_RESOLV_FILE_ROW(h)                                                                         \
+	{                                                                                                \
+		.type = PROTO_RESOLV_FILE, PROTO_SIZE(struct proto_resolv_file), .fd = PROTO_FD_FLAGGED, \
+		.fd_flag = offsetof(struct proto_resolv_file, present),                                  \
+		.strings = { PROTO_STR(struct proto_resolv_file, name) }, .handler = (h)                 \
+	}
+
 enum proto_verdict {
 	PROTO_MATCH,
 	PROTO_UNKNOWN_TYPE,

@@ -156,24 +156,12 @@ static int queue_resolv_frame(void *ctx, struct ipc_frame *f, int fd)
 
 static const struct proto_row queue_master_rows[] = {
 	SERVICE_NEW_SESSION_ROW,
-	{ .type = PROTO_RELOAD_FILE,
-	  PROTO_SIZE(struct proto_reload_file),
-	  .fd = PROTO_FD_ONE,
-	  .strings = { PROTO_STR(struct proto_reload_file, path) },
-	  .handler = queue_reload_file_frame },
-	{ .type = PROTO_RELOAD_APPLY,
-	  PROTO_SIZE(struct proto_reload_apply),
-	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
-	  .handler = queue_reload_apply_frame },
+	PROTO_RELOAD_FILE_ROW(queue_reload_file_frame),
+	PROTO_RELOAD_APPLY_ROW(queue_reload_apply_frame),
 	{ .type = PROTO_RELAY_CHANNEL, .fd = PROTO_FD_ONE, .handler = queue_relay_channel_frame },
 	{ .type = PROTO_FLUSH, .handler = queue_flush_frame },
 	{ .type = PROTO_CONTROL, PROTO_SIZE(struct proto_control), .fd = PROTO_FD_ONE, .handler = queue_control_frame },
-	{ .type = PROTO_RESOLV_FILE,
-	  PROTO_SIZE(struct proto_resolv_file),
-	  .fd = PROTO_FD_FLAGGED,
-	  .fd_flag = offsetof(struct proto_resolv_file, present),
-	  .strings = { PROTO_STR(struct proto_resolv_file, name) },
-	  .handler = queue_resolv_frame },
+	PROTO_RESOLV_FILE_ROW(queue_resolv_frame),
 };
 
 /* The master's channel: sessions, reloads, relay channels, flushes, control connections, resolver files. */

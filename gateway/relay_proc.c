@@ -355,10 +355,7 @@ static void relay_take_job(void)
 	static struct ipc_frame f;
 	int rc = proto_recv(relay_queue_fd, &relay_proc_queue_frames, NULL, &f, NULL);
 
-	if (rc < 0 && (errno == EPROTO || errno == EAGAIN)) {
-		return;
-	}
-	if (rc <= 0) {
+	if (rc == 0 || (rc < 0 && errno != EPROTO && errno != EAGAIN)) { /* a refused frame is skipped */
 		log_info("relay: queue channel closed, exiting");
 		relay_smtp_close(&relay_link);
 		secret_wipe(&relay_cred, sizeof(relay_cred));
@@ -499,15 +496,8 @@ static int relay_reload_apply_frame(void *ctx, struct ipc_frame *f, int fd)
 }
 
 static const struct proto_row relay_reload_rows[] = {
-	{ .type = PROTO_RELOAD_FILE,
-	  PROTO_SIZE(struct proto_reload_file),
-	  .fd = PROTO_FD_ONE,
-	  .strings = { PROTO_STR(struct proto_reload_file, path) },
-	  .handler = relay_reload_file_frame },
-	{ .type = PROTO_RELOAD_APPLY,
-	  PROTO_SIZE(struct proto_reload_apply),
-	  .strings = { PROTO_STR(struct proto_reload_apply, message) },
-	  .handler = relay_reload_apply_frame },
+	PROTO_RELOAD_FILE_ROW(relay_reload_file_frame),
+	PROTO_RELOAD_APPLY_ROW(relay_reload_apply_frame),
 };
 
 /* SIGHUP (the relay keeper): config, secret and CA files, then the go. A refused frame is skipped. */

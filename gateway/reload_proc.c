@@ -33,9 +33,7 @@ struct reload_channels {
 };
 
 static const struct proto_row reload_auth_rows[] = {
-	{ .type = PROTO_RELOAD_APPLY,
-	  PROTO_SIZE(struct proto_reload_apply),
-	  .strings = { PROTO_STR(struct proto_reload_apply, message) } },
+	PROTO_RELOAD_APPLY_ROW(NULL),
 };
 
 /* auth's answer to the new key, waited for. */
