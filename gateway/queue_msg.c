@@ -1,8 +1,9 @@
 /*
  * queue_msg.c - see queue_msg.h: receives the sessions' messages into the
- * spool (queue process) and checks again what the sessions checked. A
- * session that disappears loses its unfinished message; nothing partial
- * ever reaches queue/.
+ * spool (queue process) and checks again what the sessions checked,
+ * against the logins auth reports on its own channel. Owns the tables of
+ * both channels. A session that disappears loses its unfinished message;
+ * nothing partial ever reaches queue/.
  */
 #include "queue_msg.h"
 

@@ -1,7 +1,8 @@
 /*
  * queue_proc.c - the `queue` process: its poll loop, the frames of the
- * master (reloads, relay channels, flushes, control connections, resolver
- * files), and the sessions' frames, handed to queue_msg.c.
+ * master (its table: reloads, relay channels, flushes, control connections,
+ * resolver files), and the sessions' and auth's channels, handed to
+ * queue_msg.c.
  */
 #include "queue_proc.h"
 
