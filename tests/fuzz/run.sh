@@ -20,7 +20,7 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env scram conf pem tls_cert ctl_parse relay_conv"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -31,6 +31,7 @@ sources() {
 	userdb_record) echo gateway/userdb_record.c gateway/userdb_fake.c gateway/addr.c gateway/lib/base64.c \
 		gateway/lib/secret.c -lbearssl ;;
 	spool_env) echo gateway/spool_env.c ;;
+	envelope) echo gateway/envelope.c ;;
 	scram) echo gateway/scram.c gateway/pbkdf2.c gateway/lib/base64.c gateway/lib/secret.c -lbearssl ;;
 	conf) echo gateway/conf.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \
 		gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
