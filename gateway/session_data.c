@@ -135,9 +135,8 @@ static void data_queue_error(struct session *s, int err, const char *fallback)
 /* Opens the message at the queue. Returns 0, or -1 after replying. */
 static int data_begin(struct session *s)
 {
-	int rc;
-
 	struct proto_q_begin *b = (struct proto_q_begin *)data_frame.payload; /* the reply comes back in it */
+	int rc;
 
 	memset(&run, 0, sizeof(run));
 	run.arrival = time(NULL);
