@@ -102,28 +102,21 @@ static void local_sender_format(const void *elem, char *buf, size_t cap)
 _Static_assert(offsetof(struct conf_alias, name) == 0, "alias elements start with their name");
 _Static_assert(offsetof(struct conf_local_sender, name) == 0, "local_sender elements start with their name");
 
-static const struct conf_list_ops listen_ops = {
-	listen_parse, listen_format, sizeof(struct conf_listen), CONFIG_MAX_LISTENERS, "CONFIG_MAX_LISTENERS",
-	NULL,         NULL,
-};
-static const struct conf_list_ops alias_ops = {
-	alias_parse,          alias_format, sizeof(struct conf_alias), CONFIG_MAX_ALIASES,
-	"CONFIG_MAX_ALIASES", "alias",      "is defined twice",
-};
-static const struct conf_list_ops masquerade_ops = {
-	masquerade_parse,
-	masquerade_format,
-	sizeof(struct conf_masquerade),
-	CONFIG_MAX_ALIASES,
-	"CONFIG_MAX_ALIASES",
-	NULL,
-	NULL,
-};
-static const struct conf_list_ops local_sender_ops = {
-	local_sender_parse, local_sender_format,  sizeof(struct conf_local_sender),
-	CONFIG_MAX_ALIASES, "CONFIG_MAX_ALIASES", "local_sender for",
-	"is given twice",
-};
+#define LIST_OPS(p, f, type, n, dpre, dpost)                                                                           \
+	{                                                                                                              \
+		.parse = (p), .format = (f), .elem_size = sizeof(type), .max = (n), .max_name = #n, .dup_pre = (dpre), \
+		.dup_post = (dpost)                                                                                    \
+	}
+
+static const struct conf_list_ops listen_ops =
+    LIST_OPS(listen_parse, listen_format, struct conf_listen, CONFIG_MAX_LISTENERS, NULL, NULL);
+static const struct conf_list_ops alias_ops =
+    LIST_OPS(alias_parse, alias_format, struct conf_alias, CONFIG_MAX_ALIASES, "alias", "is defined twice");
+static const struct conf_list_ops masquerade_ops =
+    LIST_OPS(masquerade_parse, masquerade_format, struct conf_masquerade, CONFIG_MAX_ALIASES, NULL, NULL);
+static const struct conf_list_ops local_sender_ops =
+    LIST_OPS(local_sender_parse, local_sender_format, struct conf_local_sender, CONFIG_MAX_ALIASES, "local_sender for",
+	     "is given twice");
 
 const struct conf_key conf_table[] = {
 	STRING_KEY("hostname", CONF_T_HOST, hostname, NULL,
