@@ -1,7 +1,7 @@
 # board/sizes.mk - `make sizes`: the stripped size of subgate for the host and
 # every board, in its defconfig and in conf/minimal_defconfig, as one Markdown
 # table headed by the commit and date (scripts/sizes.sh says how it builds them).
-# SIZES_BOARDS= picks the columns' boards, e.g. `make sizes SIZES_BOARDS=host`
+# SIZES_BOARDS= picks the boards (the table's rows), e.g. `make sizes SIZES_BOARDS=host`
 # (a board's first build fetches its cross toolchain). Include it from the top
 # Makefile after its first target.
 
