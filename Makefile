@@ -209,7 +209,7 @@ $(B)/unit-tests: $(objs) $(test-objs)
 
 -include $(objs:.o=.d) $(main-obj:.o=.d) $(test-objs:.o=.d)
 
-# --- install (scripts/install.sh; the tree and its device table: README, "Using it on a device") --
+# --- install (scripts/install.sh; the tree and its device table: docs/integration.md) --
 # /etc and /var are never under PREFIX. MANIFEST (makedevs format) records every path's owner
 # and mode for packaging tools; as root, owners are applied where the accounts exist here.
 # INIT=sysv (rootfs/etc/init.d/subgate), procd (board/openwrt's files) or none.
