@@ -17,8 +17,4 @@ const char *cli_take_value(int *argc, char **argv, const char *name, int *missin
 /* Removes a flag from argv; returns 1 if it was present. */
 int cli_take_flag(int *argc, char **argv, const char *name);
 
-int cmd_version(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_config(int argc, char **argv);
-
 #endif

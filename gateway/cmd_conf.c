@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "conf.h"
 #include "conf_files.h"
 #include "log.h"

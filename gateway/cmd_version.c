@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "config.h"
 #include "log.h"
 #include "version.h"

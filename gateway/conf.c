@@ -15,7 +15,7 @@
 #include "conf_rules.h"
 #include "conf_table.h"
 #include "fdmap.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "log.h"
 
 void conf_error(struct conf *c, unsigned line, const char *fmt, ...)

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "fs.h"
 #include "secret.h"
 #include "tls_pem.h"
 #include "userdb.h"

@@ -16,7 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "fs.h"
 #include "tls_pump.h"
 
 #define CONN_DISCARD_MAX 65536 /* an over-long line is skipped up to this size, then the connection fails */

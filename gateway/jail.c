@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "log.h"
 #include "sandbox.h"
 #include "test_hook.h"

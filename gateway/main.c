@@ -6,14 +6,10 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "cert_cmd.h"
 #include "cli.h"
+#include "cmd.h"
 #include "config_check.h"
 #include "log.h"
-#include "master.h"
-#include "queue_cmd.h"
-#include "sendmail_cmd.h"
-#include "user_cmd.h"
 
 struct command {
 	const char *name;

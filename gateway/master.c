@@ -1,5 +1,5 @@
 /*
- * master.c - `subgate serve`: start-up as root, the jail, the long-lived
+ * master.c - the master process: start-up as root, the jail, the long-lived
  * children (auth, queue, relay), signals and the event loop. The accept
  * path and the sessions are in master_session.c.
  *
@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "auth_proc.h"
-#include "cli.h"
 #include "conf_files.h"
 #include "log.h"
 #include "master_int.h"
@@ -40,7 +39,7 @@
 #include "sandbox.h"
 #include "version.h"
 
-struct master master; /* zero-initialised (.bss, not file space); descriptors set to -1 in cmd_serve */
+struct master master; /* zero-initialised (.bss, not file space); descriptors set to -1 in master_run */
 
 void master_child_setup(void)
 {
@@ -491,44 +490,14 @@ static int master_prepare(int no_jail)
 	return sandbox_init() < 0 ? EX_SOFTWARE : 0;
 }
 
-/* The configuration's absolute path: the reload process reads it again from "/". Returns 0 or -1. */
-static int master_absolute(const char **path)
+int master_run(const char *path, int foreground, int no_jail)
 {
-	static char abs[CONF_PATH_MAX];
-	char cwd[CONF_PATH_MAX];
-	int n;
-
-	if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		return -1;
-	}
-	n = snprintf(abs, sizeof(abs), "%s/%s", cwd, *path);
-	if (n < 0 || (size_t)n >= sizeof(abs)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	*path = abs;
-	return 0;
-}
-
-int cmd_serve(int argc, char **argv)
-{
-	const char *path = cli_take_config(&argc, argv);
-	int foreground = cli_take_flag(&argc, argv, "-f");
-	int no_jail = cli_take_flag(&argc, argv, "--no-jail");
 	int rc;
 
 	master.auth_fd = master.queue_fd = master.relay_fd = master.sigfd = master.pid_fd = -1;
 	master.submit_fd = master.control_fd = master.showq_fd = master.reload_fd = -1;
 	master.reload_auth[0] = master.reload_auth[1] = master.reload_relay[0] = master.reload_relay[1] = -1;
 	master.auth_queue[0] = master.auth_queue[1] = -1;
-	if (path == NULL || argc != 1) {
-		log_err("usage: subgate serve [-f] [--no-jail] [-c FILE]");
-		return EX_USAGE;
-	}
-	if (path[0] != '/' && master_absolute(&path) < 0) {
-		log_err("%s: cannot resolve the configuration's directory: %s", path, strerror(errno));
-		return EX_OSERR;
-	}
 	if (conf_load(&master.conf, path) < 0) {
 		return master.conf.unreadable ? EX_NOINPUT : EX_CONFIG;
 	}

@@ -1,13 +1,11 @@
 /*
- * master.h - `subgate serve`: the master process (DESIGN.md section 1).
- * It parses the configuration, loads the TLS identity, opens the spool and
- * the listeners, starts `auth` and `queue`, then accepts connections,
- * enforces the connection limits, forks one session per connection with its
- * own channels to `auth` and `queue`, and supervises every child.
+ * master.h - the daemon's start (master.c): `subgate serve` (cmd_serve.c)
+ * hands it the configuration's absolute path and its two flags.
  */
 #ifndef SUBGATE_MASTER_H
 #define SUBGATE_MASTER_H
 
-int cmd_serve(int argc, char **argv);
+/* Loads PATH, builds the jail, forks the processes and runs the master's loop; returns an exit code on failure. */
+int master_run(const char *path, int foreground, int no_jail);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf_reload.h"
+#include "conf_change.h"
 #include "fdmap.h"
 #include "log.h"
 #include "master_int.h"
@@ -51,7 +51,7 @@ static void master_reload_apply(void)
 			master_next_conf.first_error);
 		return;
 	}
-	conf_keep_start_keys(&master_next_conf, &master.conf);
+	conf_change_keep_start_keys(&master_next_conf, &master.conf);
 	if (tls_creds_load(&creds, master_next_conf.tls_cert, err, sizeof(err)) < 0) {
 		log_err("reload failed: %s; still running with the previous settings", err);
 		return;

@@ -51,7 +51,7 @@ static ssize_t ctl_send_now(int fd, const void *buf, size_t len)
 	return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-int64_t ctl_now_ms(void)
+int64_t queue_ctl_now_ms(void)
 {
 	struct timespec ts;
 
@@ -59,7 +59,7 @@ int64_t ctl_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ctl_put(struct ctl_out *o, const char *p, size_t n)
+void queue_ctl_put(struct ctl_out *o, const char *p, size_t n)
 {
 	size_t room = sizeof(o->buf) - o->len, take;
 
@@ -79,7 +79,7 @@ void ctl_put(struct ctl_out *o, const char *p, size_t n)
 	o->full = take < n;
 }
 
-void ctl_printf(struct ctl_out *o, const char *fmt, ...)
+void queue_ctl_printf(struct ctl_out *o, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -89,24 +89,24 @@ void ctl_printf(struct ctl_out *o, const char *fmt, ...)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n > 0) {
-		ctl_put(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		queue_ctl_put(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 }
 
-void ctl_put_text(struct ctl_out *o, const char *s)
+void queue_ctl_put_text(struct ctl_out *o, const char *s)
 {
 	for (const char *p = s; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		ctl_put(o, c < 0x20 || c == 0x7f ? "?" : p, 1);
+		queue_ctl_put(o, c < 0x20 || c == 0x7f ? "?" : p, 1);
 	}
 }
 
-int ctl_json_sink(void *ctx, const char *data, size_t len)
+int queue_ctl_json_sink(void *ctx, const char *data, size_t len)
 {
 	struct ctl_out *o = ctx;
 
-	ctl_put(o, data, len);
+	queue_ctl_put(o, data, len);
 	return o->full ? -1 : 0; /* the step is run again later: stop writing it now */
 }
 
@@ -116,13 +116,13 @@ static void ctl_refuse(int fd, int code, const char *text)
 	static struct ctl_out o;
 
 	memset(&o, 0, offsetof(struct ctl_out, buf));
-	ctl_err(&o, code, text);
+	queue_ctl_err(&o, code, text);
 	(void)ctl_send_now(fd, o.buf, o.len);
 }
 
 static void ctl_close(struct ctl_client *c)
 {
-	ctl_job_end(&c->job);
+	queue_ctl_list_end(&c->job);
 	close(c->fd);
 	c->fd = -1;
 	c->len = 0;
@@ -175,7 +175,7 @@ void queue_ctl_accept(int fd, int64_t only_uid)
 			c->fd = fd;
 			c->len = 0;
 			c->answering = 0;
-			c->deadline = ctl_now_ms() + ctl_timeout_ms;
+			c->deadline = queue_ctl_now_ms() + ctl_timeout_ms;
 			c->only_uid = only_uid;
 			return;
 		}
@@ -199,7 +199,7 @@ static void ctl_send(struct ctl_client *c)
 			c->sent = 0;
 		}
 		if (c->job.kind != CTL_JOB_NONE && o->len < sizeof(o->buf) / 2) {
-			(void)ctl_job_more(&c->job, ctl_spool, o);
+			(void)queue_ctl_list_more(&c->job, ctl_spool, o);
 		}
 		if (o->len == 0) {
 			ctl_close(c); /* the whole answer is sent */
@@ -207,7 +207,7 @@ static void ctl_send(struct ctl_client *c)
 		}
 		n = ctl_send_now(c->fd, o->buf, o->len);
 		if (n > 0) {
-			int64_t now = ctl_now_ms();
+			int64_t now = queue_ctl_now_ms();
 
 			c->sent = (size_t)n;
 			c->deadline = now + ctl_timeout_ms < c->answer_end ? now + ctl_timeout_ms : c->answer_end;
@@ -227,7 +227,7 @@ static void ctl_send(struct ctl_client *c)
 /* From now on the connection is written to: the answer starts in c->out (and c->job). */
 static void ctl_start_answer(struct ctl_client *c)
 {
-	int64_t now = ctl_now_ms();
+	int64_t now = queue_ctl_now_ms();
 
 	c->answering = 1;
 	c->sent = 0;
@@ -242,7 +242,7 @@ static void ctl_refuse_request(struct ctl_client *c, const char *text)
 	c->out.len = 0;
 	c->job.kind = CTL_JOB_NONE;
 	c->verb = "?";
-	ctl_err(&c->out, EX_USAGE, text);
+	queue_ctl_err(&c->out, EX_USAGE, text);
 	ctl_start_answer(c);
 }
 
@@ -272,7 +272,7 @@ static void ctl_read(struct ctl_client *c)
 	}
 	*nl = '\0';
 	c->out.len = 0;
-	c->verb = ctl_cmd_answer(ctl_spool, c->req, c->only_uid, &c->out, &c->job);
+	c->verb = queue_ctl_cmd_answer(ctl_spool, c->req, c->only_uid, &c->out, &c->job);
 	ctl_start_answer(c);
 }
 
@@ -307,7 +307,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 			}
 		}
 	}
-	now = ctl_now_ms();
+	now = queue_ctl_now_ms();
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &ctl_clients[i];
 
@@ -328,7 +328,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 
 int queue_ctl_timeout_ms(void)
 {
-	int64_t now = ctl_now_ms(), next = -1;
+	int64_t now = queue_ctl_now_ms(), next = -1;
 
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		if (ctl_clients[i].fd >= 0 && (next < 0 || ctl_clients[i].deadline < next)) {

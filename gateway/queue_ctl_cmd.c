@@ -28,11 +28,11 @@ static int64_t ctl_only_uid = -1;
 static struct ctl_job *ctl_job_now;
 
 /* The status line of a refusal; TEXT is one line. */
-void ctl_err(struct ctl_out *o, int code, const char *text)
+void queue_ctl_err(struct ctl_out *o, int code, const char *text)
 {
-	ctl_printf(o, "err %d ", code);
-	ctl_put_text(o, text);
-	ctl_put(o, "\n", 1);
+	queue_ctl_printf(o, "err %d ", code);
+	queue_ctl_put_text(o, text);
+	queue_ctl_put(o, "\n", 1);
 }
 
 /* An action's result: a line of text, or {"id":ID,"result":WHAT}. */
@@ -40,12 +40,12 @@ static void ctl_done(struct ctl_out *o, const struct ctl_request *r, const char 
 {
 	struct json j;
 
-	ctl_put(o, "ok\n", 3);
+	queue_ctl_put(o, "ok\n", 3);
 	if (!r->json) {
-		ctl_printf(o, "%s: %s\n", r->id, text);
+		queue_ctl_printf(o, "%s: %s\n", r->id, text);
 		return;
 	}
-	json_init(&j, ctl_json_sink, o);
+	json_init(&j, queue_ctl_json_sink, o);
 	json_object_begin(&j);
 	json_key(&j, "id");
 	json_string(&j, r->id);
@@ -53,7 +53,7 @@ static void ctl_done(struct ctl_out *o, const struct ctl_request *r, const char 
 	json_string(&j, what);
 	json_object_end(&j);
 	(void)json_finish(&j);
-	ctl_put(o, "\n", 1);
+	queue_ctl_put(o, "\n", 1);
 }
 
 /* Finds the message for delete, hold, release; answers the refusal itself. Returns 1 if found. */
@@ -65,17 +65,17 @@ static int ctl_find(struct ctl_out *o, const struct ctl_request *r, enum spool_w
 
 	if (rc < 0) {
 		snprintf(text, sizeof(text), "%s: cannot look up the message: %s", r->id, strerror(errno));
-		ctl_err(o, EX_IOERR, text);
+		queue_ctl_err(o, EX_IOERR, text);
 		return 0;
 	}
 	if (rc == 0) {
 		snprintf(text, sizeof(text), "no message %s in the queue", r->id);
-		ctl_err(o, EX_NOUSER, text);
+		queue_ctl_err(o, EX_NOUSER, text);
 		return 0;
 	}
 	if (!may_be_active && active != NULL && strcmp(active, r->id) == 0) {
 		snprintf(text, sizeof(text), "%s is being delivered now; try again", r->id);
-		ctl_err(o, EX_TEMPFAIL, text);
+		queue_ctl_err(o, EX_TEMPFAIL, text);
 		return 0;
 	}
 	return 1;
@@ -88,7 +88,7 @@ static void ctl_failed(struct ctl_out *o, const struct ctl_request *r, const cha
 
 	log_err("%s: cannot %s: %s", r->id, what, strerror(errno));
 	snprintf(text, sizeof(text), "%s: cannot %s: %s", r->id, what, strerror(errno));
-	ctl_err(o, EX_IOERR, text);
+	queue_ctl_err(o, EX_IOERR, text);
 }
 
 static void ctl_run_delete(struct ctl_out *o, const struct ctl_request *r)
@@ -133,7 +133,7 @@ static void ctl_run_release(struct ctl_out *o, const struct ctl_request *r)
 	}
 	if (where != SPOOL_IN_HOLD) {
 		snprintf(text, sizeof(text), "%s is not on hold", r->id);
-		ctl_err(o, EX_NOUSER, text);
+		queue_ctl_err(o, EX_NOUSER, text);
 		return;
 	}
 	if (spool_release(ctl_spool, r->id) < 0) {
@@ -150,12 +150,12 @@ static void ctl_run_flush(struct ctl_out *o, const struct ctl_request *r)
 	unsigned n = queue_sched_flush();
 	struct json j;
 
-	ctl_put(o, "ok\n", 3);
+	queue_ctl_put(o, "ok\n", 3);
 	if (!r->json) {
-		ctl_printf(o, "flush: %u deferred message%s due now\n", n, n == 1 ? "" : "s");
+		queue_ctl_printf(o, "flush: %u deferred message%s due now\n", n, n == 1 ? "" : "s");
 		return;
 	}
-	json_init(&j, ctl_json_sink, o);
+	json_init(&j, queue_ctl_json_sink, o);
 	json_object_begin(&j);
 	json_key(&j, "result");
 	json_string(&j, "flushed");
@@ -163,21 +163,21 @@ static void ctl_run_flush(struct ctl_out *o, const struct ctl_request *r)
 	json_uint(&j, n);
 	json_object_end(&j);
 	(void)json_finish(&j);
-	ctl_put(o, "\n", 1);
+	queue_ctl_put(o, "\n", 1);
 }
 
 static void ctl_run_list(struct ctl_out *o, const struct ctl_request *r)
 {
-	ctl_list_start(ctl_job_now, ctl_spool, o, r->json, ctl_only_uid);
+	queue_ctl_list_start(ctl_job_now, ctl_spool, o, r->json, ctl_only_uid);
 }
 
 static void ctl_run_show(struct ctl_out *o, const struct ctl_request *r)
 {
 	char text[128];
-	int code = ctl_show_start(ctl_job_now, ctl_spool, o, r->id, r->json, text, sizeof(text));
+	int code = queue_ctl_list_show(ctl_job_now, ctl_spool, o, r->id, r->json, text, sizeof(text));
 
 	if (code != 0) {
-		ctl_err(o, code, text);
+		queue_ctl_err(o, code, text);
 	}
 }
 
@@ -228,13 +228,13 @@ static const struct ctl_verb *ctl_parse(char *line, struct ctl_request *r, const
 	return v;
 }
 
-int ctl_cmd_parse(char *line, struct ctl_request *r, const char **err)
+int queue_ctl_cmd_parse(char *line, struct ctl_request *r, const char **err)
 {
 	return ctl_parse(line, r, err) != NULL ? 0 : -1;
 }
 
 /* Answers one complete request line (without its "\n"). */
-const char *ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struct ctl_out *o, struct ctl_job *job)
+const char *queue_ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struct ctl_out *o, struct ctl_job *job)
 {
 	struct ctl_request r;
 	const char *err = NULL;
@@ -250,9 +250,9 @@ const char *ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struc
 	job->kind = CTL_JOB_NONE;
 	v = ctl_parse(line, &r, &err);
 	if (v == NULL) {
-		ctl_err(o, EX_USAGE, err);
+		queue_ctl_err(o, EX_USAGE, err);
 	} else if (only_uid >= 0 && v->run != ctl_run_list) {
-		ctl_err(o, EX_NOPERM, "only root may do that; others may list their own messages");
+		queue_ctl_err(o, EX_NOPERM, "only root may do that; others may list their own messages");
 	} else {
 		v->run(o, &r);
 	}

@@ -61,19 +61,19 @@ struct ctl_job {
 };
 
 /* Monotonic milliseconds. */
-int64_t ctl_now_ms(void);
+int64_t queue_ctl_now_ms(void);
 
-void ctl_put(struct ctl_out *o, const char *p, size_t n);
-void ctl_printf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void queue_ctl_put(struct ctl_out *o, const char *p, size_t n);
+void queue_ctl_printf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Text that came from the spool or the smarthost: control bytes become '?'. */
-void ctl_put_text(struct ctl_out *o, const char *s);
+void queue_ctl_put_text(struct ctl_out *o, const char *s);
 
 /* json.h sink writing to a ctl_out. */
-int ctl_json_sink(void *ctx, const char *data, size_t len);
+int queue_ctl_json_sink(void *ctx, const char *data, size_t len);
 
 /* The status line of a refusal; TEXT is one line. */
-void ctl_err(struct ctl_out *o, int code, const char *text);
+void queue_ctl_err(struct ctl_out *o, int code, const char *text);
 
 /* One request line of the control socket, split in place (pointers into the line). */
 struct ctl_request {
@@ -87,31 +87,32 @@ struct ctl_request {
  * exactly where the verb takes one (16 lowercase hex digits), "json" last
  * or nothing. Returns 0, or -1 with err set. Pure (fuzzed: ctl_parse_fuzz).
  */
-int ctl_cmd_parse(char *line, struct ctl_request *r, const char **err);
+int queue_ctl_cmd_parse(char *line, struct ctl_request *r, const char **err);
 
 /*
  * Answers one request line (without its "\n") into o (and job, for list
  * and show); only_uid >= 0 (SPOOL/public/showq) allows only `list`.
  * Returns the verb's name for the log ("?" if none).
  */
-const char *ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struct ctl_out *o, struct ctl_job *job);
+const char *queue_ctl_cmd_answer(struct spool *sp, char *line, int64_t only_uid, struct ctl_out *o,
+				 struct ctl_job *job);
 
 /*
  * Starts a list or show answer: list takes the totals now. Returns 0, or
  * for show a sysexits code with err filled (the message is not there).
  */
-void ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid);
-int ctl_show_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
-		   size_t errcap);
+void queue_ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid);
+int queue_ctl_list_show(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
+			size_t errcap);
 
 /*
  * Produces more of the answer into o (which the connection has emptied, or
  * nearly). Returns 1 while more is to come, 0 when the answer is complete
  * (the job is then finished: its files are closed).
  */
-int ctl_job_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o);
+int queue_ctl_list_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o);
 
 /* Ends a job early (the client went away): closes what it holds. */
-void ctl_job_end(struct ctl_job *job);
+void queue_ctl_list_end(struct ctl_job *job);
 
 #endif

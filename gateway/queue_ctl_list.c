@@ -100,27 +100,27 @@ static void ctl_text_entry(struct ctl_out *o, const struct ctl_msg *m)
 	const char *mark = strcmp(m->state, "active") == 0 ? "*" : m->where == SPOOL_IN_HOLD ? "!" : " ";
 
 	if (m->damaged) {
-		ctl_printf(o, "%s%s %9llu (damaged or unreadable envelope)\n\n", m->id, mark,
-			   (unsigned long long)m->size);
+		queue_ctl_printf(o, "%s%s %9llu (damaged or unreadable envelope)\n\n", m->id, mark,
+				 (unsigned long long)m->size);
 		return;
 	}
 	timefmt_rfc5322(ctl_env.arrival, when, sizeof(when));
-	ctl_printf(o, "%s%s %9llu %-31s ", m->id, mark, (unsigned long long)m->size, when);
-	ctl_put_text(o, ctl_env.sender[0] ? ctl_env.sender : "MAILER-DAEMON");
-	ctl_put(o, "\n", 1);
+	queue_ctl_printf(o, "%s%s %9llu %-31s ", m->id, mark, (unsigned long long)m->size, when);
+	queue_ctl_put_text(o, ctl_env.sender[0] ? ctl_env.sender : "MAILER-DAEMON");
+	queue_ctl_put(o, "\n", 1);
 	if (m->reason[0] != '\0') {
-		ctl_put(o, "(", 1);
-		ctl_put_text(o, m->reason);
-		ctl_put(o, ")\n", 2);
+		queue_ctl_put(o, "(", 1);
+		queue_ctl_put_text(o, m->reason);
+		queue_ctl_put(o, ")\n", 2);
 	}
 	for (unsigned i = 0; i < ctl_env.nrcpt; i++) {
 		if (ctl_env.rcpt[i].state == SPOOL_RCPT_PENDING) {
-			ctl_printf(o, "%*s", CTL_INDENT, "");
-			ctl_put_text(o, ctl_env.rcpt[i].addr);
-			ctl_put(o, "\n", 1);
+			queue_ctl_printf(o, "%*s", CTL_INDENT, "");
+			queue_ctl_put_text(o, ctl_env.rcpt[i].addr);
+			queue_ctl_put(o, "\n", 1);
 		}
 	}
-	ctl_put(o, "\n", 1);
+	queue_ctl_put(o, "\n", 1);
 }
 
 /* The members of one message object (without the braces; show appends "message"). */
@@ -255,13 +255,13 @@ static void ctl_list_head(struct ctl_job *job, struct spool *sp, struct ctl_out 
 	struct json *j = &job->j_step;
 
 	(void)sp;
-	ctl_put(o, "ok\n", 3);
+	queue_ctl_put(o, "ok\n", 3);
 	if (!job->json) {
 		if (job->count == 0) {
-			ctl_put(o, "Mail queue is empty\n", 20);
+			queue_ctl_put(o, "Mail queue is empty\n", 20);
 		} else {
-			ctl_printf(o, "%-17s %9s %-31s %s\n", "-Queue ID-", "--Size--", "---Arrival Time (UTC)---",
-				   "-Sender/Recipient-------");
+			queue_ctl_printf(o, "%-17s %9s %-31s %s\n", "-Queue ID-", "--Size--",
+					 "---Arrival Time (UTC)---", "-Sender/Recipient-------");
 		}
 		return;
 	}
@@ -301,16 +301,16 @@ static void ctl_list_foot(struct ctl_job *job, struct spool *sp, struct ctl_out 
 	(void)sp;
 	if (!job->json) {
 		if (job->count != 0) {
-			ctl_printf(o, "-- %llu Kbytes in %u Request%s.\n",
-				   (unsigned long long)(job->bytes + 1023) / 1024, job->count,
-				   job->count == 1 ? "" : "s");
+			queue_ctl_printf(o, "-- %llu Kbytes in %u Request%s.\n",
+					 (unsigned long long)(job->bytes + 1023) / 1024, job->count,
+					 job->count == 1 ? "" : "s");
 		}
 		return;
 	}
 	json_array_end(&job->j_step);
 	json_object_end(&job->j_step);
 	(void)json_finish(&job->j_step);
-	ctl_put(o, "\n", 1);
+	queue_ctl_put(o, "\n", 1);
 }
 
 /* The next message id of the listing into job->id; 0 when every directory has been read. */
@@ -336,10 +336,10 @@ static int ctl_next_id(struct ctl_job *job, struct spool *sp)
 	return 0;
 }
 
-void ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid)
+void queue_ctl_list_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, int json, int64_t only_uid)
 {
 	*job = (struct ctl_job){ .kind = CTL_JOB_LIST, .json = json, .only_uid = only_uid, .fd = -1 };
-	json_init(&job->j, ctl_json_sink, o);
+	json_init(&job->j, queue_ctl_json_sink, o);
 	ctl_filter(only_uid);
 	ctl_each(sp, ctl_count_one, job);
 }
@@ -376,32 +376,32 @@ static void ctl_show_text_head(struct ctl_out *o, const struct ctl_msg *m)
 {
 	char when[TIMEFMT_RFC5322_LEN];
 
-	ctl_printf(o, "id: %s\nstate: %s\nsize: %llu\n", m->id, m->state, (unsigned long long)m->size);
+	queue_ctl_printf(o, "id: %s\nstate: %s\nsize: %llu\n", m->id, m->state, (unsigned long long)m->size);
 	if (!m->damaged) {
 		timefmt_rfc5322(ctl_env.arrival, when, sizeof(when));
-		ctl_printf(o, "arrival: %s\nsender: ", when);
-		ctl_put_text(o, ctl_env.sender[0] ? ctl_env.sender : "<>");
-		ctl_put(o, "\nuser: ", 7);
-		ctl_put_text(o, ctl_env.user);
-		ctl_put(o, "\nclient: ", 9);
-		ctl_put_text(o, ctl_env.client);
-		ctl_put(o, "\n", 1);
+		queue_ctl_printf(o, "arrival: %s\nsender: ", when);
+		queue_ctl_put_text(o, ctl_env.sender[0] ? ctl_env.sender : "<>");
+		queue_ctl_put(o, "\nuser: ", 7);
+		queue_ctl_put_text(o, ctl_env.user);
+		queue_ctl_put(o, "\nclient: ", 9);
+		queue_ctl_put_text(o, ctl_env.client);
+		queue_ctl_put(o, "\n", 1);
 		for (unsigned i = 0; i < ctl_env.nrcpt; i++) {
-			ctl_put(o, "recipient: ", 11);
-			ctl_put_text(o, ctl_env.rcpt[i].addr);
-			ctl_printf(o, " (%s)\n", ctl_rcpt_state(ctl_env.rcpt[i].state));
+			queue_ctl_put(o, "recipient: ", 11);
+			queue_ctl_put_text(o, ctl_env.rcpt[i].addr);
+			queue_ctl_printf(o, " (%s)\n", ctl_rcpt_state(ctl_env.rcpt[i].state));
 		}
 	}
 	if (m->where == SPOOL_IN_DEFER && strcmp(m->state, "active") != 0) {
 		timefmt_rfc5322(m->mtime, when, sizeof(when));
-		ctl_printf(o, "next attempt: %s\n", when);
+		queue_ctl_printf(o, "next attempt: %s\n", when);
 	}
 	if (m->reason[0] != '\0') {
-		ctl_put(o, "last error: ", 12);
-		ctl_put_text(o, m->reason);
-		ctl_put(o, "\n", 1);
+		queue_ctl_put(o, "last error: ", 12);
+		queue_ctl_put_text(o, m->reason);
+		queue_ctl_put(o, "\n", 1);
 	}
-	ctl_put(o, "\n", 1);
+	queue_ctl_put(o, "\n", 1);
 }
 
 /* "ok", then the envelope (the file is read again each time: another answer may have used ctl_env). */
@@ -412,7 +412,7 @@ static void ctl_show_head(struct ctl_job *job, struct spool *sp, struct ctl_out 
 	if (ctl_load_fd(sp, job->fd, job->id, (enum spool_where)job->dir, &m) < 0) {
 		m.damaged = 1;
 	}
-	ctl_put(o, "ok\n", 3);
+	queue_ctl_put(o, "ok\n", 3);
 	if (!job->json) {
 		ctl_show_text_head(o, &m);
 		return;
@@ -430,12 +430,12 @@ static void ctl_show_tail(struct ctl_job *job, struct spool *sp, struct ctl_out 
 		json_string_end(&job->j_step);
 		json_object_end(&job->j_step);
 		(void)json_finish(&job->j_step);
-		ctl_put(o, "\n", 1);
+		queue_ctl_put(o, "\n", 1);
 	}
 }
 
-int ctl_show_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
-		   size_t errcap)
+int queue_ctl_list_show(struct ctl_job *job, struct spool *sp, struct ctl_out *o, const char *id, int json, char *err,
+			size_t errcap)
 {
 	static struct ctl_msg m;
 	enum spool_where where;
@@ -456,7 +456,7 @@ int ctl_show_start(struct ctl_job *job, struct spool *sp, struct ctl_out *o, con
 				 .damaged = m.damaged,
 				 .off = m.damaged ? 0 : (off_t)ctl_env.body_offset };
 	memcpy(job->id, id, SPOOL_ID_LEN + 1);
-	json_init(&job->j, ctl_json_sink, o);
+	json_init(&job->j, queue_ctl_json_sink, o);
 	return 0;
 }
 
@@ -514,7 +514,7 @@ static int ctl_show_more(struct ctl_job *job, struct spool *sp, struct ctl_out *
 	return 0;
 }
 
-void ctl_job_end(struct ctl_job *job)
+void queue_ctl_list_end(struct ctl_job *job)
 {
 	if (job->d != NULL) {
 		closedir(job->d);
@@ -527,7 +527,7 @@ void ctl_job_end(struct ctl_job *job)
 	job->kind = CTL_JOB_NONE;
 }
 
-int ctl_job_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
+int queue_ctl_list_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
 {
 	int more = 0;
 
@@ -537,7 +537,7 @@ int ctl_job_more(struct ctl_job *job, struct spool *sp, struct ctl_out *o)
 		more = ctl_show_more(job, sp, o);
 	}
 	if (!more) {
-		ctl_job_end(job);
+		queue_ctl_list_end(job);
 	}
 	return more;
 }

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf_reload.h"
+#include "conf_change.h"
 #include "fdmap.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "log.h"
 #include "proto.h"
 #include "queue_ctl.h"
@@ -100,7 +100,7 @@ static void queue_reload_apply(void)
 		log_err("queue: reload: %s; keeping the previous settings", next.first_error);
 		return;
 	}
-	conf_keep_start_keys(&next, &queue_conf);
+	conf_change_keep_start_keys(&next, &queue_conf);
 	queue_conf = next;
 	queue_spool->limits = (struct spool_limits){ queue_conf.spool_max_messages, queue_conf.spool_max_size,
 						     queue_conf.spool_min_free };

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "conf_reload.h"
+#include "conf_change.h"
 #include "fdmap.h"
 #include "log.h"
 #include "proto.h"
@@ -443,7 +443,7 @@ static int relay_reload_apply(void)
 		log_err("relay: reload: %s", next.first_error);
 		return 0;
 	}
-	conf_keep_start_keys(&next, &relay_conf_store);
+	conf_change_keep_start_keys(&next, &relay_conf_store);
 	memset(&trust, 0, sizeof(trust));
 	trust.clock_floor = relay_trust_store.clock_floor;
 	if (next.smarthost_has_pin) {
@@ -458,7 +458,7 @@ static int relay_reload_apply(void)
 		log_err("relay: reload: keeping the previous settings");
 		return 0;
 	}
-	same = conf_relay_settings_equal(&next, &relay_conf_store) &&
+	same = conf_change_relay_equal(&next, &relay_conf_store) &&
 	       tls_client_trust_equal(&trust, &relay_trust_store) && memcmp(&cred, &relay_cred, sizeof(cred)) == 0;
 	tls_client_free_ca(&relay_trust_store);
 	relay_trust_store = trust;

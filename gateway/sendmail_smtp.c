@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "ctl_client.h"
+#include "cli_ctl.h"
 #include "log.h"
 
 static int sm_wait(int fd, short events)
@@ -34,7 +34,7 @@ static int sm_wait(int fd, short events)
 	return rc > 0 ? 0 : -1;
 }
 
-int sm_flush(struct sm_conn *c)
+int sendmail_smtp_flush(struct sendmail_smtp *c)
 {
 	size_t off = 0;
 
@@ -51,9 +51,9 @@ int sm_flush(struct sm_conn *c)
 	return 0;
 }
 
-int sm_put(struct sm_conn *c, const char *data, size_t len)
+int sendmail_smtp_put(struct sendmail_smtp *c, const char *data, size_t len)
 {
-	if (len > sizeof(c->out) - c->out_len && sm_flush(c) < 0) {
+	if (len > sizeof(c->out) - c->out_len && sendmail_smtp_flush(c) < 0) {
 		return -1;
 	}
 	memcpy(c->out + c->out_len, data, len);
@@ -62,7 +62,7 @@ int sm_put(struct sm_conn *c, const char *data, size_t len)
 }
 
 /* A line of the server at c->in: *len octets without CRLF, *used with it; -1 on EOF, error, timeout. */
-static int sm_read_line(struct sm_conn *c, size_t *len, size_t *used)
+static int sm_read_line(struct sendmail_smtp *c, size_t *len, size_t *used)
 {
 	for (;;) {
 		char *nl = memchr(c->in, '\n', c->in_len);
@@ -98,7 +98,7 @@ static int sm_read_line(struct sm_conn *c, size_t *len, size_t *used)
 }
 
 /* Reads one reply into c->reply and c->shown. Returns its code, or -1 (logged). */
-int sm_reply(struct sm_conn *c, const char *what)
+int sendmail_smtp_reply(struct sendmail_smtp *c, const char *what)
 {
 	enum smtp_reply_status st = SMTP_REPLY_MORE;
 	size_t len, used;
@@ -123,7 +123,7 @@ int sm_reply(struct sm_conn *c, const char *what)
 }
 
 /* Sends a command line and reads the reply. Returns its code, or -1 (logged). */
-int sm_command(struct sm_conn *c, const char *fmt, ...)
+int sendmail_smtp_command(struct sendmail_smtp *c, const char *fmt, ...)
 {
 	char line[ADDR_MAX + 64];
 	va_list ap;
@@ -137,56 +137,56 @@ int sm_command(struct sm_conn *c, const char *fmt, ...)
 		return -1;
 	}
 	n -= 2; /* the command without its CRLF, for the messages below */
-	if (sm_put(c, line, (size_t)n + 2) < 0 || sm_flush(c) < 0) {
+	if (sendmail_smtp_put(c, line, (size_t)n + 2) < 0 || sendmail_smtp_flush(c) < 0) {
 		line[n] = '\0';
 		log_err("%s: cannot send to %s: %s; message not sent", line, c->path, strerror(errno));
 		return -1;
 	}
 	line[n] = '\0';
-	return sm_reply(c, line);
+	return sendmail_smtp_reply(c, line);
 }
 
 /* The exit code for a refusal: 4xx EX_TEMPFAIL, else code5; logs "what: reply". */
-int sm_refused(const struct sm_conn *c, const char *what, int code5)
+int sendmail_smtp_refused(const struct sendmail_smtp *c, const char *what, int code5)
 {
 	log_err("%s: %s", what, c->shown);
 	return c->reply.code / 100 == 4 ? EX_TEMPFAIL : code5;
 }
 
 /* Connects, reads the greeting and says EHLO. Returns 0 or an exit code. */
-int sm_open(struct sm_conn *c, const char *conf, int greet, const char *suffix)
+int sendmail_smtp_open(struct sendmail_smtp *c, const char *conf, int greet, const char *suffix)
 {
 	char spool[CONF_PATH_MAX];
 	struct timeval tv = { .tv_sec = SM_TIMEOUT_MS / 1000 };
-	int rc = ctl_client_spool(conf, spool, sizeof(spool));
+	int rc = cli_ctl_spool(conf, spool, sizeof(spool));
 
 	if (rc != 0) {
 		return rc;
 	}
-	c->fd = ctl_client_connect(spool, CTL_CLIENT_SUBMIT, c->path, sizeof(c->path));
+	c->fd = cli_ctl_connect(spool, CTL_CLIENT_SUBMIT, c->path, sizeof(c->path));
 	if (c->fd < 0) {
-		return ctl_client_connect_error(
+		return cli_ctl_connect_error(
 		    c->path, errno, "not allowed to submit mail here (local_submit_group); message not sent", suffix);
 	}
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!greet) {
 		return 0;
 	}
-	rc = sm_reply(c, "connect");
+	rc = sendmail_smtp_reply(c, "connect");
 	if (rc != 220) {
-		return rc < 0 ? EX_TEMPFAIL : sm_refused(c, "connect", EX_UNAVAILABLE);
+		return rc < 0 ? EX_TEMPFAIL : sendmail_smtp_refused(c, "connect", EX_UNAVAILABLE);
 	}
-	rc = sm_command(c, "EHLO localhost");
+	rc = sendmail_smtp_command(c, "EHLO localhost");
 	if (rc != 250) {
-		return rc < 0 ? EX_TEMPFAIL : sm_refused(c, "EHLO localhost", EX_PROTOCOL);
+		return rc < 0 ? EX_TEMPFAIL : sendmail_smtp_refused(c, "EHLO localhost", EX_PROTOCOL);
 	}
 	return 0;
 }
 
 /* Ends the session politely (after a refusal; nothing is sent). */
-void sm_quit(struct sm_conn *c)
+void sendmail_smtp_quit(struct sendmail_smtp *c)
 {
-	if (sm_command(c, "RSET") >= 0) {
-		(void)sm_command(c, "QUIT");
+	if (sendmail_smtp_command(c, "RSET") >= 0) {
+		(void)sendmail_smtp_command(c, "QUIT");
 	}
 }

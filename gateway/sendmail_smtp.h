@@ -14,7 +14,7 @@
 #define SM_TIMEOUT_MS (300 * 1000) /* per read or write on the submission socket */
 #define SM_REPLY_LINE 1024
 
-struct sm_conn {
+struct sendmail_smtp {
 	int fd;
 	char path[CONF_PATH_MAX + 32];
 	char in[SM_REPLY_LINE];
@@ -30,22 +30,22 @@ struct sm_conn {
  * (conf: a path or NULL); with `greet`, reads the greeting and says EHLO.
  * Returns 0 or an exit code (sysexits); `suffix` ends connect errors.
  */
-int sm_open(struct sm_conn *c, const char *conf, int greet, const char *suffix);
+int sendmail_smtp_open(struct sendmail_smtp *c, const char *conf, int greet, const char *suffix);
 
 /* Queues bytes for the server (flushing when the buffer is full); sends what is queued. 0 or -1. */
-int sm_put(struct sm_conn *c, const char *data, size_t len);
-int sm_flush(struct sm_conn *c);
+int sendmail_smtp_put(struct sendmail_smtp *c, const char *data, size_t len);
+int sendmail_smtp_flush(struct sendmail_smtp *c);
 
 /* Reads one reply into c->reply and c->shown. Returns its code, or -1 (logged with `what`). */
-int sm_reply(struct sm_conn *c, const char *what);
+int sendmail_smtp_reply(struct sendmail_smtp *c, const char *what);
 
 /* Sends a command line and reads the reply. Returns its code, or -1 (logged). */
-int sm_command(struct sm_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sendmail_smtp_command(struct sendmail_smtp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The exit code for a refusal: 4xx EX_TEMPFAIL, else code5; logs "what: reply". */
-int sm_refused(const struct sm_conn *c, const char *what, int code5);
+int sendmail_smtp_refused(const struct sendmail_smtp *c, const char *what, int code5);
 
 /* Ends the session politely (after a refusal; nothing was sent): RSET, QUIT. */
-void sm_quit(struct sm_conn *c);
+void sendmail_smtp_quit(struct sendmail_smtp *c);
 
 #endif

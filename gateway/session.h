@@ -83,7 +83,7 @@ void session_enter_state(struct session *s, enum session_state next);
 void session_reset_transaction(struct session *s);
 void session_close(struct session *s, const char *why) __attribute__((noreturn));
 
-/* Command handlers (session_cmd.c, session_auth.c, session_data.c). */
+/* Command handlers (session_verb.c, session_auth.c, session_data.c). */
 void session_cmd_ehlo(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_helo(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_starttls(struct session *s, const struct smtp_cmd *cmd);
@@ -98,7 +98,7 @@ void session_cmd_unsupported(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_auth(struct session *s, const struct smtp_cmd *cmd);
 void session_cmd_data(struct session *s, const struct smtp_cmd *cmd);
 
-/* The session's TLS server context (session_cmd.c). */
+/* The session's TLS server context (session_verb.c). */
 int session_start_tls(struct session *s);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * ctl_parse_fuzz.c - libFuzzer target for ctl_cmd_parse(), the parser of
+ * ctl_parse_fuzz.c - libFuzzer target for queue_ctl_cmd_parse(), the parser of
  * the queue control socket's request lines (SPOOL/public/showq takes them
  * from any local user). The input is one line (a NUL ends it early, as in
  * the queue's reader). Checks: an accepted request names a known verb, an ID
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(line, data, size);
 	line[size] = '\0';
 	memcpy(copy, line, size + 1);
-	if (ctl_cmd_parse(line, &r, &err) < 0) {
+	if (queue_ctl_cmd_parse(line, &r, &err) < 0) {
 		cpf_assert(err != NULL && err[0] != '\0');
 		return 0;
 	}

@@ -32,13 +32,13 @@ sources() {
 		gateway/lib/secret.c -lbearssl ;;
 	spool_env) echo gateway/spool_env.c ;;
 	scram) echo gateway/scram.c gateway/pbkdf2.c gateway/lib/base64.c gateway/lib/secret.c -lbearssl ;;
-	conf) echo gateway/conf.c gateway/conf_table.c gateway/conf_type.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \
-		gateway/lib/fdmap.c gateway/lib/fsutil.c gateway/lib/log.c ;;
+	conf) echo gateway/conf.c gateway/conf_table.c gateway/conf_type.c gateway/conf_value.c gateway/conf_rules.c \
+		gateway/addr.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
 	tls_cert) echo gateway/tls_cert.c -lbearssl ;;
 	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
-		gateway/lib/json.c gateway/lib/log.c gateway/lib/fsutil.c gateway/lib/timefmt.c gateway/lib/ipc.c \
+		gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c gateway/lib/ipc.c \
 		gateway/lib/secret.c -lbearssl ;;
 	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_cert.c \
 		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \

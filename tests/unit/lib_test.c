@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "fsutil.h"
+#include "fs.h"
 #include "harness.h"
 #include "log.h"
 #include "secret.h"

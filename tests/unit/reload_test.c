@@ -1,7 +1,7 @@
 /*
  * reload_test.c - the pieces of SIGHUP that need no processes: descriptors
  * handed over for paths (fdmap: used once, rewound, bounded) and the keys a
- * reload may not change (conf_keep_start_keys).
+ * reload may not change (conf_change_keep_start_keys).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "conf_reload.h"
+#include "conf_change.h"
 #include "fdmap.h"
 #include "harness.h"
 
@@ -76,11 +76,11 @@ TEST(conf_reload_keeps_start_keys)
 
 	CHECK(conf_parse_buffer(&now, "/etc/subgate/subgate.conf", a, strlen(a)) == 0);
 	CHECK(conf_parse_buffer(&next, "/etc/subgate/subgate.conf", b, strlen(b)) == 0);
-	CHECK(conf_keep_start_keys(&next, &now) == 2); /* listen and run_as */
+	CHECK(conf_change_keep_start_keys(&next, &now) == 2); /* listen and run_as */
 	CHECK(next.listen[0].port == 587 && next.nlisten == now.nlisten);
 	CHECK_STR(next.run_as, "subgate");
 	CHECK_STR(next.hostname, "b.example"); /* the rest is new */
 	CHECK_STR(next.smarthost_host, "t.example");
 	CHECK(next.max_message_size == 2u << 20);
-	CHECK(conf_keep_start_keys(&next, &now) == 0);
+	CHECK(conf_change_keep_start_keys(&next, &now) == 0);
 }

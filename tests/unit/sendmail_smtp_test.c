@@ -13,10 +13,10 @@
 #include "harness.h"
 #include "sendmail_smtp.h"
 
-static struct sm_conn smtp_conn;
+static struct sendmail_smtp smtp_conn;
 
 /* A connection whose server end is *server, with `script` already waiting to be read. */
-static struct sm_conn *smtp_pair(int *server, const char *script)
+static struct sendmail_smtp *smtp_pair(int *server, const char *script)
 {
 	int sv[2];
 
@@ -33,18 +33,18 @@ static struct sm_conn *smtp_pair(int *server, const char *script)
 TEST(sendmail_smtp_multiline_reply)
 {
 	int server;
-	struct sm_conn *c =
+	struct sendmail_smtp *c =
 	    smtp_pair(&server, "250-gw.example\r\n250-SIZE 1000\r\n250 2.1.0 <a@b.example>: Sender ok\r\n");
 
 	CHECK(c != NULL);
 	if (c == NULL) {
 		return;
 	}
-	CHECK(sm_reply(c, "test") == 250);
+	CHECK(sendmail_smtp_reply(c, "test") == 250);
 	CHECK(strncmp(c->shown, "250 ", 4) == 0);
 	CHECK(strstr(c->shown, "<a@b.example>: Sender ok") != NULL); /* the last line's text is kept */
 	close(server);
-	CHECK(sm_reply(c, "test") == -1); /* the server went away */
+	CHECK(sendmail_smtp_reply(c, "test") == -1); /* the server went away */
 	close(c->fd);
 }
 
@@ -52,16 +52,16 @@ TEST(sendmail_smtp_command_on_the_wire)
 {
 	char got[64] = "";
 	int server;
-	struct sm_conn *c = smtp_pair(&server, "550 5.1.1 <x>: no alias\r\n");
+	struct sendmail_smtp *c = smtp_pair(&server, "550 5.1.1 <x>: no alias\r\n");
 
 	CHECK(c != NULL);
 	if (c == NULL) {
 		return;
 	}
-	CHECK(sm_command(c, "RCPT TO:<%s>", "x") == 550);
+	CHECK(sendmail_smtp_command(c, "RCPT TO:<%s>", "x") == 550);
 	CHECK(read(server, got, sizeof(got) - 1) == 13);
 	CHECK_STR(got, "RCPT TO:<x>\r\n");
-	CHECK(sm_refused(c, "RCPT TO:<x>", EX_NOUSER) == EX_NOUSER);
+	CHECK(sendmail_smtp_refused(c, "RCPT TO:<x>", EX_NOUSER) == EX_NOUSER);
 	close(server);
 	close(c->fd);
 }
@@ -69,15 +69,15 @@ TEST(sendmail_smtp_command_on_the_wire)
 TEST(sendmail_smtp_temporary_and_malformed)
 {
 	int server;
-	struct sm_conn *c = smtp_pair(&server, "452 4.3.1 Insufficient system storage\r\nxyz\r\n");
+	struct sendmail_smtp *c = smtp_pair(&server, "452 4.3.1 Insufficient system storage\r\nxyz\r\n");
 
 	CHECK(c != NULL);
 	if (c == NULL) {
 		return;
 	}
-	CHECK(sm_reply(c, "MAIL") == 452);
-	CHECK(sm_refused(c, "MAIL", EX_DATAERR) == EX_TEMPFAIL); /* 4xx: try again later */
-	CHECK(sm_reply(c, "next") == -1);                        /* not a reply line */
+	CHECK(sendmail_smtp_reply(c, "MAIL") == 452);
+	CHECK(sendmail_smtp_refused(c, "MAIL", EX_DATAERR) == EX_TEMPFAIL); /* 4xx: try again later */
+	CHECK(sendmail_smtp_reply(c, "next") == -1);                        /* not a reply line */
 	close(server);
 	close(c->fd);
 }

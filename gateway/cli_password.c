@@ -1,7 +1,7 @@
 /*
- * password_read.c - password input for `subgate user add|passwd`.
+ * cli_password.c - password input for `subgate user add|passwd`.
  */
-#include "password_read.h"
+#include "cli_password.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "log.h"
 #include "secret.h"
 
@@ -19,7 +19,7 @@
 #define PASSWORD_STR(x)   PASSWORD_STR_(x)
 #define PASSWORD_MAX_TEXT PASSWORD_STR(CONFIG_PASSWORD_MAX)
 
-const char *password_problem(const char *pw, size_t len)
+const char *cli_password_problem(const char *pw, size_t len)
 {
 	if (len == 0) {
 		return "empty password";
@@ -107,7 +107,7 @@ static int password_from_tty(char *buf, size_t cap, size_t *len)
 	return rc;
 }
 
-int password_read(int from_stdin, char *buf, size_t cap, size_t *len)
+int cli_password_read(int from_stdin, char *buf, size_t cap, size_t *len)
 {
 	const char *problem;
 	int rc;
@@ -126,7 +126,7 @@ int password_read(int from_stdin, char *buf, size_t cap, size_t *len)
 	} else if ((rc = password_from_tty(buf, cap, len)) != 0) {
 		return rc;
 	}
-	problem = password_problem(buf, *len);
+	problem = cli_password_problem(buf, *len);
 	if (problem != NULL) {
 		log_err("%s; nothing changed", problem);
 		return EX_DATAERR;

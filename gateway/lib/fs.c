@@ -1,8 +1,8 @@
 /*
- * fsutil.c - the small durable-write steps every writer of the spool and of
+ * fs.c - the small durable-write steps every writer of the spool and of
  * users.cdb shares (qmail INTERNALS: a file is visible only once complete).
  */
-#include "fsutil.h"
+#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

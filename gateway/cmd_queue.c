@@ -1,16 +1,16 @@
 /*
- * queue_cmd.c - `subgate queue list|show ID|flush|delete ID|hold ID|release ID
+ * cmd_queue.c - `subgate queue list|show ID|flush|delete ID|hold ID|release ID
  * [--json]`: a client of the queue control socket (SPOOL/private/control).
  * Checks the arguments, sends one request line and prints the answer; the
  * queue process does the work, so the tool never touches the spool itself.
  */
-#include "queue_cmd.h"
+#include "cmd.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "ctl_client.h"
+#include "cli_ctl.h"
 #include "spool.h"
 
 #define QUEUE_USAGE                                            \
@@ -64,7 +64,7 @@ int cmd_queue(int argc, char **argv)
 		}
 		snprintf(request, sizeof(request), "%s%s%s%s", v->name, v->takes_id ? " " : "",
 			 v->takes_id ? argv[2] : "", json ? " json" : "");
-		return ctl_client_run(path, request);
+		return cli_ctl_run(path, request);
 	}
 	return queue_usage();
 }

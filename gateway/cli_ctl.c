@@ -1,9 +1,9 @@
 /*
- * ctl_client.c - the client end of the spool's sockets (see ctl_client.h):
+ * cli_ctl.c - the client end of the spool's sockets (see cli_ctl.h):
  * SPOOL lookup, connect with readable errors, and one control request with
  * its answer copied to standard output. Runs in the command-line tools.
  */
-#include "ctl_client.h"
+#include "cli_ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 
 static struct conf ctl_conf;
 
-int ctl_client_spool(const char *conf_path, char *spool, size_t cap)
+int cli_ctl_spool(const char *conf_path, char *spool, size_t cap)
 {
 	int fd = open(conf_path, O_RDONLY | O_CLOEXEC);
 	int n;
@@ -41,7 +41,7 @@ int ctl_client_spool(const char *conf_path, char *spool, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : EX_SOFTWARE;
 }
 
-int ctl_client_connect(const char *spool, const char *name, char *path, size_t cap)
+int cli_ctl_connect(const char *spool, const char *name, char *path, size_t cap)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = CTL_CLIENT_TIMEOUT_MS / 1000 };
@@ -69,7 +69,7 @@ int ctl_client_connect(const char *spool, const char *name, char *path, size_t c
 	return fd;
 }
 
-int ctl_client_connect_error(const char *path, int err, const char *denied, const char *suffix)
+int cli_ctl_connect_error(const char *path, int err, const char *denied, const char *suffix)
 {
 	if (err == ENOENT || err == ECONNREFUSED) {
 		log_err("the mail gateway is not running (%s: %s)%s", path, strerror(err), suffix);
@@ -83,7 +83,7 @@ int ctl_client_connect_error(const char *path, int err, const char *denied, cons
 	return EX_UNAVAILABLE;
 }
 
-int ctl_client_status(const char *line, const char **text)
+int cli_ctl_status(const char *line, const char **text)
 {
 	const char *p;
 	long code = 0;
@@ -183,12 +183,12 @@ static int ctl_copy_body(int fd)
 }
 
 /* "list" or "list json": what the public socket serves. */
-static int ctl_client_is_list(const char *request)
+static int cli_ctl_is_list(const char *request)
 {
 	return strcmp(request, "list") == 0 || strcmp(request, "list json") == 0;
 }
 
-int ctl_client_request(const char *spool, const char *request)
+int cli_ctl_request(const char *spool, const char *request)
 {
 	char path[CONF_PATH_MAX + 32], req[CTL_CLIENT_REQUEST_MAX + 1], line[CTL_CLIENT_STATUS_MAX];
 	const char *text;
@@ -200,11 +200,10 @@ int ctl_client_request(const char *spool, const char *request)
 		return EX_USAGE;
 	}
 	/* root controls the queue; anyone else may list (the messages it submitted) */
-	fd = ctl_client_connect(spool,
-				geteuid() == 0 || !ctl_client_is_list(request) ? CTL_CLIENT_CONTROL : CTL_CLIENT_SHOWQ,
-				path, sizeof(path));
+	fd = cli_ctl_connect(spool, geteuid() == 0 || !cli_ctl_is_list(request) ? CTL_CLIENT_CONTROL : CTL_CLIENT_SHOWQ,
+			     path, sizeof(path));
 	if (fd < 0) {
-		return ctl_client_connect_error(path, errno, "only root may control the queue; others may list", "");
+		return cli_ctl_connect_error(path, errno, "only root may control the queue; others may list", "");
 	}
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		log_err("cannot send the request to %s: %s", path, strerror(errno));
@@ -213,7 +212,7 @@ int ctl_client_request(const char *spool, const char *request)
 	}
 	rc = ctl_read_status(fd, line, sizeof(line));
 	if (rc == 0) {
-		code = ctl_client_status(line, &text);
+		code = cli_ctl_status(line, &text);
 		if (code < 0) {
 			log_err("the queue's answer has no valid status line");
 			rc = EX_PROTOCOL;
@@ -229,10 +228,10 @@ int ctl_client_request(const char *spool, const char *request)
 	return rc;
 }
 
-int ctl_client_run(const char *conf_path, const char *request)
+int cli_ctl_run(const char *conf_path, const char *request)
 {
 	char spool[CONF_PATH_MAX];
-	int rc = ctl_client_spool(conf_path, spool, sizeof(spool));
+	int rc = cli_ctl_spool(conf_path, spool, sizeof(spool));
 
-	return rc != 0 ? rc : ctl_client_request(spool, request);
+	return rc != 0 ? rc : cli_ctl_request(spool, request);
 }

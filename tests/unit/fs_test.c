@@ -1,5 +1,5 @@
 /*
- * fsutil_test.c - replacing a file from a descriptor (content, mode, a
+ * fs_test.c - replacing a file from a descriptor (content, mode, a
  * leftover .tmp, a symlink at the .tmp name never followed). fs_dirname is
  * tested in lib_test.c.
  */
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "fs.h"
 #include "harness.h"
 
 static int fs_dir(char *path, size_t cap)

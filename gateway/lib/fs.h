@@ -1,9 +1,9 @@
 /*
- * fsutil.h - durable file-system steps: write everything, fsync a directory,
+ * fs.h - durable file-system steps: write everything, fsync a directory,
  * and the tmp + fsync + rename + fsync(dir) replacement of a file.
  */
-#ifndef SUBGATE_FSUTIL_H
-#define SUBGATE_FSUTIL_H
+#ifndef SUBGATE_LIB_FS_H
+#define SUBGATE_LIB_FS_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 /*
- * cert_cmd.c - `subgate cert --self-signed`: a working TLS key and
+ * cmd_cert.c - `subgate cert --self-signed`: a working TLS key and
  * certificate on a device without OpenSSL (first boot, a lab, a LAN-only
  * gateway). Runs as root on the host, outside the daemon. Each file is
  * written to a temporary name created with O_EXCL, fsynced, then renamed
@@ -7,7 +7,7 @@
  * into place, and the directory is fsynced: both files complete, or the
  * command fails naming the file.
  */
-#include "cert_cmd.h"
+#include "cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "conf_value.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "secret.h"
 #include "timefmt.h"
 

@@ -1,13 +1,13 @@
 /*
- * conf_reload_test.c - what a reload keeps (conf_keep_start_keys) and when
- * it must restart the relay (conf_relay_settings_equal): every start-only key
+ * conf_change_test.c - what a reload keeps (conf_change_keep_start_keys) and when
+ * it must restart the relay (conf_change_relay_equal): every start-only key
  * is put back, and each relay setting, alone, counts as a change.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
-#include "conf_reload.h"
+#include "conf_change.h"
 #include "harness.h"
 
 #define BASE                                                                              \
@@ -29,13 +29,13 @@ TEST(conf_reload_keeps_start_only_keys)
 {
 	CHECK(load(&now, "") == 0);
 	CHECK(load(&next, "") == 0);
-	CHECK(conf_keep_start_keys(&next, &now) == 0);
+	CHECK(conf_change_keep_start_keys(&next, &now) == 0);
 	CHECK(load(&next, "users = /tmp/u.cdb\npid_file = /tmp/p\nlocal_submit_group = daemon\n"
 			  "max_message_size = 2m\n") == 0);
 	memcpy(next.spool, "/tmp/other", sizeof("/tmp/other"));
 	memcpy(next.run_as, "daemon", sizeof("daemon"));
 	next.listen[0].port = 3587;
-	CHECK(conf_keep_start_keys(&next, &now) == 6);
+	CHECK(conf_change_keep_start_keys(&next, &now) == 6);
 	CHECK_STR(next.spool, "/var/spool/subgate");
 	CHECK_STR(next.run_as, "nobody");
 	CHECK(next.listen[0].port == 2587);
@@ -59,10 +59,10 @@ TEST(conf_relay_settings_each_change_counts)
 {
 	CHECK(load(&now, "") == 0);
 	CHECK(load(&next, "max_message_size = 2m\nalias = root: admin@example.com\nretry_min = 1m\n") == 0);
-	CHECK(conf_relay_settings_equal(&now, &next)); /* nothing the relay uses */
+	CHECK(conf_change_relay_equal(&now, &next)); /* nothing the relay uses */
 	for (size_t i = 0; i < sizeof(relay_changes) / sizeof(relay_changes[0]); i++) {
 		CHECK(load(&next, relay_changes[i]) == 0);
-		if (conf_relay_settings_equal(&now, &next)) {
+		if (conf_change_relay_equal(&now, &next)) {
 			harness_fail(__FILE__, __LINE__, relay_changes[i]);
 		}
 	}
@@ -79,8 +79,8 @@ TEST(conf_relay_settings_smarthost_address)
 	CHECK(conf_parse_buffer(&now, "t.conf", other[0], strlen(other[0])) == 0);
 	for (size_t i = 1; i < sizeof(other) / sizeof(other[0]); i++) {
 		CHECK(conf_parse_buffer(&next, "t.conf", other[i], strlen(other[i])) == 0);
-		CHECK(!conf_relay_settings_equal(&now, &next));
+		CHECK(!conf_change_relay_equal(&now, &next));
 	}
 	CHECK(conf_parse_buffer(&next, "t.conf", other[0], strlen(other[0])) == 0);
-	CHECK(conf_relay_settings_equal(&now, &next));
+	CHECK(conf_change_relay_equal(&now, &next));
 }

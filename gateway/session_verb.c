@@ -1,5 +1,5 @@
 /*
- * session_cmd.c - the session's command handlers except AUTH and DATA:
+ * session_verb.c - the session's command handlers except AUTH and DATA:
  * greeting commands, STARTTLS, the envelope (MAIL, RCPT with aliases) and
  * the small ones. Runs in the session process.
  */

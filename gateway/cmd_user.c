@@ -1,9 +1,9 @@
 /*
- * user_cmd.c - `subgate user`: the administrator's tool for users.cdb.
+ * cmd_user.c - `subgate user`: the administrator's tool for users.cdb.
  * Runs as root on the host, outside the daemon. Every change is an atomic
  * rebuild (userdb_edit.c); on any error the existing database is untouched.
  */
-#include "user_cmd.h"
+#include "cmd.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_password.h"
 #include "conf.h"
-#include "password_read.h"
 #include "secret.h"
 #include "userdb.h"
 #include "userdb_edit.h"
@@ -104,7 +104,7 @@ static int user_new_credential(const struct user_args *a, struct userdb_entry *e
 	char password[CONFIG_PASSWORD_MAX + 2];
 	unsigned char salt[CONFIG_AUTH_SALT_LEN];
 	size_t len;
-	int rc = password_read(a->from_stdin, password, sizeof(password), &len);
+	int rc = cli_password_read(a->from_stdin, password, sizeof(password), &len);
 
 	if (rc == 0 && secret_random(salt, sizeof(salt)) < 0) {
 		log_err("cannot get random bytes: %s", strerror(errno));

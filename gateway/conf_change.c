@@ -1,8 +1,8 @@
 /*
- * conf_reload.c - the keys a reload may not change, and whether it changed
- * the relay's settings (see conf_reload.h).
+ * conf_change.c - the keys a reload may not change, and whether it changed
+ * the relay's settings (see conf_change.h).
  */
-#include "conf_reload.h"
+#include "conf_change.h"
 
 #include <string.h>
 
@@ -17,7 +17,7 @@
 		memcpy(&(next)->field, &(now)->field, sizeof((now)->field));                              \
 	} while (0)
 
-unsigned conf_keep_start_keys(struct conf *next, const struct conf *now)
+unsigned conf_change_keep_start_keys(struct conf *next, const struct conf *now)
 {
 	unsigned changed = 0;
 
@@ -39,7 +39,7 @@ unsigned conf_keep_start_keys(struct conf *next, const struct conf *now)
 /* conf_load zeroes the whole struct first: fields compare as bytes. */
 #define SAME_FIELD(a, b, field) (memcmp(&(a)->field, &(b)->field, sizeof((a)->field)) == 0)
 
-int conf_relay_settings_equal(const struct conf *a, const struct conf *b)
+int conf_change_relay_equal(const struct conf *a, const struct conf *b)
 {
 	return SAME_FIELD(a, b, helo_name) && SAME_FIELD(a, b, smarthost_host) && SAME_FIELD(a, b, smarthost_port) &&
 	       SAME_FIELD(a, b, smarthost_bracketed) && SAME_FIELD(a, b, smarthost_tls) &&

@@ -1,5 +1,5 @@
 /*
- * sendmail_cmd.c - `sendmail` and `mailq` (see sendmail_cmd.h): options,
+ * cmd_sendmail.c - `sendmail` and `mailq` (see cmd.h): options,
  * standard input as lines, and the ESMTP transaction on SPOOL/public/submit
  * (the connection itself: sendmail_smtp.c):
  * the header block is read (and -t recipients taken from it) before the
@@ -8,7 +8,7 @@
  * sent ends the connection without the final dot, so nothing is committed.
  * Runs as the calling user; the daemon decides what that user may do.
  */
-#include "sendmail_cmd.h"
+#include "cmd.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_ctl.h"
 #include "conf.h"
-#include "ctl_client.h"
-#include "fsutil.h"
+#include "fs.h"
 #include "sendmail_msg.h"
 #include "sendmail_smtp.h"
 #include "smtp_reply.h"
@@ -53,7 +53,7 @@ struct sm_in {
 static struct sendmail_head sm_head;
 static struct sendmail_rcpts sm_rcpts;
 static struct sm_in sm_stdin;
-static struct sm_conn sm_conn;
+static struct sendmail_smtp sm_conn;
 
 /* --- options ---------------------------------------------------------------------- */
 
@@ -308,54 +308,54 @@ static int sm_recipients(const struct sm_opts *o, int head_read)
 }
 
 /* MAIL and every RCPT; on a refusal RSET and QUIT. Returns 0 or an exit code. */
-static int sm_envelope(struct sm_conn *c, const char *sender, char *effective, size_t cap)
+static int sm_envelope(struct sendmail_smtp *c, const char *sender, char *effective, size_t cap)
 {
 	char what[ADDR_MAX + 16];
 	const char *a;
 	size_t pos = 0;
-	int rc = sm_command(c, "MAIL FROM:<%s>", sender), worst = 0;
+	int rc = sendmail_smtp_command(c, "MAIL FROM:<%s>", sender), worst = 0;
 
 	if (rc < 0) {
 		return EX_TEMPFAIL;
 	}
 	if (rc != 250) {
 		snprintf(what, sizeof(what), "MAIL FROM:<%s>", sender);
-		rc = sm_refused(c, what,
-				rc == 553 || strncmp(c->reply.enhanced, "5.7.", 4) == 0 ? EX_NOPERM : EX_DATAERR);
-		sm_quit(c);
+		rc = sendmail_smtp_refused(
+		    c, what, rc == 553 || strncmp(c->reply.enhanced, "5.7.", 4) == 0 ? EX_NOPERM : EX_DATAERR);
+		sendmail_smtp_quit(c);
 		return rc;
 	}
 	if (sendmail_reply_sender(c->reply.text, effective, cap) < 0) {
 		snprintf(effective, cap, "%s", sender);
 	}
 	while ((a = sendmail_rcpts_next(&sm_rcpts, &pos)) != NULL) {
-		rc = sm_command(c, "RCPT TO:<%s>", a);
+		rc = sendmail_smtp_command(c, "RCPT TO:<%s>", a);
 		if (rc < 0) {
 			return EX_TEMPFAIL;
 		}
 		if (rc / 100 != 2) {
 			snprintf(what, sizeof(what), "RCPT TO:<%s>", a);
-			rc = sm_refused(c, what, EX_NOUSER);
+			rc = sendmail_smtp_refused(c, what, EX_NOUSER);
 			worst = worst == EX_NOUSER ? worst : rc;
 		}
 	}
 	if (worst != 0) {
 		log_err("a recipient was refused; message not sent");
-		sm_quit(c);
+		sendmail_smtp_quit(c);
 	}
 	return worst;
 }
 
-static int sm_send_line(struct sm_conn *c, const char *line, size_t len)
+static int sm_send_line(struct sendmail_smtp *c, const char *line, size_t len)
 {
 	static char smtp[SENDMAIL_LINE_MAX + 3];
 	size_t n = sendmail_line_smtp(line, len, smtp);
 
-	return sm_put(c, smtp, n);
+	return sendmail_smtp_put(c, smtp, n);
 }
 
 /* The header block: From: when it has none, every field but Bcc:, the empty line. */
-static int sm_send_head(struct sm_conn *c, const struct sm_opts *o, const char *effective)
+static int sm_send_head(struct sendmail_smtp *c, const struct sm_opts *o, const char *effective)
 {
 	char from[SENDMAIL_FROM_MAX];
 	struct sendmail_field f;
@@ -375,19 +375,19 @@ static int sm_send_head(struct sm_conn *c, const struct sm_opts *o, const char *
 			p = nl + 1;
 		}
 	}
-	return rc == 0 ? sm_put(c, "\r\n", 2) : rc;
+	return rc == 0 ? sendmail_smtp_put(c, "\r\n", 2) : rc;
 }
 
 /* DATA, the message, the final dot. Returns 0 or an exit code. */
-static int sm_data(struct sm_conn *c, const struct sm_opts *o, const char *effective)
+static int sm_data(struct sendmail_smtp *c, const struct sm_opts *o, const char *effective)
 {
 	const char *line;
 	size_t len;
-	int st = SENDMAIL_LINE_NEED, rc = sm_command(c, "DATA");
+	int st = SENDMAIL_LINE_NEED, rc = sendmail_smtp_command(c, "DATA");
 
 	if (rc != 354) {
-		rc = rc < 0 ? EX_TEMPFAIL : sm_refused(c, "DATA", EX_DATAERR);
-		sm_quit(c);
+		rc = rc < 0 ? EX_TEMPFAIL : sendmail_smtp_refused(c, "DATA", EX_DATAERR);
+		sendmail_smtp_quit(c);
 		return rc;
 	}
 	rc = sm_send_head(c, o, effective);
@@ -397,16 +397,16 @@ static int sm_data(struct sm_conn *c, const struct sm_opts *o, const char *effec
 	if (rc == 0 && st != SENDMAIL_LINE_NEED) {
 		return sm_in_error(&sm_stdin, st); /* no final dot: the gateway discards what it got */
 	}
-	if (rc != 0 || sm_put(c, ".\r\n", 3) < 0 || sm_flush(c) < 0) {
+	if (rc != 0 || sendmail_smtp_put(c, ".\r\n", 3) < 0 || sendmail_smtp_flush(c) < 0) {
 		log_err("cannot send the message to %s: %s; message not sent", c->path, strerror(errno));
 		return EX_TEMPFAIL;
 	}
-	rc = sm_reply(c, "end of DATA");
+	rc = sendmail_smtp_reply(c, "end of DATA");
 	if (rc < 0) {
 		return EX_TEMPFAIL;
 	}
-	rc = rc / 100 == 2 ? 0 : sm_refused(c, "end of DATA", EX_DATAERR);
-	(void)sm_command(c, "QUIT");
+	rc = rc / 100 == 2 ? 0 : sendmail_smtp_refused(c, "end of DATA", EX_DATAERR);
+	(void)sendmail_smtp_command(c, "QUIT");
 	return rc;
 }
 
@@ -422,7 +422,7 @@ static int sm_submit(const struct sm_opts *o)
 		return rc;
 	}
 	sm_conn.fd = -1;
-	rc = sm_open(&sm_conn, o->conf, o->mode != 's', "; message not sent");
+	rc = sendmail_smtp_open(&sm_conn, o->conf, o->mode != 's', "; message not sent");
 	rc = rc != 0 ? rc : sm_envelope(&sm_conn, sender, effective, sizeof(effective));
 	rc = rc != 0 ? rc : sm_data(&sm_conn, o, effective);
 	if (sm_conn.fd >= 0) {
@@ -437,7 +437,7 @@ static int sm_submit(const struct sm_opts *o)
 static int sm_relay(const struct sm_opts *o)
 {
 	char buf[4096];
-	int in_open = 1, rc = sm_open(&sm_conn, o->conf, o->mode != 's', "");
+	int in_open = 1, rc = sendmail_smtp_open(&sm_conn, o->conf, o->mode != 's', "");
 
 	if (rc != 0) {
 		return rc;
@@ -465,7 +465,8 @@ static int sm_relay(const struct sm_opts *o)
 			if (n <= 0) {
 				in_open = 0;
 				(void)shutdown(sm_conn.fd, SHUT_WR);
-			} else if (sm_put(&sm_conn, buf, (size_t)n) < 0 || sm_flush(&sm_conn) < 0) {
+			} else if (sendmail_smtp_put(&sm_conn, buf, (size_t)n) < 0 ||
+				   sendmail_smtp_flush(&sm_conn) < 0) {
 				break;
 			}
 		}
@@ -489,9 +490,9 @@ int cmd_sendmail(int argc, char **argv)
 	}
 	switch (o.mode) {
 	case 'p':
-		return ctl_client_run(o.conf, "list");
+		return cli_ctl_run(o.conf, "list");
 	case 'q':
-		return ctl_client_run(o.conf, "flush");
+		return cli_ctl_run(o.conf, "flush");
 	case 'i':
 		log_info("aliases live in %s (alias = NAME: ADDRESS, ...); there is no alias database to build",
 			 o.conf);
@@ -513,5 +514,5 @@ int cmd_mailq(int argc, char **argv)
 		log_err("usage: mailq [-c FILE]");
 		return EX_USAGE;
 	}
-	return ctl_client_run(path, "list");
+	return cli_ctl_run(path, "list");
 }
