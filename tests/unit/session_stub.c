@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #define STUB_WAIT_MS 10000 /* a reply that does not come within this fails the test */
 
 static struct conf stub_conf;
@@ -211,9 +213,12 @@ int stub_reply(struct stub *t, char *out, size_t cap)
 
 int stub_cmd(struct stub *t, const char *line, char *out, size_t cap)
 {
-	char buf[1100];
+	char buf[CONFIG_MAX_COMMAND_LINE + 64];
+	int n = snprintf(buf, sizeof(buf), "%s\r\n", line);
 
-	snprintf(buf, sizeof(buf), "%s\r\n", line);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		return -1;
+	}
 	if (stub_send(t, buf) < 0) {
 		return -1;
 	}
