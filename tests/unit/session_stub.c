@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,13 @@
 #define STUB_WAIT_MS 10000 /* a reply that does not come within this fails the test */
 
 static struct conf stub_conf;
-static struct tls_creds stub_creds; /* never used for a handshake: the client never sends a hello */
+static struct tls_creds stub_no_creds; /* for sessions whose client never sends a TLS hello */
+static const struct tls_creds *stub_creds = &stub_no_creds;
+
+void stub_set_creds(const struct tls_creds *creds)
+{
+	stub_creds = creds != NULL ? creds : &stub_no_creds;
+}
 
 static void stub_env_add(struct proto_q_begin *env, const char *str)
 {
@@ -61,8 +68,9 @@ static void stub_child(int fd, int auth_fd, int queue_fd, enum session_state sta
 	static struct session sess;
 	struct session *s = &sess;
 
+	signal(SIGPIPE, SIG_IGN); /* as the master has it for every process */
 	s->conf = &stub_conf;
-	s->creds = &stub_creds;
+	s->creds = stub_creds;
 	conn_init(&s->conn, fd);
 	s->conn.write_timeout = 10;
 	s->auth_fd = auth_fd;
@@ -128,6 +136,11 @@ int stub_start(struct stub *t, enum session_state state, unsigned flags)
 
 int stub_auth_answer(struct stub *t, enum proto_auth_status status)
 {
+	return stub_auth_send(t->auth_fd, status);
+}
+
+int stub_auth_send(int fd, enum proto_auth_status status)
+{
 	static struct proto_auth_result r;
 
 	memset(&r, 0, sizeof(r));
@@ -137,7 +150,7 @@ int stub_auth_answer(struct stub *t, enum proto_auth_status status)
 		snprintf(r.senders[0], sizeof(r.senders[0]), "@example.com");
 		r.nsenders = 1;
 	}
-	return ipc_send(t->auth_fd, PROTO_AUTH_RESULT, &r, sizeof(r), -1);
+	return ipc_send(fd, PROTO_AUTH_RESULT, &r, sizeof(r), -1);
 }
 
 int stub_queue_answer(struct stub *t, int32_t error)

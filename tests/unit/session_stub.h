@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "ipc.h"
 #include "proto.h"
 #include "session.h"
@@ -27,6 +28,23 @@
 #define STUB_CLIENT "192.0.2.1"
 #define STUB_QID    "0123456789abcdef" /* the queue id the canned queue answers give */
 
+/* The EHLO replies: before TLS, after it, and on the local socket. */
+#if CONFIG_AUTH_LOGIN
+#define STUB_AUTH_LOGIN " LOGIN"
+#else
+#define STUB_AUTH_LOGIN ""
+#endif
+#if CONFIG_AUTH_SCRAM_SHA256
+#define STUB_AUTH_SCRAM " SCRAM-SHA-256"
+#else
+#define STUB_AUTH_SCRAM ""
+#endif
+#define STUB_EHLO_HEAD  "250-" STUB_HOST "\n250-PIPELINING\n250-SIZE 65536\n"
+#define STUB_EHLO_TAIL  "250-ENHANCEDSTATUSCODES\n250 8BITMIME"
+#define STUB_EHLO_PLAIN STUB_EHLO_HEAD "250-STARTTLS\n" STUB_EHLO_TAIL
+#define STUB_EHLO_TLS   STUB_EHLO_HEAD "250-AUTH PLAIN" STUB_AUTH_LOGIN STUB_AUTH_SCRAM "\n" STUB_EHLO_TAIL
+#define STUB_EHLO_LOCAL STUB_EHLO_HEAD STUB_EHLO_TAIL
+
 struct stub {
 	pid_t pid;
 	int fd;       /* the client's end of the connection */
@@ -37,8 +55,12 @@ struct stub {
 /* Starts the session process. Returns 0 or -1. */
 int stub_start(struct stub *t, enum session_state state, unsigned flags);
 
+/* The certificate chain of the sessions started from now on (STARTTLS); NULL: none. */
+void stub_set_creds(const struct tls_creds *creds);
+
 /* Canned answers, read by the session when it asks (in the order written). */
 int stub_auth_answer(struct stub *t, enum proto_auth_status status);
+int stub_auth_send(int fd, enum proto_auth_status status); /* the same on any auth end */
 int stub_queue_answer(struct stub *t, int32_t error);
 
 /* Sends bytes as they are (pipelining: several commands in one write). */
