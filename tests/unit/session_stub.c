@@ -23,6 +23,19 @@ static struct conf stub_conf;
 static struct tls_creds stub_no_creds; /* for sessions whose client never sends a TLS hello */
 static const struct tls_creds *stub_creds = &stub_no_creds;
 
+static struct {
+	uint32_t uid;
+	char name[CONF_USER_MAX + 1];
+	char sender[ADDR_MAX + 1];
+} stub_peer = { 0, "root", "root@" STUB_HOST };
+
+void stub_set_local_peer(uint32_t uid, const char *name, const char *sender)
+{
+	stub_peer.uid = name != NULL ? uid : 0;
+	snprintf(stub_peer.name, sizeof(stub_peer.name), "%s", name != NULL ? name : "root");
+	snprintf(stub_peer.sender, sizeof(stub_peer.sender), "%s", name != NULL ? sender : "root@" STUB_HOST);
+}
+
 void stub_set_creds(const struct tls_creds *creds)
 {
 	stub_creds = creds != NULL ? creds : &stub_no_creds;
@@ -40,10 +53,14 @@ static void stub_env_add(struct proto_q_begin *env, const char *str)
 static void stub_fill(struct session *s, enum session_state state, unsigned flags)
 {
 	if (flags & STUB_LOCAL) {
-		s->peer_uid = 0;
-		snprintf(s->peer_name, sizeof(s->peer_name), "root");
-		snprintf(s->local_sender, sizeof(s->local_sender), "root@%s", STUB_HOST);
-		snprintf(s->login.user, sizeof(s->login.user), "root");
+		s->peer_uid = stub_peer.uid;
+		snprintf(s->peer_name, sizeof(s->peer_name), "%s", stub_peer.name);
+		snprintf(s->local_sender, sizeof(s->local_sender), "%s", stub_peer.sender);
+		if (s->peer_name[0] != '\0') {
+			snprintf(s->login.user, sizeof(s->login.user), "%s", s->peer_name);
+		} else {
+			snprintf(s->login.user, sizeof(s->login.user), "uid=%u", (unsigned)s->peer_uid);
+		}
 	} else if (flags & STUB_AUTHED) {
 		snprintf(s->login.user, sizeof(s->login.user), "alice@example.com");
 		snprintf(s->login.senders[0], sizeof(s->login.senders[0]), "@example.com");
@@ -53,7 +70,7 @@ static void stub_fill(struct session *s, enum session_state state, unsigned flag
 		snprintf(s->helo, sizeof(s->helo), "client.example.test");
 	}
 	if (state & (SESSION_MAIL | SESSION_RCPT)) {
-		stub_env_add(&s->env, (flags & STUB_LOCAL) ? "root@" STUB_HOST : "alice@example.com");
+		stub_env_add(&s->env, (flags & STUB_LOCAL) ? s->local_sender : "alice@example.com");
 		stub_env_add(&s->env, s->login.user);
 		stub_env_add(&s->env, s->client);
 	}
@@ -249,14 +266,27 @@ int stub_closed(struct stub *t)
 int stub_finish(struct stub *t)
 {
 	char buf[256];
-	int status = 0;
+	int status = 0, stuck = 0;
 
 	if (t->fd >= 0) {
+		struct pollfd p = { .fd = t->fd, .events = POLLIN };
+
 		shutdown(t->fd, SHUT_WR);
-		while (read(t->fd, buf, sizeof(buf)) > 0) {
+		for (;;) {
+			if (poll(&p, 1, STUB_WAIT_MS) != 1) {
+				stuck = 1;
+				break;
+			}
+			if (read(t->fd, buf, sizeof(buf)) <= 0) {
+				break;
+			}
 		}
 		close(t->fd);
 		t->fd = -1;
+	}
+	if (stuck && t->pid > 0) {
+		/* the client left and the session did not: it waits for an answer the test never gave */
+		kill(t->pid, SIGKILL);
 	}
 	if (t->pid <= 0 || waitpid(t->pid, &status, 0) != t->pid) {
 		return 0;

@@ -21,7 +21,7 @@
 /* How the session starts; states are enum session_state. */
 #define STUB_TLS    1u /* TLS is up */
 #define STUB_AUTHED 2u /* logged in as alice@example.com, who owns @example.com */
-#define STUB_LOCAL  4u /* the local submission socket: root (uid 0), logged in by the kernel */
+#define STUB_LOCAL  4u /* the local submission socket: root (uid 0) unless set, logged in by the kernel */
 #define STUB_HELO   8u /* the client said HELO, not EHLO: no PIPELINING */
 
 #define STUB_HOST   "gw.example.test"
@@ -57,6 +57,12 @@ int stub_start(struct stub *t, enum session_state state, unsigned flags);
 
 /* The certificate chain of the sessions started from now on (STARTTLS); NULL: none. */
 void stub_set_creds(const struct tls_creds *creds);
+
+/*
+ * The peer of the local sessions started from now on: its uid, login name
+ * ("": none in /etc/passwd) and allowed sender. name NULL: root again.
+ */
+void stub_set_local_peer(uint32_t uid, const char *name, const char *sender);
 
 /* Canned answers, read by the session when it asks (in the order written). */
 int stub_auth_answer(struct stub *t, enum proto_auth_status status);
