@@ -8,7 +8,8 @@
  * in a process of its own (session_stub.c); auth and the queue answer OK.
  * Contexts no session reaches (AUTH without TLS, a transaction before AUTH,
  * TLS or no login on the local socket) have no rows.
- * The transitions between states are in session_flow_test.c.
+ * The transitions are in session_flow_test.c (STARTTLS with a real handshake
+ * in session_tls_test.c), what the queue receives in session_data_test.c.
  */
 #include <stdio.h>
 #include <string.h>
