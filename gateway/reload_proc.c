@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "conf_files.h"
 #include "log.h"
 #include "proto.h"
@@ -153,6 +154,7 @@ void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd
 	if (watch) {
 		reload_resolv_init();
 	}
+	alloc_freeze("reload");
 	for (;;) {
 		int rc = reload_wait(master_fd, watch) < 0 ? -1 : ipc_recv(master_fd, &reload_frame, NULL);
 
