@@ -31,16 +31,15 @@ static struct tls_client relay_tls;
 
 int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred)
 {
-	size_t len;
-	char *text = tls_pem_read_file(path, 1024, &len);
+	char text[1025];
+	ssize_t len = tls_pem_read_file(path, text, sizeof(text));
 	char *colon, *nl;
 
 	memset(cred, 0, sizeof(*cred));
-	if (text == NULL) {
+	if (len < 0) {
 		log_err("relay: cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	text[len] = '\0';
 	nl = strchr(text, '\n');
 	if (nl != NULL) {
 		*nl = '\0';
@@ -49,15 +48,13 @@ int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred
 	if (colon == NULL || colon == text || colon[1] == '\0' || (size_t)(colon - text) >= sizeof(cred->user) ||
 	    strlen(colon + 1) >= sizeof(cred->password)) {
 		log_err("relay: %s: expected one line user:password", path);
-		secret_wipe(text, len);
-		free(text);
+		secret_wipe(text, sizeof(text));
 		return -1;
 	}
 	memcpy(cred->user, text, (size_t)(colon - text));
 	memcpy(cred->password, colon + 1, strlen(colon + 1));
 	cred->set = 1;
-	secret_wipe(text, len);
-	free(text);
+	secret_wipe(text, sizeof(text));
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 /*
  * tls_client.c - the relay's TLS client (relay process): trust anchors from a
  * PEM bundle or an SPKI pin, and the BearSSL client context for one
- * smarthost connection. Owns the anchors (allocated at start-up only); a
- * connection reuses the caller's struct tls_client and allocates nothing.
+ * smarthost connection. Owns the anchors (two fixed stores: in use and a
+ * reload's); nothing here allocates.
  *
  * Pin mode runs its own br_x509_class: it keeps the leaf certificate, takes
  * its key from br_x509_decoder, and compares the SHA-256 of the leaf's
@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -32,11 +31,23 @@
 
 /* ---- trust anchors (start-up) ---- */
 
+/*
+ * The anchors and their bytes (names, keys): the set in use and the one a
+ * reload loads beside it (tls_client_free_ca gives its store back). The trust
+ * struct points into them, so it may be copied.
+ */
+static struct tls_ca_store {
+	br_x509_trust_anchor anchors[CONFIG_TLS_CA_ANCHORS_MAX];
+	unsigned char bytes[CONFIG_TLS_CA_STORE_KB * 1024];
+	size_t used;
+	int taken;
+} tls_ca_stores[2];
+
 struct tls_ca_load {
 	struct tls_client_trust *t;
-	size_t cap;
+	struct tls_ca_store *st;
 	int too_many;
-	int oom;
+	int full;
 };
 
 struct tls_ca_dn {
@@ -57,101 +68,67 @@ static void tls_ca_dn_append(void *ctx, const void *data, size_t len)
 	d->len += len;
 }
 
-static unsigned char *tls_ca_dup(const unsigned char *p, size_t len)
+/* Copies len bytes into the store; NULL when it is full. */
+static unsigned char *tls_ca_keep(struct tls_ca_store *st, const unsigned char *p, size_t len)
 {
-	unsigned char *q = malloc(len ? len : 1);
+	unsigned char *q = st->bytes + st->used;
 
-	if (q != NULL) {
-		memcpy(q, p, len);
+	if (len > sizeof(st->bytes) - st->used) {
+		return NULL;
 	}
+	memcpy(q, p, len);
+	st->used += len;
 	return q;
 }
 
 /* Copies the key's buffers (the decoder's are gone after this certificate). */
-static int tls_ca_copy_key(br_x509_pkey *dst, const br_x509_pkey *src)
+static int tls_ca_copy_key(struct tls_ca_store *st, br_x509_pkey *dst, const br_x509_pkey *src)
 {
 	*dst = *src;
 	if (src->key_type == BR_KEYTYPE_RSA) {
-		dst->key.rsa.n = tls_ca_dup(src->key.rsa.n, src->key.rsa.nlen);
-		dst->key.rsa.e = tls_ca_dup(src->key.rsa.e, src->key.rsa.elen);
+		dst->key.rsa.n = tls_ca_keep(st, src->key.rsa.n, src->key.rsa.nlen);
+		dst->key.rsa.e = tls_ca_keep(st, src->key.rsa.e, src->key.rsa.elen);
 		return dst->key.rsa.n && dst->key.rsa.e ? 0 : -1;
 	}
-	dst->key.ec.q = tls_ca_dup(src->key.ec.q, src->key.ec.qlen);
+	dst->key.ec.q = tls_ca_keep(st, src->key.ec.q, src->key.ec.qlen);
 	return dst->key.ec.q ? 0 : -1;
-}
-
-static void tls_ca_free_anchor(br_x509_trust_anchor *ta)
-{
-	free(ta->dn.data);
-	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
-		free(ta->pkey.key.rsa.n);
-		free(ta->pkey.key.rsa.e);
-	} else {
-		free(ta->pkey.key.ec.q);
-	}
-	memset(ta, 0, sizeof(*ta));
-}
-
-static br_x509_trust_anchor *tls_ca_slot(struct tls_ca_load *l)
-{
-	struct tls_client_trust *t = l->t;
-
-	if (t->nanchors >= TLS_CLIENT_ANCHORS_MAX) {
-		l->too_many = 1;
-		return NULL;
-	}
-	if (t->nanchors == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		br_x509_trust_anchor *a;
-
-		cap = cap > TLS_CLIENT_ANCHORS_MAX ? TLS_CLIENT_ANCHORS_MAX : cap;
-		a = realloc(t->anchors, cap * sizeof(*a));
-		if (a == NULL) {
-			l->oom = 1;
-			return NULL;
-		}
-		t->anchors = a;
-		l->cap = cap;
-	}
-	memset(&t->anchors[t->nanchors], 0, sizeof(t->anchors[0]));
-	return &t->anchors[t->nanchors];
 }
 
 /*
  * One certificate -> one anchor, as BearSSL's tools/ta.c builds them: the
  * subject DN, the key, and BR_X509_TA_CA when the certificate is a CA. A
  * non-CA certificate becomes a direct-trust anchor for that exact key.
- * Certificates BearSSL cannot decode (other key types) are skipped.
+ * Certificates BearSSL cannot decode (other key types) are skipped. The DN
+ * is decoded straight into the store, which keeps it only for an anchor.
  */
 static int tls_ca_add(struct tls_ca_load *l, const unsigned char *der, size_t len)
 {
-	struct tls_ca_dn dn = { malloc(len ? len : 1), 0, len, 0 };
+	struct tls_ca_store *st = l->st;
+	size_t mark = st->used;
+	struct tls_ca_dn dn = { st->bytes + mark, 0, sizeof(st->bytes) - mark, 0 };
 	br_x509_decoder_context dc;
 	const br_x509_pkey *pk;
 	br_x509_trust_anchor *ta;
 
-	if (dn.buf == NULL) {
-		l->oom = 1;
-		return -1;
-	}
 	br_x509_decoder_init(&dc, tls_ca_dn_append, &dn);
 	br_x509_decoder_push(&dc, der, len);
 	pk = br_x509_decoder_get_pkey(&dc);
-	if (pk == NULL || dn.overflow || dn.len == 0) {
-		free(dn.buf);
+	if (pk == NULL || dn.len == 0) {
 		return 0;
 	}
-	ta = tls_ca_slot(l);
-	if (ta == NULL) {
-		free(dn.buf);
+	if (l->t->nanchors >= CONFIG_TLS_CA_ANCHORS_MAX) {
+		l->too_many = 1;
 		return -1;
 	}
+	ta = &st->anchors[l->t->nanchors];
+	memset(ta, 0, sizeof(*ta));
+	st->used += dn.len;
 	ta->dn.data = dn.buf;
 	ta->dn.len = dn.len;
 	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-	if (tls_ca_copy_key(&ta->pkey, pk) < 0) {
-		tls_ca_free_anchor(ta);
-		l->oom = 1;
+	if (dn.overflow || tls_ca_copy_key(st, &ta->pkey, pk) < 0) {
+		st->used = mark;
+		l->full = 1;
 		return -1;
 	}
 	l->t->nanchors++;
@@ -168,39 +145,52 @@ static int tls_ca_object(const char *label, const unsigned char *der, size_t len
 
 void tls_client_free_ca(struct tls_client_trust *t)
 {
-	for (size_t i = 0; i < t->nanchors; i++) {
-		tls_ca_free_anchor(&t->anchors[i]);
+	for (size_t i = 0; i < sizeof(tls_ca_stores) / sizeof(tls_ca_stores[0]); i++) {
+		if (t->anchors != NULL && t->anchors == tls_ca_stores[i].anchors) {
+			tls_ca_stores[i].taken = 0;
+		}
 	}
-	free(t->anchors);
 	t->anchors = NULL;
 	t->nanchors = 0;
 }
 
+/* A free store, taken; NULL when both hold anchors in use. */
+static struct tls_ca_store *tls_ca_take(void)
+{
+	for (size_t i = 0; i < sizeof(tls_ca_stores) / sizeof(tls_ca_stores[0]); i++) {
+		if (!tls_ca_stores[i].taken) {
+			tls_ca_stores[i].taken = 1;
+			tls_ca_stores[i].used = 0;
+			return &tls_ca_stores[i];
+		}
+	}
+	return NULL;
+}
+
 int tls_client_load_ca(struct tls_client_trust *t, const char *path, char *err, size_t errcap)
 {
-	struct tls_ca_load l = { t, 0, 0, 0 };
-	size_t len;
-	char *text;
+	struct tls_ca_load l = { t, tls_ca_take(), 0, 0 };
 	int rc;
 
-	t->anchors = NULL;
+	t->anchors = l.st != NULL ? l.st->anchors : NULL;
 	t->nanchors = 0;
-	text = tls_pem_read_file(path, TLS_CLIENT_CA_FILE_MAX, &len);
-	if (text == NULL) {
-		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+	if (l.st == NULL) {
+		snprintf(err, errcap, "%s: no free trust anchor store (two sets loaded already)", path);
 		return -1;
 	}
-	rc = tls_pem_decode(text, len, tls_ca_object, &l);
-	free(text);
+	rc = tls_pem_decode_file(path, TLS_CLIENT_CA_FILE_MAX, tls_ca_object, &l);
 	if (l.too_many) {
-		snprintf(err, errcap, "%s: more than %d certificates", path, TLS_CLIENT_ANCHORS_MAX);
+		snprintf(err, errcap, "%s: more than %d certificates", path, CONFIG_TLS_CA_ANCHORS_MAX);
+	} else if (l.full) {
+		snprintf(err, errcap, "%s: the anchors need more than %d KiB (CONFIG_TLS_CA_STORE_KB)", path,
+			 CONFIG_TLS_CA_STORE_KB);
+	} else if (rc == -1) {
+		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
 	} else if (rc < 0 || t->nanchors == 0) {
 		snprintf(err, errcap, "%s: %s", path,
-			 l.oom    ? "out of memory"
-			 : rc < 0 ? "not valid PEM"
-				  : "no usable certificate (RSA or EC key) found");
+			 rc < 0 ? "not valid PEM" : "no usable certificate (RSA or EC key) found");
 	}
-	if (rc < 0 || t->nanchors == 0) {
+	if (rc < 0 || l.too_many || l.full || t->nanchors == 0) {
 		tls_client_free_ca(t);
 		return -1;
 	}

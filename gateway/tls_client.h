@@ -12,7 +12,7 @@
  *    trusted directly (its key, no chain; BearSSL then skips the dates).
  *  - SPKI pin (smarthost_pin): the SHA-256 of the leaf certificate's
  *    SubjectPublicKeyInfo DER must match; no CA and no clock needed.
- * Start-up code allocates (anchors); a connection allocates nothing.
+ * Nothing allocates: the anchors live in fixed stores (CONFIG_TLS_CA_*).
  */
 #ifndef SUBGATE_TLS_CLIENT_H
 #define SUBGATE_TLS_CLIENT_H
@@ -22,9 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TLS_CLIENT_ANCHORS_MAX 512
-#define TLS_CLIENT_LEAF_MAX    8192 /* bytes of leaf certificate kept for the pin and IP checks */
-#define TLS_CLIENT_NAME_MAX    64   /* an IP literal checked in CA mode (no SNI) */
+#include "config.h"
+
+#define TLS_CLIENT_LEAF_MAX 8192 /* bytes of leaf certificate kept for the pin and IP checks */
+#define TLS_CLIENT_NAME_MAX 64   /* an IP literal checked in CA mode (no SNI) */
 
 /*
  * br_ssl_engine_last_error() after a pin mismatch. BearSSL keeps 32..63 for
