@@ -80,6 +80,18 @@ struct tls_client {
 };
 
 /*
+ * For our br_x509_classes (tls_pin.c, the IP check): the tls_client whose
+ * pin_vtable ctx is, and the leaf certificate's bytes kept in c->leaf (at
+ * most TLS_CLIENT_LEAF_MAX; more sets leaf_too_big). keep returns 1 if buf
+ * was kept (it belongs to the first certificate and fits).
+ */
+struct tls_client *tls_client_of_x509(const br_x509_class *const *ctx);
+void tls_client_leaf_reset(struct tls_client *c);
+void tls_client_leaf_start_cert(const br_x509_class **ctx, uint32_t length);
+int tls_client_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t len);
+void tls_client_leaf_end_cert(const br_x509_class **ctx);
+
+/*
  * Prepares c for one connection to server_name (the smarthost's name as
  * configured, used for SNI and, in CA mode, the name check). An IP literal
  * (IPv4, or IPv6 without brackets) sends no SNI; in CA mode the chain and
