@@ -259,45 +259,18 @@ const char *tls_client_error(const struct tls_client *c, int err)
 	static char buf[144];
 
 	switch (err) {
-	case BR_ERR_OK:
-		return "connection closed";
-	case BR_ERR_IO:
-		return "I/O error";
 	case BR_ERR_X509_EXPIRED:
 		return c->clock_floored ? "certificate expired or not yet valid (clock floor used)"
-					: "certificate expired or not yet valid";
-	case BR_ERR_X509_NOT_TRUSTED:
-		return "unknown CA";
-	case BR_ERR_X509_BAD_SERVER_NAME:
-		return "host name mismatch";
+					: tls_engine_error(err, "server", buf, sizeof(buf));
 	case TLS_CLIENT_ERR_PIN_MISMATCH:
 		return "pin mismatch";
 	case TLS_CLIENT_ERR_IP_MISMATCH:
 		snprintf(buf, sizeof(buf), "IP address mismatch (no subjectAltName IP address %s in the certificate)",
 			 c->ip_name);
 		return buf;
-	case BR_ERR_X509_LIMIT_EXCEEDED:
-		return "certificate or chain too large";
-	case BR_ERR_BAD_VERSION:
-	case BR_ERR_UNSUPPORTED_VERSION:
-		return "unsupported protocol version";
-	case BR_ERR_BAD_CIPHER_SUITE:
-		return "no shared cipher suite";
-	case BR_ERR_WRONG_KEY_USAGE:
-		return "certificate key does not fit the cipher suite";
 	default:
-		break;
+		return tls_engine_error(err, "server", buf, sizeof(buf));
 	}
-	if (err >= BR_ERR_SEND_FATAL_ALERT) {
-		snprintf(buf, sizeof(buf), "sent fatal alert %d", err - BR_ERR_SEND_FATAL_ALERT);
-	} else if (err >= BR_ERR_RECV_FATAL_ALERT) {
-		snprintf(buf, sizeof(buf), "server sent fatal alert %d", err - BR_ERR_RECV_FATAL_ALERT);
-	} else if (err >= BR_ERR_X509_OK && err <= 63) {
-		snprintf(buf, sizeof(buf), "bad certificate (X.509 error %d)", err);
-	} else {
-		snprintf(buf, sizeof(buf), "TLS error %d", err);
-	}
-	return buf;
 }
 
 int tls_client_error_is_temporary(int err)

@@ -230,26 +230,3 @@ const char *tls_suite_name(uint16_t suite)
 	}
 	return "unknown";
 }
-
-const char *tls_error_name(int err)
-{
-	switch (err) {
-	case BR_ERR_OK:
-		return "closed";
-	case BR_ERR_BAD_VERSION:
-		return "unsupported protocol version";
-	case BR_ERR_BAD_CIPHER_SUITE:
-	case BR_ERR_NO_CLIENT_AUTH:
-		return "no shared cipher suite";
-	case BR_ERR_IO:
-		return "I/O error or connection closed";
-	case BR_ERR_UNEXPECTED:
-		return "unexpected message";
-	case BR_ERR_BAD_MAC:
-		return "bad record MAC";
-	default:
-		return err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT ? "peer sent a fatal alert"
-		       : err >= BR_ERR_SEND_FATAL_ALERT                                ? "sent a fatal alert"
-										       : "TLS protocol error";
-	}
-}

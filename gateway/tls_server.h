@@ -59,7 +59,4 @@ const char *tls_version_name(unsigned version);
 /* OpenSSL-style cipher suite name ("ECDHE-ECDSA-AES128-GCM-SHA256"), or "unknown". */
 const char *tls_suite_name(uint16_t suite);
 
-/* A short reason for br_ssl_engine_last_error() codes. */
-const char *tls_error_name(int err);
-
 #endif

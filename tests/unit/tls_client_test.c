@@ -217,7 +217,8 @@ TEST(tls_client_reasons)
 		{ "no shared cipher suite", BR_ERR_BAD_CIPHER_SUITE, 1 },
 		{ "server sent fatal alert 40", BR_ERR_RECV_FATAL_ALERT + 40, 1 },
 		{ "sent fatal alert 80", BR_ERR_SEND_FATAL_ALERT + 80, 1 },
-		{ "TLS error 7", BR_ERR_BAD_MAC, 1 },
+		{ "bad record MAC", BR_ERR_BAD_MAC, 1 },
+		{ "TLS error 1", BR_ERR_BAD_PARAM, 1 },
 	};
 
 	memset(&hs_client, 0, sizeof(hs_client));
