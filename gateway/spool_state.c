@@ -1,15 +1,19 @@
 /*
- * spool_state.c - state changes of committed messages (queue process): open,
- * mark, defer, hold, release, remove, quarantine, the deferral reasons, and
- * the scheduler's choice of the next due message. Every operation goes
- * through the spool's directory fds (works in a chroot).
+ * spool_state.c - everything that happens to a committed message after its
+ * commit (queue process): finding the next one due (queue/ first, then
+ * defer/ by mtime), marking a recipient done, deferring (mtime = next
+ * attempt), hold and release, quarantine of a damaged file, removal, and the
+ * per-message "why it waits" note. A message's state is the directory that
+ * holds it (qmail INTERNALS). Every operation goes through the spool's
+ * directory fds, so it works in the chroot.
  *
- * Choosing: one read of queue/ keeps its oldest CONFIG_SPOOL_DUE_BATCH ids
- * (when queue/ is empty, one read of defer/ keeps the due ones), handed out
- * in turn; each is checked with one fstatat when its turn comes (it may have
- * been deleted or held since). Draining a backlog reads the directory once
- * per batch, not once per message. Directories are read with dirscan
- * (getdents64 into a fixed buffer): no allocation.
+ * Finding the next one: one read of queue/ keeps its oldest
+ * CONFIG_SPOOL_DUE_BATCH ids (when queue/ is empty, one read of defer/ keeps
+ * the due ones), handed out in turn; each is checked with one fstatat when
+ * its turn comes (it may have been deleted or held since). Draining a
+ * backlog reads the directory once per batch, not once per message.
+ * Directories are read with dirscan (getdents64 into a fixed buffer): no
+ * allocation.
  */
 #include "spool_state.h"
 
