@@ -3,7 +3,8 @@
 #   make                 build/subgate, static musl (dependencies fetched and built first)
 #   make run             demo: build, then check the demo configuration
 #   make test            unit tests (musl and ASan/UBSan), config matrix, man pages, integration tests
-#                        (also against a CONFIG_SANDBOX_SEPARATE_UIDS build: make test-separate-uids)
+#                        (also against a CONFIG_SANDBOX_SEPARATE_UIDS build: make test-separate-uids,
+#                        and against the allocation trap: make test-alloc-trap)
 #   make menuconfig      (also nconfig, oldconfig, olddefconfig, defconfig, savedefconfig,
 #                         allnoconfig, allyesconfig, NAME_defconfig from conf/ or board/*/)
 #   make format | lint   clang-format; cppcheck and clang-tidy
@@ -59,15 +60,15 @@ srcs-y += gateway/bounce.c gateway/queue_bounce.c gateway/queue_ctl.c gateway/qu
 srcs-y += gateway/relay_proc.c gateway/relay_smtp.c
 srcs-y += gateway/reload_proc.c gateway/reload_resolv.c
 srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c
-srcs-y += gateway/tls_cert.c gateway/tls_client.c gateway/tls_engine.c gateway/tls_key.c \
-	gateway/tls_pem.c gateway/tls_pump.c gateway/tls_server.c
+srcs-y += gateway/tls_anchors.c gateway/tls_cert.c gateway/tls_client.c gateway/tls_engine.c \
+	gateway/tls_key.c gateway/tls_pem.c gateway/tls_pin.c gateway/tls_pump.c gateway/tls_server.c
 srcs-y += gateway/spool.c gateway/spool_env.c gateway/spool_state.c
 srcs-y += gateway/conf.c gateway/conf_change.c gateway/conf_files.c gateway/conf_rules.c gateway/conf_table.c \
 	gateway/conf_type.c gateway/conf_value.c
 srcs-y += gateway/userdb.c gateway/userdb_edit.c gateway/userdb_fake.c gateway/userdb_record.c
 srcs-y += gateway/addr.c gateway/envelope.c gateway/jail.c gateway/local_users.c gateway/pbkdf2.c \
 	gateway/proto.c gateway/sandbox.c gateway/scram.c gateway/service.c
-srcs-y += gateway/lib/base64.c gateway/lib/der.c gateway/lib/fdmap.c gateway/lib/fs.c \
+srcs-y += gateway/lib/base64.c gateway/lib/der.c gateway/lib/dirscan.c gateway/lib/fdmap.c gateway/lib/fs.c \
 	gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c gateway/lib/timefmt.c
 srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
@@ -79,6 +80,7 @@ ifneq ($(CONFIG_TOOL_QUEUE)$(CONFIG_TOOL_SENDMAIL),)
 srcs-y += gateway/cli_ctl.c
 endif
 srcs-$(CONFIG_TEST_HOOKS) += gateway/test_hook.c
+srcs-$(CONFIG_TEST_ALLOC_TRAP) += gateway/alloc.c
 # the seccomp backend: filters compiled at build time (the default: only their BPF
 # is in the binary), at start (libseccomp and the policy linked in), or none
 ifeq ($(CONFIG_SANDBOX_SECCOMP)$(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),yy)
@@ -124,6 +126,12 @@ LINK = $(CC) $(LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
 	$$($(CC) -print-file-name=crtbeginS.o) $^ $(LIBS) \
 	$$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 DEPS_STAMP := $(SYSROOT)/.stamp-bearssl
+# The allocation trap (gateway/alloc.c): every reference to the allocator, libc.a's too,
+# goes to its __wrap_ functions; not stripped, so that addr2line names the trap's caller.
+ifeq ($(CONFIG_TEST_ALLOC_TRAP),y)
+LDFLAGS := $(filter-out -s,$(LDFLAGS)) \
+	$(foreach f,malloc calloc realloc free aligned_alloc posix_memalign memalign,-Wl,--wrap=$(f))
+endif
 BUILD_INFO = musl-gcc static-pie; $(shell head -qn1 $(SYSROOT)/.stamp-bearssl \
 	$(SYSROOT)/.stamp-tinycdb $(SYSROOT)/.stamp-libseccomp 2>/dev/null | paste -sd, | sed 's/,/, /g')
 endif
@@ -132,7 +140,7 @@ VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
 # --- top-level targets -------------------------------------------------------------
-.PHONY: all deps host-tools hooks no-seccomp run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration test-separate-uids fuzz bench \
+.PHONY: all deps host-tools hooks no-seccomp alloc-trap test-alloc-trap run install rootfs test test-man test-seccomp test-qemu-board test-cross unit test-unit test-asan test-configs test-integration test-separate-uids fuzz bench \
 	format format-check lint clean distclean $(CONFIG_TARGETS)
 all: $(B)/subgate
 
@@ -339,6 +347,28 @@ endif
 no-seccomp: $(NOSECCOMP_B)/.config
 	$(Q)$(MAKE) --no-print-directory B=$(NOSECCOMP_B) KCONFIG_CONFIG=$(NOSECCOMP_B)/.config $(NOSECCOMP_B)/subgate
 
+# The allocation trap (CONFIG_TEST_ALLOC_TRAP, gateway/alloc.h): defconfig plus the trap, and a
+# CONFIG_TEST_HOOKS variant for the tests that need the hooks; the whole integration suite runs
+# against them (the spool fault tests keep the plain no-seccomp build: strace injects their faults).
+# A process that allocates after its start-up logs "alloc-trap:" and aborts; smtpkit fails the test.
+TRAP_B := build/alloc-trap
+TRAP_HOOKS_B := build/alloc-trap-hooks
+ifeq ($(filter $(KCONFIG_CONFIG),$(TRAP_B)/.config $(TRAP_HOOKS_B)/.config),)
+$(TRAP_B)/.config $(TRAP_HOOKS_B)/.config: conf/defconfig $(KCONFIG_FILES)
+	@mkdir -p $(@D)
+	$(Q){ cat conf/defconfig; echo CONFIG_TEST_ALLOC_TRAP=y; \
+		$(if $(filter $(TRAP_HOOKS_B)/%,$@),echo CONFIG_TEST_HOOKS=y;) } > $(@D)/defconfig.in
+	$(Q)KCONFIG_CONFIG=$@ kconfig-conf -s --defconfig=$(@D)/defconfig.in Kconfig
+endif
+alloc-trap: $(TRAP_B)/.config $(TRAP_HOOKS_B)/.config
+	$(Q)$(MAKE) --no-print-directory B=$(TRAP_B) KCONFIG_CONFIG=$(TRAP_B)/.config $(TRAP_B)/subgate
+	$(Q)$(MAKE) --no-print-directory B=$(TRAP_HOOKS_B) KCONFIG_CONFIG=$(TRAP_HOOKS_B)/.config $(TRAP_HOOKS_B)/subgate
+test-alloc-trap: alloc-trap no-seccomp $(B)/loadgen
+	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
+	$(Q)SUBGATE_BIN=$(abspath $(TRAP_B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(TRAP_HOOKS_B)/subgate) \
+		SUBGATE_ALLOC_TRAP_BIN=$(abspath $(TRAP_B)/subgate) SUBGATE_NOSECCOMP_BIN=$(abspath $(NOSECCOMP_B)/subgate) \
+		SUBGATE_LOADGEN=$(abspath $(B)/loadgen) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/integration
+
 test-integration: all hooks no-seccomp $(B)/loadgen
 	$(Q)scripts/apt-need.sh $(TEST_TOOLS)
 	$(Q)SUBGATE_BIN=$(abspath $(B)/subgate) SUBGATE_HOOKS_BIN=$(abspath $(HOOKS_B)/subgate) \
@@ -356,6 +386,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory test-integration
 	$(Q)$(MAKE) --no-print-directory test-separate-uids
+	$(Q)$(MAKE) --no-print-directory test-alloc-trap
 
 # --- benchmarks (numbers, never pass/fail) -------------------------------------
 bench: all

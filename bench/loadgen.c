@@ -592,9 +592,8 @@ static char *lg_make_body(size_t size)
 static int lg_setup(void)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
-	char port[8], plain[2 * LG_CRED_MAX + 3], b64[BASE64_ENCODED_SIZE(sizeof(plain))], *pem = NULL;
+	char port[8], plain[2 * LG_CRED_MAX + 3], b64[BASE64_ENCODED_SIZE(sizeof(plain))];
 	int n = opt.user ? snprintf(plain, sizeof(plain), "%c%s%c%s", 0, opt.user, 0, opt.pass) : 0;
-	size_t len;
 
 	snprintf(port, sizeof(port), "%lu", opt.port);
 	if (getaddrinfo(opt.host, port, &hints, &ai) != 0) {
@@ -617,13 +616,12 @@ static int lg_setup(void)
 		fprintf(stderr, "loadgen: out of memory\n");
 		return -1;
 	}
-	if (opt.ca != NULL && ((pem = tls_pem_read_file(opt.ca, (size_t)1 << 20, &len)) == NULL ||
-			       tls_pem_decode(pem, len, lg_ca_object, NULL) <= 0 || lg.nanchors == 0)) {
+	if (opt.ca != NULL &&
+	    (tls_pem_decode_file(opt.ca, (size_t)1 << 20, lg_ca_object, NULL) <= 0 || lg.nanchors == 0)) {
 		fprintf(stderr, "loadgen: %s: unreadable, bad PEM, unusable certificate or more than %d\n", opt.ca,
 			LG_ANCHORS_MAX);
 		return -1;
 	}
-	free(pem);
 	return 0;
 }
 

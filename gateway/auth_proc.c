@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "auth_cache.h"
 #include "auth_fail.h"
 #include "base64.h"
@@ -468,5 +469,6 @@ void auth_proc_main(const struct conf *c, const struct jail *j, int master_fd, i
 	if (auth_db_refresh() < 0) {
 		log_err("auth: starting without a user database; every login will fail temporarily");
 	}
+	alloc_freeze("auth");
 	service_run(&auth_service);
 }

@@ -133,23 +133,22 @@ static const char *conf_auth_file_problem(const char *text, size_t len)
 
 static void conf_check_smarthost_auth(struct conf *c)
 {
-	size_t len;
-	char *text;
+	char text[SECRET_FILE_MAX + 1];
+	ssize_t len;
 	const char *problem;
 	char msg[CONF_PATH_MAX + 96];
 
 	if (c->smarthost_auth[0] == '\0' || conf_check_private_mode(c, "smarthost_auth", c->smarthost_auth) < 0) {
 		return;
 	}
-	text = tls_pem_read_file(c->smarthost_auth, SECRET_FILE_MAX, &len);
-	if (text == NULL) {
+	len = tls_pem_read_file(c->smarthost_auth, text, sizeof(text));
+	if (len < 0) {
 		snprintf(msg, sizeof(msg), "cannot read %s: %s", c->smarthost_auth, strerror(errno));
 		conf_file_error(c, "smarthost_auth", msg);
 		return;
 	}
-	problem = conf_auth_file_problem(text, len);
-	secret_wipe(text, len);
-	free(text);
+	problem = conf_auth_file_problem(text, (size_t)len);
+	secret_wipe(text, sizeof(text));
 	if (problem != NULL) {
 		snprintf(msg, sizeof(msg), "%s: %s", c->smarthost_auth, problem);
 		conf_file_error(c, "smarthost_auth", msg);

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "auth_proc.h"
 #include "conf_files.h"
 #include "log.h"
@@ -307,6 +308,7 @@ static void __attribute__((noreturn)) master_loop(void)
 	struct pollfd pfd[CONFIG_MAX_LISTENERS + 6];
 	unsigned n = master.nlisteners;
 
+	alloc_freeze("master");
 	for (;;) {
 		/* rebuilt each turn: listeners closed on SIGTERM become -1, which poll skips */
 		for (unsigned i = 0; i < n; i++) {

@@ -15,11 +15,11 @@
 #ifndef SUBGATE_QUEUE_CTL_INT_H
 #define SUBGATE_QUEUE_CTL_INT_H
 
-#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dirscan.h"
 #include "json.h"
 #include "spool.h"
 
@@ -51,7 +51,8 @@ struct ctl_job {
 	unsigned count;     /* list: the totals, counted when the request came */
 	uint64_t bytes;
 	unsigned dir;              /* list: which of queue/, defer/, hold/ is read; show: the message's spool_where */
-	DIR *d;                    /* list: its directory stream */
+	int scanning;              /* list: scan holds the directory dir */
+	struct dirscan scan;       /* list: the directory being read */
 	char id[SPOOL_ID_LEN + 1]; /* list: the message of the current step ("" between steps); show: the message */
 	int fd;                    /* show: the message file, -1 when closed */
 	off_t off;                 /* show: the next byte of the message body */

@@ -14,7 +14,6 @@
  *   <blank line>
  * and "-- N Kbytes in M Request(s)." or "Mail queue is empty".
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "dirscan.h"
 #include "log.h"
 #include "queue_ctl_int.h"
 #include "queue_sched.h"
@@ -175,17 +175,18 @@ static void ctl_json_members(struct json *j, const struct ctl_msg *m)
 static void ctl_each(struct spool *sp, void (*fn)(struct spool *, const char *, enum spool_where, void *), void *ctx)
 {
 	for (size_t k = 0; k < sizeof(ctl_dirs) / sizeof(ctl_dirs[0]); k++) {
-		DIR *d = spool_opendir(spool_where_fd(sp, ctl_dirs[k]));
-		const struct dirent *de;
+		struct dirscan d;
+		const char *name;
 
-		while (d != NULL && (de = readdir(d)) != NULL) {
-			if (spool_is_id(de->d_name)) {
-				fn(sp, de->d_name, ctl_dirs[k], ctx);
+		if (dirscan_open(&d, spool_where_fd(sp, ctl_dirs[k])) < 0) {
+			continue;
+		}
+		while ((name = dirscan_next(&d)) != NULL) {
+			if (spool_is_id(name)) {
+				fn(sp, name, ctl_dirs[k], ctx);
 			}
 		}
-		if (d != NULL) {
-			closedir(d);
-		}
+		dirscan_close(&d);
 	}
 }
 
@@ -316,21 +317,22 @@ static void ctl_list_foot(struct ctl_job *job, struct spool *sp, struct ctl_out 
 /* The next message id of the listing into job->id; 0 when every directory has been read. */
 static int ctl_next_id(struct ctl_job *job, struct spool *sp)
 {
-	const struct dirent *de;
+	const char *name;
 
 	while (job->dir < sizeof(ctl_dirs) / sizeof(ctl_dirs[0])) {
-		if (job->d == NULL && (job->d = spool_opendir(spool_where_fd(sp, ctl_dirs[job->dir]))) == NULL) {
+		if (!job->scanning && dirscan_open(&job->scan, spool_where_fd(sp, ctl_dirs[job->dir])) < 0) {
 			job->dir++;
 			continue;
 		}
-		while ((de = readdir(job->d)) != NULL) {
-			if (spool_is_id(de->d_name)) {
-				memcpy(job->id, de->d_name, SPOOL_ID_LEN + 1);
+		job->scanning = 1;
+		while ((name = dirscan_next(&job->scan)) != NULL) {
+			if (spool_is_id(name)) {
+				memcpy(job->id, name, SPOOL_ID_LEN + 1);
 				return 1;
 			}
 		}
-		closedir(job->d);
-		job->d = NULL;
+		dirscan_close(&job->scan);
+		job->scanning = 0;
 		job->dir++;
 	}
 	return 0;
@@ -516,9 +518,9 @@ static int ctl_show_more(struct ctl_job *job, struct spool *sp, struct ctl_out *
 
 void queue_ctl_list_end(struct ctl_job *job)
 {
-	if (job->d != NULL) {
-		closedir(job->d);
-		job->d = NULL;
+	if (job->scanning) {
+		dirscan_close(&job->scan);
+		job->scanning = 0;
 	}
 	if (job->fd >= 0) {
 		close(job->fd);

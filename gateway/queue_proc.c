@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "conf_change.h"
 #include "fdmap.h"
 #include "fs.h"
@@ -216,5 +217,6 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_msg_init(sp, &queue_conf, auth_fd);
 	queue_sched_init(&queue_conf, sp, &queue_service);
 	queue_ctl_init(sp, QUEUE_CTL_TIMEOUT_MS);
+	alloc_freeze("queue");
 	service_run(&queue_service);
 }

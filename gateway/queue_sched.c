@@ -273,6 +273,9 @@ void queue_sched_kick(void)
 	int dirty = sched_dirty;
 
 	sched_dirty = 0;
+	if (dirty) {
+		spool_due_forget(sched_spool, 1); /* new mail goes before a batch of deferred messages */
+	}
 	if (sched_paused_until != 0 && now >= sched_paused_until) {
 		sched_paused_until = 0;
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "alloc.h"
 #include "conf_change.h"
 #include "fdmap.h"
 #include "log.h"
@@ -391,6 +392,7 @@ static void __attribute__((noreturn)) relay_serve(const struct jail *j, int queu
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	jail_enter(j, SANDBOX_RELAY);
 	relay_queue_fd = queue_fd;
+	alloc_freeze("relay");
 	for (;;) {
 		relay_wait();
 	}
@@ -577,6 +579,7 @@ void relay_proc_main(const struct conf *c, const struct tls_client_trust *trust,
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sigdelset(&wait_mask, SIGCHLD);
 	jail_enter(j, SANDBOX_RELAY_KEEPER);
+	alloc_freeze("relay keeper");
 	for (;;) {
 		time_t started = time(NULL);
 		pid_t pid = relay_start_worker(j, master_fd);

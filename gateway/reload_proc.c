@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "conf_files.h"
 #include "log.h"
 #include "proto.h"
@@ -188,6 +189,7 @@ void reload_proc_main(const char *conf_path, const struct jail *j, int master_fd
 	if (ch.watch) {
 		reload_resolv_init();
 	}
+	alloc_freeze("reload");
 	for (;;) {
 		int rc = reload_wait(master_fd, ch.watch) < 0
 			     ? -1

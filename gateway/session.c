@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "tls_pump.h"
 
@@ -407,6 +408,7 @@ void session_main(const struct session_start *start)
 	static struct session sess;
 	struct session *s = &sess;
 
+	alloc_freeze("session"); /* forked from the frozen master: frozen from birth, its set-up included */
 	s->conf = start->conf;
 	s->creds = start->creds;
 	s->implicit_tls = start->implicit_tls;

@@ -11,6 +11,7 @@
 #include "local_users.h"
 #include "log.h"
 #include "session.h"
+#include "tls_engine.h"
 #include "userdb_record.h"
 
 static unsigned char session_tls_buf[CONFIG_TLS_INBUF_SIZE + CONFIG_TLS_OUTBUF_SIZE];
@@ -59,9 +60,11 @@ int session_start_tls(struct session *s)
 			     CONFIG_TLS_OUTBUF_SIZE) < 0 ||
 	    conn_start_tls(&s->conn, eng, (int)s->conf->command_timeout) < 0) {
 		int timed_out = errno == ETIMEDOUT;
+		char why[64];
 
 		log_warn("%s: TLS handshake with [%s] failed: %s", s->id, s->client,
-			 timed_out ? "timeout" : tls_error_name(br_ssl_engine_last_error(eng)));
+			 timed_out ? "timeout"
+				   : tls_engine_error(br_ssl_engine_last_error(eng), "client", why, sizeof(why)));
 		return -1;
 	}
 	s->tls = 1;

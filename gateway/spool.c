@@ -7,7 +7,6 @@
  */
 #include "spool.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "dirscan.h"
 #include "fs.h"
 #include "log.h"
 #include "spool_env.h"
@@ -113,46 +113,34 @@ static int spool_id_taken(struct spool *s, const char *id);
 /* Walks the regular files of dir_fd and treats each as mode says. */
 static int spool_scan(struct spool *s, int dir_fd, const char *name, enum spool_scan_mode mode)
 {
-	struct dirent *de;
+	struct dirscan d;
+	const char *file;
 	struct stat st;
-	DIR *d;
-	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0) {
+	if (dirscan_open(&d, dir_fd) < 0) {
 		return -1;
 	}
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+	while ((file = dirscan_next(&d)) != NULL) {
+		if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
 			continue;
 		}
 		if (mode == SPOOL_SCAN_COUNT) {
 			s->nmessages++;
 			s->nbytes += (uint64_t)st.st_size;
 		} else if (mode == SPOOL_SCAN_ORPHANS) {
-			if (!spool_id_taken(s, de->d_name)) {
-				(void)unlinkat(dir_fd, de->d_name, 0); /* a crash between the two unlinks */
+			if (!spool_id_taken(s, file)) {
+				(void)unlinkat(dir_fd, file, 0); /* a crash between the two unlinks */
 			}
-		} else if (unlinkat(dir_fd, de->d_name, 0) == 0) {
+		} else if (unlinkat(dir_fd, file, 0) == 0) {
 			spool_swept++;
-			log_warn("removed incomplete message %s/%s", name, de->d_name);
+			log_warn("removed incomplete message %s/%s", name, file);
 		} else {
-			log_warn("cannot remove incomplete message %s/%s: %s", name, de->d_name, strerror(errno));
+			log_warn("cannot remove incomplete message %s/%s: %s", name, file, strerror(errno));
 		}
 	}
-	if (errno != 0) {
-		int saved = errno;
-
-		closedir(d);
-		errno = saved;
-		return -1;
-	}
-	closedir(d);
-	return 0;
+	dirscan_close(&d);
+	errno = d.error;
+	return d.error != 0 ? -1 : 0;
 }
 
 void spool_close(struct spool *s)

@@ -46,6 +46,14 @@ struct spool_limits {
 	uint64_t min_free_bytes; /* free space to keep on the file system */
 };
 
+/* Due messages from one scan of queue/ or defer/, handed out in turn (spool_next_due). */
+struct spool_due {
+	char ids[CONFIG_SPOOL_DUE_BATCH][SPOOL_ID_LEN + 1]; /* queue/: oldest first; defer/: as read */
+	unsigned n;                                         /* ids held */
+	unsigned next;                                      /* the next one to hand out */
+	int deferred;                                       /* 1: they are in defer/ */
+};
+
 struct spool {
 	int root_fd;
 	int tmp_fd;
@@ -55,10 +63,11 @@ struct spool {
 	int corrupt_fd;
 	int reason_fd;
 	struct spool_limits limits;
-	uint64_t nmessages; /* files in queue/, defer/ and hold/, plus messages being received */
-	uint64_t nbytes;    /* their total size */
-	unsigned sequence;  /* the 3-hex-digit sequence part of the last ID issued */
-	uint64_t last_id;   /* the last ID issued, as a number: IDs only increase */
+	uint64_t nmessages;   /* files in queue/, defer/ and hold/, plus messages being received */
+	uint64_t nbytes;      /* their total size */
+	unsigned sequence;    /* the 3-hex-digit sequence part of the last ID issued */
+	uint64_t last_id;     /* the last ID issued, as a number: IDs only increase */
+	struct spool_due due; /* the queue's scheduling batch (spool_state.c) */
 };
 
 struct spool_envelope {

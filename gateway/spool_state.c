@@ -6,10 +6,17 @@
  * per-message "why it waits" note. A message's state is the directory that
  * holds it (qmail INTERNALS). Every operation goes through the spool's
  * directory fds, so it works in the chroot.
+ *
+ * Finding the next one: one read of queue/ keeps its oldest
+ * CONFIG_SPOOL_DUE_BATCH ids (when queue/ is empty, one read of defer/ keeps
+ * the due ones), handed out in turn; each is checked with one fstatat when
+ * its turn comes (it may have been deleted or held since). Draining a
+ * backlog reads the directory once per batch, not once per message.
+ * Directories are read with dirscan (getdents64 into a fixed buffer): no
+ * allocation.
  */
 #include "spool_state.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirscan.h"
 #include "fs.h"
 #include "log.h"
 
@@ -108,101 +116,139 @@ int spool_is_id(const char *name)
 	return n == SPOOL_ID_LEN && strspn(name, "0123456789abcdef") == n;
 }
 
-DIR *spool_opendir(int dir_fd)
+/* Keeps the CONFIG_SPOOL_DUE_BATCH smallest ids of queue/, sorted (binary search, then shift). */
+static void spool_due_insert(struct spool_due *q, const char *id)
 {
-	int fd = dup(dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	unsigned lo = 0, hi = q->n;
 
-	if (d == NULL) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return NULL;
+	if (q->n == CONFIG_SPOOL_DUE_BATCH && strcmp(id, q->ids[q->n - 1]) >= 0) {
+		return;
 	}
-	rewinddir(d); /* the dup shares the position of earlier scans */
-	return d;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (strcmp(q->ids[mid], id) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	q->n -= q->n == CONFIG_SPOOL_DUE_BATCH; /* the largest falls off */
+	memmove(q->ids[lo + 1], q->ids[lo], (q->n - lo) * sizeof(q->ids[0]));
+	memcpy(q->ids[lo], id, SPOOL_ID_LEN + 1);
+	q->n++;
 }
 
-/* Oldest id in queue/ other than skip. Returns 1 if found. */
-static int spool_first_queued(struct spool *s, const char *skip, char id[SPOOL_ID_LEN + 1])
+/* One read of queue/: its oldest ids. Returns how many, or -1. */
+static int spool_scan_queued(struct spool *s)
 {
-	int found = 0;
-	DIR *d = spool_opendir(s->queue_fd);
-	struct dirent *de;
+	struct spool_due *q = &s->due;
+	struct dirscan d;
+	const char *name;
 
-	if (d == NULL) {
+	q->n = q->next = 0;
+	q->deferred = 0;
+	if (dirscan_open(&d, s->queue_fd) < 0) {
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 &&
-		    (!found || strcmp(de->d_name, id) < 0)) {
-			memcpy(id, de->d_name, SPOOL_ID_LEN + 1);
-			found = 1;
+	while ((name = dirscan_next(&d)) != NULL) {
+		if (spool_is_id(name)) {
+			spool_due_insert(q, name);
 		}
 	}
-	closedir(d);
-	return found;
+	dirscan_close(&d);
+	return d.error != 0 ? -1 : (int)q->n;
 }
 
-/* A due file in defer/ other than skip, and the earliest future mtime. */
-static int spool_first_deferred(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
-				time_t *next_due)
+/* One read of defer/: the files due at now, and the earliest future mtime. Returns how many, or -1. */
+static int spool_scan_deferred(struct spool *s, time_t now, time_t *next_due)
 {
-	int found = 0;
-	DIR *d = spool_opendir(s->defer_fd);
-	struct dirent *de;
+	struct spool_due *q = &s->due;
+	struct dirscan d;
+	const char *name;
 	struct stat st;
 
-	*next_due = 0;
-	if (d == NULL) {
+	q->n = q->next = 0;
+	q->deferred = 1;
+	if (dirscan_open(&d, s->defer_fd) < 0) {
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!spool_is_id(de->d_name) || strcmp(de->d_name, skip) == 0 ||
-		    fstatat(s->defer_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	while ((name = dirscan_next(&d)) != NULL) {
+		if (!spool_is_id(name) || fstatat(s->defer_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			continue;
 		}
-		if (st.st_mtime <= now && !found) {
-			memcpy(id, de->d_name, SPOOL_ID_LEN + 1);
-			found = 1;
+		if (st.st_mtime <= now && q->n < CONFIG_SPOOL_DUE_BATCH) {
+			memcpy(q->ids[q->n++], name, SPOOL_ID_LEN + 1);
 		} else if (st.st_mtime > now && (*next_due == 0 || st.st_mtime < *next_due)) {
 			*next_due = st.st_mtime;
 		}
 	}
-	closedir(d);
-	return found;
+	dirscan_close(&d);
+	return d.error != 0 ? -1 : (int)q->n;
+}
+
+/* The batch's next id that is not skip and is still where (and, in defer/, as due as) the scan saw it. */
+static int spool_due_take(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1],
+			  enum spool_where *where)
+{
+	struct spool_due *q = &s->due;
+	struct stat st;
+
+	while (q->next < q->n) {
+		const char *cand = q->ids[q->next++];
+		int fd = q->deferred ? s->defer_fd : s->queue_fd;
+
+		if (strcmp(cand, skip) == 0 || fstatat(fd, cand, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (q->deferred && st.st_mtime > now)) {
+			continue;
+		}
+		memcpy(id, cand, SPOOL_ID_LEN + 1);
+		*where = q->deferred ? SPOOL_IN_DEFER : SPOOL_IN_QUEUE;
+		return 1;
+	}
+	return 0;
 }
 
 int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1], enum spool_where *where,
 		   time_t *next_due)
 {
-	int rc = spool_first_queued(s, skip, id);
+	int rc;
 
 	*next_due = 0;
-	if (rc != 0) {
-		*where = SPOOL_IN_QUEUE;
-		return rc;
+	if (spool_due_take(s, now, skip, id, where)) {
+		return 1;
 	}
-	*where = SPOOL_IN_DEFER;
-	return spool_first_deferred(s, now, skip, id, next_due);
+	rc = spool_scan_queued(s);
+	if (rc == 0) {
+		rc = spool_scan_deferred(s, now, next_due);
+	}
+	return rc < 0 ? -1 : spool_due_take(s, now, skip, id, where);
+}
+
+void spool_due_forget(struct spool *s, int deferred_only)
+{
+	if (!deferred_only || s->due.deferred) {
+		s->due.n = s->due.next = 0;
+	}
 }
 
 unsigned spool_flush_deferred(struct spool *s, const char *skip)
 {
-	DIR *d = spool_opendir(s->defer_fd);
-	struct dirent *de;
+	struct dirscan d;
+	const char *name;
 	unsigned n = 0;
 
-	if (d == NULL) {
+	spool_due_forget(s, 0); /* older ids join queue/ */
+	if (dirscan_open(&d, s->defer_fd) < 0) {
 		return 0;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (spool_is_id(de->d_name) && strcmp(de->d_name, skip) != 0 &&
-		    renameat(s->defer_fd, de->d_name, s->queue_fd, de->d_name) == 0) {
+	while ((name = dirscan_next(&d)) != NULL) {
+		if (spool_is_id(name) && strcmp(name, skip) != 0 &&
+		    renameat(s->defer_fd, name, s->queue_fd, name) == 0) {
 			n++;
 		}
 	}
-	closedir(d);
+	dirscan_close(&d);
 	return n;
 }
 
@@ -258,6 +304,7 @@ int spool_hold(struct spool *s, const char *id, enum spool_where where)
 
 int spool_release(struct spool *s, const char *id)
 {
+	spool_due_forget(s, 0); /* an older id joins queue/ */
 	return spool_move(id, s->hold_fd, s->queue_fd);
 }
 

@@ -10,7 +10,6 @@
 #ifndef SUBGATE_SPOOL_STATE_H
 #define SUBGATE_SPOOL_STATE_H
 
-#include <dirent.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -31,9 +30,6 @@ int spool_where_fd(const struct spool *s, enum spool_where where);
 
 /* 1 if name is a spool id (SPOOL_ID_LEN lowercase hex digits). */
 int spool_is_id(const char *name);
-
-/* A directory stream from the start of one of the spool's directory fds (which stays open). */
-DIR *spool_opendir(int dir_fd);
 
 /* Opens a committed message read-write (for marks). Returns the fd or -1. */
 int spool_open_msg(struct spool *s, const char *id, enum spool_where where);
@@ -78,10 +74,19 @@ void spool_reason_remove(struct spool *s, const char *id);
  * Finds a message due now that is not `skip` (the one in flight): any file
  * in queue/ (oldest id first), else a file in defer/ whose mtime <= now.
  * Returns 1 with id/where set, or 0 with *next_due = the earliest future
- * mtime in defer/ (0 if none). -1 on error.
+ * mtime in defer/ (0 if none). -1 on error. Ids come from a batch that one
+ * directory read filled (spool_state.c); each is handed out once per read.
  */
 int spool_next_due(struct spool *s, time_t now, const char *skip, char id[SPOOL_ID_LEN + 1], enum spool_where *where,
 		   time_t *next_due);
+
+/*
+ * Drops the batch of spool_next_due, so that the next call reads the spool
+ * again: always (deferred_only 0), or only when the batch is of deferred
+ * messages (1: new mail in queue/ goes before them; new ids sort after a
+ * batch of queued ones, which therefore stays).
+ */
+void spool_due_forget(struct spool *s, int deferred_only);
 
 /* Moves a message the queue cannot open to corrupt/ (Postfix's habit). Returns 0 or -1 with errno. */
 int spool_quarantine(struct spool *s, const char *id, enum spool_where where);

@@ -4,61 +4,15 @@
  * [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
  * subjectPublicKeyInfo, [1] issuerUniqueID OPTIONAL, [2] subjectUniqueID
  * OPTIONAL, [3] extensions OPTIONAL }, ... } (RFC 5280 section 4.1).
+ * The TLV reading itself is lib/der.c's (der_read_header, der_read_skip).
  */
 #include "tls_cert.h"
 
 #include <string.h>
 
-#define TLS_CERT_BOOLEAN  0x01
-#define TLS_CERT_OCTETS   0x04
-#define TLS_CERT_OID      0x06
-#define TLS_CERT_SEQUENCE 0x30
-#define TLS_CERT_IP       0x87 /* GeneralName iPAddress: [7] IMPLICIT OCTET STRING */
+#include "der.h"
 
-/*
- * Reads the DER header at *pos (low tag numbers only; short or long-form
- * definite length) within [0, end). On success *pos is the first content
- * byte and *len the content length, which also lies within [0, end).
- */
-static int tls_cert_header(const unsigned char *der, size_t end, size_t *pos, unsigned *tag, size_t *len)
-{
-	size_t p = *pos, n;
-
-	if (end < 2 || p > end - 2 || (der[p] & 0x1f) == 0x1f) {
-		return -1;
-	}
-	*tag = der[p++];
-	n = der[p++];
-	if (n & 0x80) {
-		size_t bytes = n & 0x7f;
-
-		if (bytes == 0 || bytes > 4 || bytes > end - p) {
-			return -1; /* indefinite, absurdly long, or truncated */
-		}
-		for (n = 0; bytes > 0; bytes--) {
-			n = (n << 8) | der[p++];
-		}
-	}
-	if (n > end - p) {
-		return -1;
-	}
-	*pos = p;
-	*len = n;
-	return 0;
-}
-
-/* Steps over one element with the given tag. */
-static int tls_cert_skip(const unsigned char *der, size_t end, size_t *pos, unsigned want)
-{
-	unsigned tag;
-	size_t len;
-
-	if (tls_cert_header(der, end, pos, &tag, &len) < 0 || tag != want) {
-		return -1;
-	}
-	*pos += len;
-	return 0;
-}
+#define TLS_CERT_IP DER_CONTEXT(7) /* GeneralName iPAddress: [7] IMPLICIT OCTET STRING */
 
 /* *pos at the subjectPublicKeyInfo header, *end the end of tbsCertificate. */
 static int tls_cert_to_spki(const unsigned char *der, size_t len, size_t *pos, size_t *end)
@@ -68,18 +22,18 @@ static int tls_cert_to_spki(const unsigned char *der, size_t len, size_t *pos, s
 	size_t n;
 
 	*pos = 0;
-	if (tls_cert_header(der, len, pos, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE) {
+	if (der_read_header(der, len, pos, &tag, &n) < 0 || tag != DER_SEQUENCE) {
 		return -1;
 	}
-	if (tls_cert_header(der, *pos + n, pos, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE) {
+	if (der_read_header(der, *pos + n, pos, &tag, &n) < 0 || tag != DER_SEQUENCE) {
 		return -1;
 	}
 	*end = *pos + n;
-	if (*pos < *end && der[*pos] == 0xa0 && tls_cert_skip(der, *end, pos, 0xa0) < 0) {
+	if (*pos < *end && der[*pos] == 0xa0 && der_read_skip(der, *end, pos, 0xa0) < 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(skipped); i++) {
-		if (tls_cert_skip(der, *end, pos, skipped[i]) < 0) {
+		if (der_read_skip(der, *end, pos, skipped[i]) < 0) {
 			return -1;
 		}
 	}
@@ -94,7 +48,7 @@ int tls_cert_spki(const unsigned char *der, size_t len, size_t *off, size_t *spk
 		return -1;
 	}
 	*off = pos;
-	if (tls_cert_skip(der, end, &pos, TLS_CERT_SEQUENCE) < 0) {
+	if (der_read_skip(der, end, &pos, DER_SEQUENCE) < 0) {
 		return -1;
 	}
 	*spki_len = pos - *off;
@@ -114,20 +68,20 @@ static int tls_cert_extension(const unsigned char *der, size_t end, size_t *pos,
 	unsigned tag;
 	int san;
 
-	if (tls_cert_header(der, end, &p, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE) {
+	if (der_read_header(der, end, &p, &tag, &n) < 0 || tag != DER_SEQUENCE) {
 		return -1;
 	}
 	ext_end = p + n;
-	if (tls_cert_header(der, ext_end, &p, &tag, &n) < 0 || tag != TLS_CERT_OID) {
+	if (der_read_header(der, ext_end, &p, &tag, &n) < 0 || tag != DER_OID) {
 		return -1;
 	}
 	oid = p;
 	san = n == sizeof(san_oid) && memcmp(der + oid, san_oid, n) == 0;
 	p += n;
-	if (p < ext_end && der[p] == TLS_CERT_BOOLEAN && tls_cert_skip(der, ext_end, &p, TLS_CERT_BOOLEAN) < 0) {
+	if (p < ext_end && der[p] == DER_BOOLEAN && der_read_skip(der, ext_end, &p, DER_BOOLEAN) < 0) {
 		return -1;
 	}
-	if (tls_cert_header(der, ext_end, &p, &tag, &n) < 0 || tag != TLS_CERT_OCTETS || p + n != ext_end) {
+	if (der_read_header(der, ext_end, &p, &tag, &n) < 0 || tag != DER_OCTET_STRING || p + n != ext_end) {
 		return -1;
 	}
 	*val = p;
@@ -146,19 +100,19 @@ static int tls_cert_san(const unsigned char *der, size_t len, size_t *off, size_
 	unsigned tag;
 	int found = 0;
 
-	if (tls_cert_to_spki(der, len, &pos, &end) < 0 || tls_cert_skip(der, end, &pos, TLS_CERT_SEQUENCE) < 0) {
+	if (tls_cert_to_spki(der, len, &pos, &end) < 0 || der_read_skip(der, end, &pos, DER_SEQUENCE) < 0) {
 		return -1;
 	}
 	while (pos < end && (der[pos] == 0x81 || der[pos] == 0x82)) { /* the unique IDs */
-		if (tls_cert_skip(der, end, &pos, der[pos]) < 0) {
+		if (der_read_skip(der, end, &pos, der[pos]) < 0) {
 			return -1;
 		}
 	}
 	if (pos == end) {
 		return 0; /* no extensions (a v1 certificate) */
 	}
-	if (tls_cert_header(der, end, &pos, &tag, &n) < 0 || tag != 0xa3 || pos + n != end ||
-	    tls_cert_header(der, end, &pos, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE || pos + n != end) {
+	if (der_read_header(der, end, &pos, &tag, &n) < 0 || tag != 0xa3 || pos + n != end ||
+	    der_read_header(der, end, &pos, &tag, &n) < 0 || tag != DER_SEQUENCE || pos + n != end) {
 		return -1;
 	}
 	ext_end = pos + n;
@@ -189,12 +143,12 @@ int tls_cert_has_ip(const unsigned char *der, size_t len, const unsigned char *i
 	}
 	end = pos + san_len;
 	/* GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName */
-	if (tls_cert_header(der, end, &pos, &tag, &n) < 0 || tag != TLS_CERT_SEQUENCE || pos + n != end) {
+	if (der_read_header(der, end, &pos, &tag, &n) < 0 || tag != DER_SEQUENCE || pos + n != end) {
 		return -1;
 	}
 	/* The whole list is walked: a malformed entry after a match is still malformed. */
 	while (pos < end) {
-		if (tls_cert_header(der, end, &pos, &tag, &n) < 0) {
+		if (der_read_header(der, end, &pos, &tag, &n) < 0) {
 			return -1;
 		}
 		if (tag == TLS_CERT_IP && n == ip_len && ip_len > 0 && memcmp(der + pos, ip, ip_len) == 0) {

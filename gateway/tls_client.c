@@ -1,245 +1,47 @@
 /*
- * tls_client.c - the relay's TLS client (relay process): trust anchors from a
- * PEM bundle or an SPKI pin, and the BearSSL client context for one
- * smarthost connection. Owns the anchors (allocated at start-up only); a
- * connection reuses the caller's struct tls_client and allocates nothing.
+ * tls_client.c - the relay's TLS client (relay process): the BearSSL client
+ * context for one smarthost connection, the trust it is given (a pin, or
+ * anchors loaded by tls_anchors.c), the leaf-keeping our br_x509_classes
+ * share, and the reasons for a failed handshake. Nothing here allocates.
  *
- * Pin mode runs its own br_x509_class: it keeps the leaf certificate, takes
- * its key from br_x509_decoder, and compares the SHA-256 of the leaf's
- * SubjectPublicKeyInfo DER with the pin. A mismatch fails the handshake with
- * TLS_CLIENT_ERR_PIN_MISMATCH. The rest of the chain is ignored; the
- * handshake proves that the server holds the pinned key. CA mode with an IP
- * literal runs another class of ours around br_x509_minimal: the chain and
- * dates are its job, the leaf's iPAddress SANs ours (tls_cert.c).
+ * Pin mode runs tls_pin.c's br_x509_class. CA mode with an IP literal runs
+ * another class of ours (here) around br_x509_minimal: the chain and dates
+ * are its job, the leaf's iPAddress SANs ours (tls_cert.c).
  */
 #include "tls_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "secret.h"
 #include "test_hook.h"
+#include "tls_anchors.h"
 #include "tls_cert.h"
 #include "tls_engine.h"
-#include "tls_pem.h"
+#include "tls_pin.h"
 
-#define TLS_CLIENT_CA_FILE_MAX  ((size_t)4 << 20)
 #define TLS_CLIENT_DAYS_TO_1970 719528 /* days from 0000-01-01 (BearSSL's epoch) to 1970-01-01 */
 
-/* ---- trust anchors (start-up) ---- */
-
-struct tls_ca_load {
-	struct tls_client_trust *t;
-	size_t cap;
-	int too_many;
-	int oom;
-};
-
-struct tls_ca_dn {
-	unsigned char *buf;
-	size_t len, cap;
-	int overflow;
-};
-
-static void tls_ca_dn_append(void *ctx, const void *data, size_t len)
-{
-	struct tls_ca_dn *d = ctx;
-
-	if (d->overflow || len > d->cap - d->len) {
-		d->overflow = 1;
-		return;
-	}
-	memcpy(d->buf + d->len, data, len);
-	d->len += len;
-}
-
-static unsigned char *tls_ca_dup(const unsigned char *p, size_t len)
-{
-	unsigned char *q = malloc(len ? len : 1);
-
-	if (q != NULL) {
-		memcpy(q, p, len);
-	}
-	return q;
-}
-
-/* Copies the key's buffers (the decoder's are gone after this certificate). */
-static int tls_ca_copy_key(br_x509_pkey *dst, const br_x509_pkey *src)
-{
-	*dst = *src;
-	if (src->key_type == BR_KEYTYPE_RSA) {
-		dst->key.rsa.n = tls_ca_dup(src->key.rsa.n, src->key.rsa.nlen);
-		dst->key.rsa.e = tls_ca_dup(src->key.rsa.e, src->key.rsa.elen);
-		return dst->key.rsa.n && dst->key.rsa.e ? 0 : -1;
-	}
-	dst->key.ec.q = tls_ca_dup(src->key.ec.q, src->key.ec.qlen);
-	return dst->key.ec.q ? 0 : -1;
-}
-
-static void tls_ca_free_anchor(br_x509_trust_anchor *ta)
-{
-	free(ta->dn.data);
-	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
-		free(ta->pkey.key.rsa.n);
-		free(ta->pkey.key.rsa.e);
-	} else {
-		free(ta->pkey.key.ec.q);
-	}
-	memset(ta, 0, sizeof(*ta));
-}
-
-static br_x509_trust_anchor *tls_ca_slot(struct tls_ca_load *l)
-{
-	struct tls_client_trust *t = l->t;
-
-	if (t->nanchors >= TLS_CLIENT_ANCHORS_MAX) {
-		l->too_many = 1;
-		return NULL;
-	}
-	if (t->nanchors == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		br_x509_trust_anchor *a;
-
-		cap = cap > TLS_CLIENT_ANCHORS_MAX ? TLS_CLIENT_ANCHORS_MAX : cap;
-		a = realloc(t->anchors, cap * sizeof(*a));
-		if (a == NULL) {
-			l->oom = 1;
-			return NULL;
-		}
-		t->anchors = a;
-		l->cap = cap;
-	}
-	memset(&t->anchors[t->nanchors], 0, sizeof(t->anchors[0]));
-	return &t->anchors[t->nanchors];
-}
-
-/*
- * One certificate -> one anchor, as BearSSL's tools/ta.c builds them: the
- * subject DN, the key, and BR_X509_TA_CA when the certificate is a CA. A
- * non-CA certificate becomes a direct-trust anchor for that exact key.
- * Certificates BearSSL cannot decode (other key types) are skipped.
- */
-static int tls_ca_add(struct tls_ca_load *l, const unsigned char *der, size_t len)
-{
-	struct tls_ca_dn dn = { malloc(len ? len : 1), 0, len, 0 };
-	br_x509_decoder_context dc;
-	const br_x509_pkey *pk;
-	br_x509_trust_anchor *ta;
-
-	if (dn.buf == NULL) {
-		l->oom = 1;
-		return -1;
-	}
-	br_x509_decoder_init(&dc, tls_ca_dn_append, &dn);
-	br_x509_decoder_push(&dc, der, len);
-	pk = br_x509_decoder_get_pkey(&dc);
-	if (pk == NULL || dn.overflow || dn.len == 0) {
-		free(dn.buf);
-		return 0;
-	}
-	ta = tls_ca_slot(l);
-	if (ta == NULL) {
-		free(dn.buf);
-		return -1;
-	}
-	ta->dn.data = dn.buf;
-	ta->dn.len = dn.len;
-	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-	if (tls_ca_copy_key(&ta->pkey, pk) < 0) {
-		tls_ca_free_anchor(ta);
-		l->oom = 1;
-		return -1;
-	}
-	l->t->nanchors++;
-	return 0;
-}
-
-static int tls_ca_object(const char *label, const unsigned char *der, size_t len, void *ctx)
-{
-	if (strcmp(label, "CERTIFICATE") != 0 && strcmp(label, "X509 CERTIFICATE") != 0) {
-		return 0;
-	}
-	return tls_ca_add(ctx, der, len);
-}
+/* ---- trust: a pin, or anchors (tls_anchors.c) ---- */
 
 void tls_client_free_ca(struct tls_client_trust *t)
 {
-	for (size_t i = 0; i < t->nanchors; i++) {
-		tls_ca_free_anchor(&t->anchors[i]);
-	}
-	free(t->anchors);
-	t->anchors = NULL;
-	t->nanchors = 0;
+	tls_anchors_free(&t->anchors, &t->nanchors);
 }
 
 int tls_client_load_ca(struct tls_client_trust *t, const char *path, char *err, size_t errcap)
 {
-	struct tls_ca_load l = { t, 0, 0, 0 };
-	size_t len;
-	char *text;
-	int rc;
-
-	t->anchors = NULL;
-	t->nanchors = 0;
-	text = tls_pem_read_file(path, TLS_CLIENT_CA_FILE_MAX, &len);
-	if (text == NULL) {
-		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	rc = tls_pem_decode(text, len, tls_ca_object, &l);
-	free(text);
-	if (l.too_many) {
-		snprintf(err, errcap, "%s: more than %d certificates", path, TLS_CLIENT_ANCHORS_MAX);
-	} else if (rc < 0 || t->nanchors == 0) {
-		snprintf(err, errcap, "%s: %s", path,
-			 l.oom    ? "out of memory"
-			 : rc < 0 ? "not valid PEM"
-				  : "no usable certificate (RSA or EC key) found");
-	}
-	if (rc < 0 || t->nanchors == 0) {
-		tls_client_free_ca(t);
-		return -1;
-	}
-	return (int)t->nanchors;
-}
-
-static int tls_bytes_equal(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int tls_anchor_equal(const br_x509_trust_anchor *a, const br_x509_trust_anchor *b)
-{
-	const br_x509_pkey *ka = &a->pkey, *kb = &b->pkey;
-
-	if (a->flags != b->flags || ka->key_type != kb->key_type ||
-	    !tls_bytes_equal(a->dn.data, a->dn.len, b->dn.data, b->dn.len)) {
-		return 0;
-	}
-	if (ka->key_type == BR_KEYTYPE_RSA) {
-		return tls_bytes_equal(ka->key.rsa.n, ka->key.rsa.nlen, kb->key.rsa.n, kb->key.rsa.nlen) &&
-		       tls_bytes_equal(ka->key.rsa.e, ka->key.rsa.elen, kb->key.rsa.e, kb->key.rsa.elen);
-	}
-	return ka->key.ec.curve == kb->key.ec.curve &&
-	       tls_bytes_equal(ka->key.ec.q, ka->key.ec.qlen, kb->key.ec.q, kb->key.ec.qlen);
+	return tls_anchors_load(&t->anchors, &t->nanchors, path, err, errcap);
 }
 
 int tls_client_trust_equal(const struct tls_client_trust *a, const struct tls_client_trust *b)
 {
-	if (a->pinned != b->pinned || (a->pinned && memcmp(a->pin, b->pin, sizeof(a->pin)) != 0) ||
-	    a->nanchors != b->nanchors) {
+	if (a->pinned != b->pinned || (a->pinned && memcmp(a->pin, b->pin, sizeof(a->pin)) != 0)) {
 		return 0;
 	}
-	for (size_t i = 0; i < a->nanchors; i++) {
-		if (!tls_anchor_equal(&a->anchors[i], &b->anchors[i])) {
-			return 0;
-		}
-	}
-	return 1;
+	return tls_anchors_equal(a->anchors, a->nanchors, b->anchors, b->nanchors);
 }
 
 void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
@@ -250,12 +52,12 @@ void tls_client_set_pin(struct tls_client_trust *t, const unsigned char pin[32])
 
 /* ---- our br_x509_classes (pin_vtable); the leaf's bytes, kept (bounded) for the pin and the IP check ---- */
 
-static struct tls_client *tls_client_of(const br_x509_class *const *ctx)
+struct tls_client *tls_client_of_x509(const br_x509_class *const *ctx)
 {
 	return (struct tls_client *)(void *)((char *)ctx - offsetof(struct tls_client, pin_vtable));
 }
 
-static void tls_leaf_reset(struct tls_client *c)
+void tls_client_leaf_reset(struct tls_client *c)
 {
 	c->leaf_len = 0;
 	c->cert_index = 0;
@@ -263,9 +65,9 @@ static void tls_leaf_reset(struct tls_client *c)
 	c->pin_error = 0;
 }
 
-static void tls_leaf_start_cert(const br_x509_class **ctx, uint32_t length)
+void tls_client_leaf_start_cert(const br_x509_class **ctx, uint32_t length)
 {
-	struct tls_client *c = tls_client_of(ctx);
+	struct tls_client *c = tls_client_of_x509(ctx);
 
 	if (c->cert_index == 0 && length > TLS_CLIENT_LEAF_MAX) {
 		c->leaf_too_big = 1;
@@ -273,7 +75,7 @@ static void tls_leaf_start_cert(const br_x509_class **ctx, uint32_t length)
 }
 
 /* Keeps bytes of the first certificate. Returns 1 if buf was kept. */
-static int tls_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t len)
+int tls_client_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t len)
 {
 	if (c->cert_index != 0 || c->leaf_too_big) {
 		return 0;
@@ -287,87 +89,10 @@ static int tls_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t 
 	return 1;
 }
 
-static void tls_leaf_end_cert(const br_x509_class **ctx)
+void tls_client_leaf_end_cert(const br_x509_class **ctx)
 {
-	tls_client_of(ctx)->cert_index++;
+	tls_client_of_x509(ctx)->cert_index++;
 }
-
-/* ---- the SPKI pin (a br_x509_class) ---- */
-
-static void tls_pin_start_chain(const br_x509_class **ctx, const char *server_name)
-{
-	struct tls_client *c = tls_client_of(ctx);
-
-	(void)server_name; /* the pin names the key; the name does not matter */
-	tls_leaf_reset(c);
-	memset(&c->leaf_key, 0, sizeof(c->leaf_key));
-	br_x509_decoder_init(&c->leaf_decoder, NULL, NULL);
-}
-
-static void tls_pin_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
-{
-	struct tls_client *c = tls_client_of(ctx);
-
-	if (tls_leaf_keep(c, buf, len)) {
-		br_x509_decoder_push(&c->leaf_decoder, buf, len);
-	}
-}
-
-static unsigned tls_pin_check(struct tls_client *c)
-{
-	br_sha256_context h;
-	unsigned char hash[br_sha256_SIZE];
-	const br_x509_pkey *pk;
-	size_t off, len;
-	int err;
-
-	if (c->cert_index == 0) {
-		return BR_ERR_X509_EMPTY_CHAIN;
-	}
-	if (c->leaf_too_big) {
-		return BR_ERR_X509_LIMIT_EXCEEDED;
-	}
-	err = br_x509_decoder_last_error(&c->leaf_decoder);
-	pk = br_x509_decoder_get_pkey(&c->leaf_decoder);
-	if (err != 0 || pk == NULL) {
-		return err != 0 ? (unsigned)err : BR_ERR_X509_UNSUPPORTED;
-	}
-	/* same TLVs as the decoder walked (it rejects more), so the bytes hashed hold the key returned */
-	if (tls_cert_spki(c->leaf, c->leaf_len, &off, &len) < 0) {
-		return BR_ERR_X509_INVALID_VALUE;
-	}
-	c->leaf_key = *pk;
-	br_sha256_init(&h);
-	br_sha256_update(&h, c->leaf + off, len);
-	br_sha256_out(&h, hash);
-	return secret_equal(hash, c->trust->pin, sizeof(hash)) ? 0 : TLS_CLIENT_ERR_PIN_MISMATCH;
-}
-
-static unsigned tls_pin_end_chain(const br_x509_class **ctx)
-{
-	struct tls_client *c = tls_client_of(ctx);
-
-	c->pin_error = tls_pin_check(c);
-	return c->pin_error;
-}
-
-static const br_x509_pkey *tls_pin_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
-{
-	struct tls_client *c = tls_client_of(ctx);
-
-	if (c->pin_error != 0 || c->leaf_key.key_type == 0) {
-		return NULL;
-	}
-	if (usages != NULL) {
-		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
-	}
-	return &c->leaf_key;
-}
-
-static const br_x509_class tls_pin_class = {
-	sizeof(struct tls_client), tls_pin_start_chain, tls_leaf_start_cert, tls_pin_append,
-	tls_leaf_end_cert,         tls_pin_end_chain,   tls_pin_get_pkey,
-};
 
 /*
  * CA mode with an IP literal: br_x509_minimal checks the chain and the dates
@@ -378,37 +103,37 @@ static const br_x509_class tls_pin_class = {
  */
 static const br_x509_class **tls_ip_xc(const br_x509_class *const *ctx)
 {
-	return &tls_client_of(ctx)->xc.vtable;
+	return &tls_client_of_x509(ctx)->xc.vtable;
 }
 
 static void tls_ip_start_chain(const br_x509_class **ctx, const char *server_name)
 {
 	(void)server_name; /* the engine has none: no SNI for an IP literal (RFC 6066 section 3) */
-	tls_leaf_reset(tls_client_of(ctx));
+	tls_client_leaf_reset(tls_client_of_x509(ctx));
 	br_x509_minimal_vtable.start_chain(tls_ip_xc(ctx), NULL);
 }
 
 static void tls_ip_start_cert(const br_x509_class **ctx, uint32_t length)
 {
-	tls_leaf_start_cert(ctx, length);
+	tls_client_leaf_start_cert(ctx, length);
 	br_x509_minimal_vtable.start_cert(tls_ip_xc(ctx), length);
 }
 
 static void tls_ip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
-	(void)tls_leaf_keep(tls_client_of(ctx), buf, len);
+	(void)tls_client_leaf_keep(tls_client_of_x509(ctx), buf, len);
 	br_x509_minimal_vtable.append(tls_ip_xc(ctx), buf, len);
 }
 
 static void tls_ip_end_cert(const br_x509_class **ctx)
 {
-	tls_leaf_end_cert(ctx);
+	tls_client_leaf_end_cert(ctx);
 	br_x509_minimal_vtable.end_cert(tls_ip_xc(ctx));
 }
 
 static unsigned tls_ip_end_chain(const br_x509_class **ctx)
 {
-	struct tls_client *c = tls_client_of(ctx);
+	struct tls_client *c = tls_client_of_x509(ctx);
 	unsigned err = br_x509_minimal_vtable.end_chain(tls_ip_xc(ctx));
 
 	if (err == 0 && c->leaf_too_big) {
@@ -424,7 +149,7 @@ static unsigned tls_ip_end_chain(const br_x509_class **ctx)
 
 static const br_x509_pkey *tls_ip_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
-	if (tls_client_of(ctx)->pin_error != 0) {
+	if (tls_client_of_x509(ctx)->pin_error != 0) {
 		return NULL;
 	}
 	return br_x509_minimal_vtable.get_pkey(tls_ip_xc(ctx), usages);
@@ -534,45 +259,18 @@ const char *tls_client_error(const struct tls_client *c, int err)
 	static char buf[144];
 
 	switch (err) {
-	case BR_ERR_OK:
-		return "connection closed";
-	case BR_ERR_IO:
-		return "I/O error";
 	case BR_ERR_X509_EXPIRED:
 		return c->clock_floored ? "certificate expired or not yet valid (clock floor used)"
-					: "certificate expired or not yet valid";
-	case BR_ERR_X509_NOT_TRUSTED:
-		return "unknown CA";
-	case BR_ERR_X509_BAD_SERVER_NAME:
-		return "host name mismatch";
+					: tls_engine_error(err, "server", buf, sizeof(buf));
 	case TLS_CLIENT_ERR_PIN_MISMATCH:
 		return "pin mismatch";
 	case TLS_CLIENT_ERR_IP_MISMATCH:
 		snprintf(buf, sizeof(buf), "IP address mismatch (no subjectAltName IP address %s in the certificate)",
 			 c->ip_name);
 		return buf;
-	case BR_ERR_X509_LIMIT_EXCEEDED:
-		return "certificate or chain too large";
-	case BR_ERR_BAD_VERSION:
-	case BR_ERR_UNSUPPORTED_VERSION:
-		return "unsupported protocol version";
-	case BR_ERR_BAD_CIPHER_SUITE:
-		return "no shared cipher suite";
-	case BR_ERR_WRONG_KEY_USAGE:
-		return "certificate key does not fit the cipher suite";
 	default:
-		break;
+		return tls_engine_error(err, "server", buf, sizeof(buf));
 	}
-	if (err >= BR_ERR_SEND_FATAL_ALERT) {
-		snprintf(buf, sizeof(buf), "sent fatal alert %d", err - BR_ERR_SEND_FATAL_ALERT);
-	} else if (err >= BR_ERR_RECV_FATAL_ALERT) {
-		snprintf(buf, sizeof(buf), "server sent fatal alert %d", err - BR_ERR_RECV_FATAL_ALERT);
-	} else if (err >= BR_ERR_X509_OK && err <= 63) {
-		snprintf(buf, sizeof(buf), "bad certificate (X.509 error %d)", err);
-	} else {
-		snprintf(buf, sizeof(buf), "TLS error %d", err);
-	}
-	return buf;
 }
 
 int tls_client_error_is_temporary(int err)

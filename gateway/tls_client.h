@@ -12,7 +12,7 @@
  *    trusted directly (its key, no chain; BearSSL then skips the dates).
  *  - SPKI pin (smarthost_pin): the SHA-256 of the leaf certificate's
  *    SubjectPublicKeyInfo DER must match; no CA and no clock needed.
- * Start-up code allocates (anchors); a connection allocates nothing.
+ * Nothing allocates: the anchors live in fixed stores (CONFIG_TLS_CA_*).
  */
 #ifndef SUBGATE_TLS_CLIENT_H
 #define SUBGATE_TLS_CLIENT_H
@@ -22,9 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TLS_CLIENT_ANCHORS_MAX 512
-#define TLS_CLIENT_LEAF_MAX    8192 /* bytes of leaf certificate kept for the pin and IP checks */
-#define TLS_CLIENT_NAME_MAX    64   /* an IP literal checked in CA mode (no SNI) */
+#include "config.h"
+
+#define TLS_CLIENT_LEAF_MAX 8192 /* bytes of leaf certificate kept for the pin and IP checks */
+#define TLS_CLIENT_NAME_MAX 64   /* an IP literal checked in CA mode (no SNI) */
 
 /*
  * br_ssl_engine_last_error() after a pin mismatch. BearSSL keeps 32..63 for
@@ -77,6 +78,18 @@ struct tls_client {
 	unsigned char ip[16];
 	size_t ip_len; /* 4 or 16; 0 for a host name */
 };
+
+/*
+ * For our br_x509_classes (tls_pin.c, the IP check): the tls_client whose
+ * pin_vtable ctx is, and the leaf certificate's bytes kept in c->leaf (at
+ * most TLS_CLIENT_LEAF_MAX; more sets leaf_too_big). keep returns 1 if buf
+ * was kept (it belongs to the first certificate and fits).
+ */
+struct tls_client *tls_client_of_x509(const br_x509_class *const *ctx);
+void tls_client_leaf_reset(struct tls_client *c);
+void tls_client_leaf_start_cert(const br_x509_class **ctx, uint32_t length);
+int tls_client_leaf_keep(struct tls_client *c, const unsigned char *buf, size_t len);
+void tls_client_leaf_end_cert(const br_x509_class **ctx);
 
 /*
  * Prepares c for one connection to server_name (the smarthost's name as

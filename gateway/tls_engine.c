@@ -1,10 +1,12 @@
 /*
  * tls_engine.c - one cipher profile for every BearSSL engine subgate makes
- * (session processes and the relay).
+ * (session processes and the relay), and one table of what BearSSL's error
+ * codes mean, for the log lines of both sides.
  */
 #include "tls_engine.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "secret.h"
 
@@ -117,4 +119,43 @@ void tls_engine_seed(br_ssl_engine_context *eng)
 		br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
 	}
 	secret_wipe(seed, sizeof(seed));
+}
+
+/* BearSSL's codes that have a name of their own; the rest is by range (tls_engine_error). */
+static const struct {
+	int err;
+	const char *text;
+} tls_engine_errors[] = {
+	{ BR_ERR_OK, "connection closed" },
+	{ BR_ERR_IO, "I/O error" },
+	{ BR_ERR_BAD_VERSION, "unsupported protocol version" },
+	{ BR_ERR_UNSUPPORTED_VERSION, "unsupported protocol version" },
+	{ BR_ERR_BAD_CIPHER_SUITE, "no shared cipher suite" },
+	{ BR_ERR_NO_CLIENT_AUTH, "no shared cipher suite" },
+	{ BR_ERR_UNEXPECTED, "unexpected message" },
+	{ BR_ERR_BAD_MAC, "bad record MAC" },
+	{ BR_ERR_WRONG_KEY_USAGE, "certificate key does not fit the cipher suite" },
+	{ BR_ERR_X509_EXPIRED, "certificate expired or not yet valid" },
+	{ BR_ERR_X509_NOT_TRUSTED, "unknown CA" },
+	{ BR_ERR_X509_BAD_SERVER_NAME, "host name mismatch" },
+	{ BR_ERR_X509_LIMIT_EXCEEDED, "certificate or chain too large" },
+};
+
+const char *tls_engine_error(int err, const char *peer, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(tls_engine_errors) / sizeof(tls_engine_errors[0]); i++) {
+		if (tls_engine_errors[i].err == err) {
+			return tls_engine_errors[i].text;
+		}
+	}
+	if (err >= BR_ERR_SEND_FATAL_ALERT) {
+		snprintf(buf, cap, "sent fatal alert %d", err - BR_ERR_SEND_FATAL_ALERT);
+	} else if (err >= BR_ERR_RECV_FATAL_ALERT) {
+		snprintf(buf, cap, "%s sent fatal alert %d", peer, err - BR_ERR_RECV_FATAL_ALERT);
+	} else if (err >= BR_ERR_X509_OK && err <= 63) {
+		snprintf(buf, cap, "bad certificate (X.509 error %d)", err);
+	} else {
+		snprintf(buf, cap, "TLS error %d", err);
+	}
+	return buf;
 }

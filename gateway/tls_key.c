@@ -5,7 +5,6 @@
 #include "tls_key.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "secret.h"
@@ -80,18 +79,14 @@ static int tls_key_object(const char *label, const unsigned char *der, size_t le
 int tls_key_load(struct tls_key *k, const char *path, char *err, size_t errcap)
 {
 	struct tls_key_load l = { k, 0, 0 };
-	size_t len;
-	char *text = tls_pem_read_file(path, TLS_KEY_FILE_MAX, &len);
 	int rc;
 
 	memset(k, 0, sizeof(*k));
-	if (text == NULL) {
+	rc = tls_pem_decode_file(path, TLS_KEY_FILE_MAX, tls_key_object, &l);
+	if (rc == -1) {
 		snprintf(err, errcap, "%s: cannot read the private key", path);
 		return -1;
 	}
-	rc = tls_pem_decode(text, len, tls_key_object, &l);
-	secret_wipe(text, len);
-	free(text);
 	if (rc < 0 || l.bad || l.objects != 1) {
 		tls_key_wipe(k);
 		snprintf(err, errcap, "%s: cannot load the private key", path);

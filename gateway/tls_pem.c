@@ -1,6 +1,9 @@
 /*
  * tls_pem.c - PEM and DER decoding of certificates and keys over BearSSL
- * (br_pem_decoder, br_x509_decoder, br_skey_decoder).
+ * (br_pem_decoder, br_x509_decoder, br_skey_decoder). Files are read in
+ * pieces and each object decoded into one fixed buffer of
+ * CONFIG_TLS_PEM_OBJECT_MAX bytes (wiped after each object: keys pass
+ * through it): nothing is allocated, so a reload may load them again.
  */
 #include "tls_pem.h"
 
@@ -8,10 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fdmap.h"
 #include "secret.h"
 
@@ -24,11 +27,14 @@ struct tls_pem_der {
 	int overflow;
 };
 
+/* One object's DER; the decoders are not re-entrant, and nothing here is either. */
+static unsigned char tls_pem_der_buf[CONFIG_TLS_PEM_OBJECT_MAX];
+
 static void tls_pem_append(void *ctx, const void *data, size_t len)
 {
 	struct tls_pem_der *d = ctx;
 
-	if (d->overflow || d->len + len > d->cap) {
+	if (d->overflow || len > d->cap - d->len) {
 		d->overflow = 1;
 		return;
 	}
@@ -55,56 +61,105 @@ static int tls_pem_event(br_pem_decoder_context *pc, struct tls_pem_der *d, char
 	}
 }
 
-int tls_pem_decode(const char *text, size_t len, tls_pem_object_fn fn, void *ctx)
-{
+/* A PEM decoding under way: the decoder, the object's DER, its label, the count so far. */
+struct tls_pem_run {
 	br_pem_decoder_context pc;
-	struct tls_pem_der d = { .cap = len };
+	struct tls_pem_der d;
 	char label[128];
-	int count = 0;
+	int count;
+	tls_pem_object_fn fn;
+	void *ctx;
+};
 
-	d.buf = malloc(len ? len : 1);
-	if (d.buf == NULL) {
-		return -1;
-	}
-	br_pem_decoder_init(&pc);
+static void tls_pem_run_init(struct tls_pem_run *r, tls_pem_object_fn fn, void *ctx)
+{
+	br_pem_decoder_init(&r->pc);
+	r->d = (struct tls_pem_der){ tls_pem_der_buf, 0, sizeof(tls_pem_der_buf), 0 };
+	r->count = 0;
+	r->fn = fn;
+	r->ctx = ctx;
+}
+
+/* Pushes text; returns 0, or -1 on bad PEM (or an object over the buffer, errno EFBIG). */
+static int tls_pem_run_push(struct tls_pem_run *r, const char *text, size_t len)
+{
 	while (len > 0) {
-		size_t n = br_pem_decoder_push(&pc, text, len);
-		int rc = tls_pem_event(&pc, &d, label, sizeof(label), fn, ctx);
+		size_t n = br_pem_decoder_push(&r->pc, text, len);
+		int rc = tls_pem_event(&r->pc, &r->d, r->label, sizeof(r->label), r->fn, r->ctx);
 
 		if (rc < 0) {
-			count = -1;
-			break;
+			errno = r->d.overflow ? EFBIG : EINVAL;
+			return -1;
 		}
-		count += rc;
+		r->count += rc;
 		text += n;
 		len -= n;
 	}
-	secret_wipe(d.buf, d.cap);
-	free(d.buf);
-	return count;
+	return 0;
 }
 
-char *tls_pem_read_file(const char *path, size_t max, size_t *len)
+int tls_pem_decode(const char *text, size_t len, tls_pem_object_fn fn, void *ctx)
+{
+	struct tls_pem_run r;
+	int rc;
+
+	tls_pem_run_init(&r, fn, ctx);
+	rc = tls_pem_run_push(&r, text, len);
+	secret_wipe(tls_pem_der_buf, sizeof(tls_pem_der_buf));
+	return rc < 0 ? -1 : r.count;
+}
+
+int tls_pem_decode_file(const char *path, size_t max, tls_pem_object_fn fn, void *ctx)
+{
+	struct tls_pem_run r;
+	char chunk[4096];
+	size_t total = 0;
+	ssize_t n;
+	int fd = fdmap_open(path), rc = 0;
+
+	if (fd < 0) {
+		return -1;
+	}
+	tls_pem_run_init(&r, fn, ctx);
+	while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0) {
+		total += (size_t)n;
+		rc = total > max ? (errno = EFBIG, -1) : tls_pem_run_push(&r, chunk, (size_t)n) < 0 ? -2 : 0;
+	}
+	if (rc == 0 && n < 0) {
+		rc = -1;
+	}
+	if (rc == -2 && errno == EFBIG) {
+		rc = -1; /* an object over CONFIG_TLS_PEM_OBJECT_MAX: too large, like the file */
+	}
+	secret_wipe(chunk, sizeof(chunk));
+	secret_wipe(tls_pem_der_buf, sizeof(tls_pem_der_buf));
+	close(fd);
+	return rc < 0 ? rc : r.count;
+}
+
+ssize_t tls_pem_read_file(const char *path, char *buf, size_t cap)
 {
 	int fd = fdmap_open(path);
-	char *buf = NULL;
-	ssize_t n;
+	size_t len = 0;
+	ssize_t n = 0;
 
-	*len = 0;
-	if (fd < 0) {
-		return NULL;
+	if (fd < 0 || cap == 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
 	}
-	buf = malloc(max + 1);
-	while (buf != NULL && (n = read(fd, buf + *len, max + 1 - *len)) > 0) {
-		*len += (size_t)n;
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
 	}
 	close(fd);
-	if (buf != NULL && *len > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
+	if (n < 0 || len >= cap) {
+		secret_wipe(buf, cap);
+		errno = n < 0 ? errno : EFBIG;
+		return -1;
 	}
-	return buf;
+	buf[len] = '\0';
+	return (ssize_t)len;
 }
 
 struct tls_pem_cert_count {
@@ -133,16 +188,12 @@ static int tls_pem_count_cert(const char *label, const unsigned char *der, size_
 int tls_pem_check_certs(const char *path, char *err, size_t errcap)
 {
 	struct tls_pem_cert_count count = { 0, 0 };
-	size_t len;
-	char *text = tls_pem_read_file(path, TLS_PEM_FILE_MAX, &len);
-	int rc;
+	int rc = tls_pem_decode_file(path, TLS_PEM_FILE_MAX, tls_pem_count_cert, &count);
 
-	if (text == NULL) {
+	if (rc == -1) {
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = tls_pem_decode(text, len, tls_pem_count_cert, &count);
-	free(text);
 	if (rc < 0 || count.bad > 0 || count.certs == 0) {
 		snprintf(err, errcap, "%s: %s", path,
 			 rc < 0      ? "not valid PEM"
@@ -179,17 +230,12 @@ static int tls_pem_probe_key(const char *label, const unsigned char *der, size_t
 enum tls_pem_key_type tls_pem_check_key(const char *path, char *err, size_t errcap)
 {
 	struct tls_pem_key_probe probe = { TLS_PEM_KEY_NONE, 0 };
-	size_t len;
-	char *text = tls_pem_read_file(path, TLS_PEM_KEY_MAX, &len);
-	int rc;
+	int rc = tls_pem_decode_file(path, TLS_PEM_KEY_MAX, tls_pem_probe_key, &probe);
 
-	if (text == NULL) {
+	if (rc == -1) {
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
 		return TLS_PEM_KEY_NONE;
 	}
-	rc = tls_pem_decode(text, len, tls_pem_probe_key, &probe);
-	secret_wipe(text, len);
-	free(text);
 	if (rc < 0 || probe.objects != 1 || probe.type == TLS_PEM_KEY_NONE) {
 		snprintf(err, errcap, "%s: %s", path,
 			 rc < 0              ? "not valid PEM"

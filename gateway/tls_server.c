@@ -9,7 +9,6 @@
 #include "tls_server.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -21,22 +20,24 @@ struct tls_load {
 	int bad;
 };
 
-static unsigned char *tls_dup(const void *p, size_t len)
-{
-	unsigned char *q = malloc(len ? len : 1);
-
-	if (q != NULL) {
-		memcpy(q, p, len);
-	}
-	return q;
-}
+/*
+ * The chains' DER bytes: the one in use and the one a reload loads beside it
+ * (tls_creds_free gives its store back). struct tls_creds points into them, so
+ * it may be copied (master.creds = next).
+ */
+static struct tls_chain_store {
+	unsigned char bytes[CONFIG_TLS_CHAIN_KB * 1024];
+	size_t used;
+	int taken;
+} tls_chain_stores[2];
 
 /* The leaf's own key type decides the suites; its signer's, nothing here (ECDHE only). */
 static int tls_add_cert(struct tls_load *l, const unsigned char *der, size_t len)
 {
 	struct tls_creds *c = l->c;
+	struct tls_chain_store *st = &tls_chain_stores[c->store];
 
-	if (c->chain_len >= TLS_CHAIN_MAX) {
+	if (c->chain_len >= TLS_CHAIN_MAX || len > sizeof(st->bytes) - st->used) {
 		return -1;
 	}
 	if (c->chain_len == 0) {
@@ -51,9 +52,11 @@ static int tls_add_cert(struct tls_load *l, const unsigned char *der, size_t len
 		}
 		c->key_type = pk->key_type;
 	}
-	c->chain[c->chain_len].data = tls_dup(der, len);
-	c->chain[c->chain_len].data_len = len;
-	return c->chain[c->chain_len++].data ? 0 : -1;
+	memcpy(st->bytes + st->used, der, len);
+	c->chain[c->chain_len].data = st->bytes + st->used;
+	c->chain[c->chain_len++].data_len = len;
+	st->used += len;
+	return 0;
 }
 
 static int tls_load_object(const char *label, const unsigned char *der, size_t len, void *ctx)
@@ -69,18 +72,24 @@ static int tls_load_object(const char *label, const unsigned char *der, size_t l
 int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t errcap)
 {
 	struct tls_load l = { c, 0 };
-	size_t len;
-	char *text;
+	int store = !tls_chain_stores[0].taken ? 0 : !tls_chain_stores[1].taken ? 1 : -1;
 
 	memset(c, 0, sizeof(*c));
-	text = tls_pem_read_file(cert_path, (size_t)1 << 20, &len);
-	if (text == NULL || tls_pem_decode(text, len, tls_load_object, &l) < 0 || l.bad || c->chain_len == 0) {
-		free(text);
+	c->store = -1;
+	if (store < 0) {
+		snprintf(err, errcap, "%s: no free certificate store (two chains loaded already)", cert_path);
+		return -1;
+	}
+	c->store = store;
+	tls_chain_stores[store].taken = 1;
+	tls_chain_stores[store].used = 0;
+	if (tls_pem_decode_file(cert_path, (size_t)1 << 20, tls_load_object, &l) < 0 || l.bad || c->chain_len == 0) {
+		tls_creds_free(c);
 		snprintf(err, errcap, "%s: cannot load the certificate chain", cert_path);
 		return -1;
 	}
-	free(text);
 	if (CONFIG_TLS_PROFILE_EC_ONLY && c->key_type != BR_KEYTYPE_EC) {
+		tls_creds_free(c);
 		snprintf(err, errcap, "%s: RSA certificate, but this build is EC-only", cert_path);
 		return -1;
 	}
@@ -89,10 +98,11 @@ int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t
 
 void tls_creds_free(struct tls_creds *c)
 {
-	for (size_t i = 0; i < c->chain_len; i++) {
-		free(c->chain[i].data);
+	if (c->store >= 0 && c->store < 2 && c->chain_len > 0) {
+		tls_chain_stores[c->store].taken = 0;
 	}
 	memset(c, 0, sizeof(*c));
+	c->store = -1;
 }
 
 /* The strongest hash both sides sign with: SHA-256 first (every TLS 1.2 client has it). */
@@ -219,27 +229,4 @@ const char *tls_suite_name(uint16_t suite)
 		}
 	}
 	return "unknown";
-}
-
-const char *tls_error_name(int err)
-{
-	switch (err) {
-	case BR_ERR_OK:
-		return "closed";
-	case BR_ERR_BAD_VERSION:
-		return "unsupported protocol version";
-	case BR_ERR_BAD_CIPHER_SUITE:
-	case BR_ERR_NO_CLIENT_AUTH:
-		return "no shared cipher suite";
-	case BR_ERR_IO:
-		return "I/O error or connection closed";
-	case BR_ERR_UNEXPECTED:
-		return "unexpected message";
-	case BR_ERR_BAD_MAC:
-		return "bad record MAC";
-	default:
-		return err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT ? "peer sent a fatal alert"
-		       : err >= BR_ERR_SEND_FATAL_ALERT                                ? "sent a fatal alert"
-										       : "TLS protocol error";
-	}
 }

@@ -18,6 +18,7 @@ struct tls_creds {
 	br_x509_certificate chain[TLS_CHAIN_MAX];
 	size_t chain_len;
 	int key_type; /* the leaf's public key: BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+	int store;    /* which of tls_server.c's two chain stores holds the DER; -1 none */
 };
 
 /*
@@ -35,10 +36,13 @@ struct tls_server_policy {
 	void *sign_ctx;
 };
 
-/* Loads the PEM chain (start-up only; allocates). Returns 0 or -1 with a reason in err. */
+/*
+ * Loads the PEM chain into one of two fixed stores (CONFIG_TLS_CHAIN_KB each: the
+ * chain in use and a reload's). Returns 0 or -1 with a reason in err.
+ */
 int tls_creds_load(struct tls_creds *c, const char *cert_path, char *err, size_t errcap);
 
-/* Frees the chain tls_creds_load allocated (a reload replaces it). */
+/* Gives the chain's store back (a reload replaces it). */
 void tls_creds_free(struct tls_creds *c);
 
 /*
@@ -54,8 +58,5 @@ const char *tls_version_name(unsigned version);
 
 /* OpenSSL-style cipher suite name ("ECDHE-ECDSA-AES128-GCM-SHA256"), or "unknown". */
 const char *tls_suite_name(uint16_t suite);
-
-/* A short reason for br_ssl_engine_last_error() codes. */
-const char *tls_error_name(int err);
 
 #endif

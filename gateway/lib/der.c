@@ -1,7 +1,8 @@
 /*
- * der.c - DER encoding (X.690 section 10) into a fixed buffer. A constructed
- * element is written with a one-byte length placeholder; der_end() moves the
- * contents up when the final length needs the long form.
+ * der.c - DER encoding (X.690 section 10) into a fixed buffer, and reading
+ * TLV headers within a bound. A constructed element is written with a
+ * one-byte length placeholder; der_end() moves the contents up when the
+ * final length needs the long form.
  */
 #include "der.h"
 
@@ -155,4 +156,45 @@ int der_bits(struct der *d, const void *p, size_t n)
 		return -1;
 	}
 	return der_raw(d, p, n);
+}
+
+/* ---- reading ---- */
+
+int der_read_header(const unsigned char *der, size_t end, size_t *pos, unsigned *tag, size_t *len)
+{
+	size_t p = *pos, n;
+
+	if (end < 2 || p > end - 2 || (der[p] & 0x1f) == 0x1f) {
+		return -1;
+	}
+	*tag = der[p++];
+	n = der[p++];
+	if (n & 0x80) {
+		size_t bytes = n & 0x7f;
+
+		if (bytes == 0 || bytes > 4 || bytes > end - p) {
+			return -1; /* indefinite, absurdly long, or truncated */
+		}
+		for (n = 0; bytes > 0; bytes--) {
+			n = (n << 8) | der[p++];
+		}
+	}
+	if (n > end - p) {
+		return -1;
+	}
+	*pos = p;
+	*len = n;
+	return 0;
+}
+
+int der_read_skip(const unsigned char *der, size_t end, size_t *pos, unsigned want)
+{
+	unsigned tag;
+	size_t p = *pos, len;
+
+	if (der_read_header(der, end, &p, &tag, &len) < 0 || tag != want) {
+		return -1;
+	}
+	*pos = p + len;
+	return 0;
 }

@@ -1,9 +1,11 @@
 /*
- * der.h - a bounded ASN.1 DER writer over one caller-owned buffer (no
- * allocation). Used to build X.509 certificates, which BearSSL can read but
- * not write (`subgate cert`, in its own process; no daemon process uses it).
- * Every append checks the capacity; the first one that does not
- * fit sets a sticky overflow flag, and every later call does nothing.
+ * der.h - bounded ASN.1 DER over caller-owned buffers (no allocation).
+ * The writer builds X.509 certificates, which BearSSL can read but not write
+ * (`subgate cert`, in its own process; no daemon process uses it). Every
+ * append checks the capacity; the first one that does not fit sets a sticky
+ * overflow flag, and every later call does nothing.
+ * The reader walks TLVs within a bound (the relay's look at the smarthost's
+ * leaf certificate, tls_cert.c): every length is checked against it.
  */
 #ifndef SUBGATE_DER_H
 #define SUBGATE_DER_H
@@ -60,5 +62,16 @@ int der_bits(struct der *d, const void *p, size_t n);
 
 /* 1 if every append so far fitted. */
 int der_ok(const struct der *d);
+
+/*
+ * Reads the TLV header at *pos (low tag numbers only; short or long-form
+ * definite length, at most 4 length bytes) within [0, end). Returns 0 with
+ * *pos the first content byte and *len the content length, which also lies
+ * within [0, end); -1 (nothing moved) for a header that does not.
+ */
+int der_read_header(const unsigned char *der, size_t end, size_t *pos, unsigned *tag, size_t *len);
+
+/* Steps *pos over one element, which must have the tag want. 0, or -1 (nothing moved). */
+int der_read_skip(const unsigned char *der, size_t end, size_t *pos, unsigned want);
 
 #endif

@@ -106,6 +106,7 @@ class SubgateServer:
         self.preexec = None  # e.g. a function that drops to another user before exec
         self.serve_args = []  # e.g. ["--no-jail"] for such a user
         self.wrapper = []  # a command that execs the rest, e.g. to start it in a mount namespace
+        self.expect_alloc_trap = False  # the test provokes the allocation trap itself
         holders = []
         for _ in range(2):
             s = socket.socket()
@@ -202,6 +203,9 @@ class SubgateServer:
                     raise AssertionError(f"subgate serve did not exit on SIGTERM:\n{self.log_text()[-3000:]}")
                 wait_for(lambda: not any(pid_alive(p) for p in kids), 10,
                          what=f"the children {kids} to exit with the master")
+            # the allocation-trap build (make test-alloc-trap): a process that allocated after start-up
+            trapped = [line for line in self.log_text().splitlines() if "alloc-trap:" in line and "probe" not in line]
+            assert not trapped or self.expect_alloc_trap, "\n".join(trapped)
             return proc.returncode
         finally:
             self.log_fh.close()

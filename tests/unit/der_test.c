@@ -1,7 +1,8 @@
 /*
  * der_test.c - the DER writer (lengths in short and long form, INTEGER
- * padding, nesting, refusal to overflow the caller's buffer) and the X.509
- * time format (UTCTime before 2050, GeneralizedTime after).
+ * padding, nesting, refusal to overflow the caller's buffer), the reader
+ * (headers within a bound, what it refuses; it reads what the writer wrote)
+ * and the X.509 time format (UTCTime before 2050, GeneralizedTime after).
  */
 #include <string.h>
 
@@ -159,4 +160,72 @@ TEST(timefmt_x509_switches_to_generalized_time_in_2050)
 	CHECK(timefmt_x509(253402300799LL, out, &len) == DER_GENERALIZED_TIME);
 	CHECK_STR(out, "99991231235959Z");
 	CHECK(timefmt_x509(253402300800LL, out, &len) == 0 && len == 0);
+}
+
+TEST(der_read_reads_what_the_writer_wrote)
+{
+	static unsigned char buf[70000], content[65536];
+	static const size_t lens[] = { 0, 1, 127, 128, 255, 256, 65535, 65536 };
+	struct der d;
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t pos = 0, len = 0;
+		unsigned tag = 0;
+
+		der_init(&d, buf, sizeof(buf));
+		CHECK(der_tlv(&d, DER_OCTET_STRING, content, lens[i]) == 0);
+		CHECK(der_read_header(buf, d.len, &pos, &tag, &len) == 0);
+		CHECK(tag == DER_OCTET_STRING && len == lens[i] && pos + len == d.len);
+		pos = 0;
+		CHECK(der_read_skip(buf, d.len, &pos, DER_OCTET_STRING) == 0 && pos == d.len);
+		pos = 0;
+		CHECK(der_read_skip(buf, d.len, &pos, DER_SEQUENCE) < 0 && pos == 0); /* another tag */
+	}
+}
+
+TEST(der_read_walks_nested_elements)
+{
+	static const unsigned char seq[] = { 0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa, 0x05, 0x00 };
+	size_t pos = 0, len, end;
+	unsigned tag;
+
+	CHECK(der_read_header(seq, sizeof(seq), &pos, &tag, &len) == 0 && tag == DER_SEQUENCE && len == 6);
+	end = pos + len;
+	CHECK(der_read_skip(seq, end, &pos, DER_INTEGER) == 0 && pos == 5);
+	CHECK(der_read_header(seq, end, &pos, &tag, &len) == 0 && tag == DER_OCTET_STRING && seq[pos] == 0xaa);
+	pos += len;
+	CHECK(pos == end);
+	CHECK(der_read_header(seq, end, &pos, &tag, &len) < 0); /* the NULL after it is outside the bound */
+	CHECK(der_read_header(seq, sizeof(seq), &pos, &tag, &len) == 0 && tag == 0x05 && len == 0);
+}
+
+TEST(der_read_refuses_what_does_not_fit_or_is_not_der)
+{
+	static const struct {
+		unsigned char b[8];
+		size_t n;
+	} bad[] = {
+		{ { 0x04 }, 1 },                               /* no length byte */
+		{ { 0x04, 0x03, 0x00, 0x00 }, 4 },             /* content past the end */
+		{ { 0x04, 0x80, 0x00, 0x00 }, 4 },             /* indefinite length */
+		{ { 0x04, 0x85, 0, 0, 0, 0, 1, 0 }, 8 },       /* five length bytes */
+		{ { 0x04, 0x82, 0x01 }, 3 },                   /* truncated long length */
+		{ { 0x04, 0x84, 0x7f, 0xff, 0xff, 0xff }, 6 }, /* a huge length */
+		{ { 0x1f, 0x81, 0x01, 0x00 }, 4 },             /* a high tag number */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t pos = 0, len = 99;
+		unsigned tag = 99;
+
+		CHECK(der_read_header(bad[i].b, bad[i].n, &pos, &tag, &len) < 0);
+		CHECK(pos == 0 && len == 99);
+	}
+	{
+		size_t pos = 3, len;
+		unsigned tag;
+		static const unsigned char two[] = { 0x05, 0x00 };
+
+		CHECK(der_read_header(two, sizeof(two), &pos, &tag, &len) < 0); /* pos past the end */
+	}
 }

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "dirscan.h"
 #include "harness.h"
 #include "spool_state.h"
 
@@ -244,5 +246,76 @@ TEST(spool_state_reason_lives_and_dies_with_the_message)
 	}
 	CHECK(fstatat(state_spool.reason_fd, "00000000000000ff", &st, 0) < 0);
 	CHECK(spool_reason_get(&state_spool, id, buf, sizeof(buf)) == 4);
+	state_teardown();
+}
+
+/*
+ * Draining a backlog reads the directory once per batch, not once per message
+ * (it read all of queue/ for every message before: 150 messages, ~800 reads).
+ */
+TEST(spool_state_drain_reads_the_directory_once_per_batch)
+{
+	char id[SPOOL_ID_LEN + 1], got[SPOOL_ID_LEN + 1], last[SPOOL_ID_LEN + 1] = "";
+	enum spool_where where;
+	time_t next;
+	unsigned long reads;
+	unsigned drained = 0;
+	const unsigned n = 150;
+
+	state_setup();
+	state_spool.limits.max_messages = n;
+	for (unsigned i = 0; i < n; i++) {
+		state_commit(id);
+	}
+	reads = dirscan_reads;
+	while (spool_next_due(&state_spool, 0, "", got, &where, &next) == 1) {
+		CHECK(where == SPOOL_IN_QUEUE && strcmp(got, last) > 0); /* oldest first */
+		memcpy(last, got, sizeof(last));
+		CHECK(spool_delete(&state_spool, got, where) == 0);
+		drained++;
+	}
+	reads = dirscan_reads - reads;
+	CHECK(drained == n);
+	CHECK(reads > 0); /* the scans go through dirscan: no DIR, no calloc */
+	/* one scan per batch of CONFIG_SPOOL_DUE_BATCH, plus the scans that find queue/ and defer/ empty */
+	CHECK(reads <= 8UL * ((n + CONFIG_SPOOL_DUE_BATCH - 1) / CONFIG_SPOOL_DUE_BATCH + 2));
+	CHECK(reads < n / 4);
+	state_teardown();
+}
+
+/* A message deleted or held after the scan is not handed out; new mail goes before deferred mail. */
+TEST(spool_state_batch_skips_what_moved_and_yields_to_new_mail)
+{
+	char a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1], c[SPOOL_ID_LEN + 1], got[SPOOL_ID_LEN + 1];
+	enum spool_where where;
+	time_t next;
+	int fd;
+
+	state_setup();
+	state_commit(a);
+	state_commit(b);
+	CHECK(spool_next_due(&state_spool, 0, "", got, &where, &next) == 1);
+	CHECK_STR(got, a);
+	CHECK(spool_hold(&state_spool, b, SPOOL_IN_QUEUE) == 0); /* b is in the batch, but held now */
+	CHECK(spool_next_due(&state_spool, 0, a, got, &where, &next) == 0);
+	/* a is deferred and due: a batch from defer/ */
+	fd = spool_open_msg(&state_spool, a, SPOOL_IN_QUEUE);
+	CHECK(fd >= 0 && spool_defer(&state_spool, fd, a, SPOOL_IN_QUEUE, 100) == 0);
+	close(fd);
+	CHECK(spool_release(&state_spool, b) == 0);
+	CHECK(spool_next_due(&state_spool, 200, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK_STR(got, b);
+	CHECK(spool_delete(&state_spool, b, SPOOL_IN_QUEUE) == 0);
+	CHECK(spool_next_due(&state_spool, 200, "", got, &where, &next) == 1 && where == SPOOL_IN_DEFER);
+	CHECK_STR(got, a);
+	CHECK(spool_next_due(&state_spool, 200, a, got, &where, &next) == 0);
+	/* a batch of deferred messages (a, deferred again but due) yields to new mail */
+	fd = spool_open_msg(&state_spool, a, SPOOL_IN_DEFER);
+	CHECK(fd >= 0 && spool_defer(&state_spool, fd, a, SPOOL_IN_DEFER, 150) == 0);
+	close(fd);
+	state_commit(c);
+	spool_due_forget(&state_spool, 1);
+	CHECK(spool_next_due(&state_spool, 200, "", got, &where, &next) == 1 && where == SPOOL_IN_QUEUE);
+	CHECK_STR(got, c);
 	state_teardown();
 }
