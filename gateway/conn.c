@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "tls_pump.h"
 
@@ -56,7 +57,7 @@ int64_t conn_rate_deadline(int64_t start_ms, uint64_t bytes, unsigned base_s, un
 
 static int64_t conn_deadline(const struct conn *c, int timeout_s)
 {
-	return conn_deadline_at(tls_now_ms(), timeout_s, c->limit_ms);
+	return conn_deadline_at(clock_now_ms(), timeout_s, c->limit_ms);
 }
 
 int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
@@ -108,7 +109,7 @@ static ssize_t conn_fill_plain(struct conn *c, int64_t deadline)
 		if (errno != EAGAIN && errno != EINTR) {
 			return -1;
 		}
-		if (tls_wait_fd(c->fd, POLLIN, deadline) <= 0) {
+		if (clock_wait_fd(c->fd, POLLIN, deadline) <= 0) {
 			return -1;
 		}
 	}
@@ -204,7 +205,7 @@ enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *le
 
 	for (;;) {
 		const unsigned char *data;
-		int64_t left = deadline - tls_now_ms();
+		int64_t left = deadline - clock_now_ms();
 		ssize_t n = conn_peek(c, &data, left > 0 ? (int)((left + 999) / 1000) : 0);
 		size_t used = 0;
 		int rc;
@@ -295,7 +296,7 @@ static int conn_flush_plain(struct conn *c, int64_t deadline)
 		if (n > 0) {
 			off += (size_t)n;
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (tls_wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+			if (clock_wait_fd(c->fd, POLLOUT, deadline) <= 0) {
 				return -1;
 			}
 		} else {

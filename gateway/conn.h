@@ -25,7 +25,7 @@ struct conn {
 	size_t out_len;
 	int failed;        /* sticky: a write or flush failed */
 	int write_timeout; /* seconds a buffered write may wait for the peer (conn_init: 30) */
-	int64_t limit_ms;  /* 0, or a tls_now_ms() time no wait may pass (the login deadline) */
+	int64_t limit_ms;  /* 0, or a clock_now_ms() time no wait may pass (the login deadline) */
 };
 
 enum conn_line {

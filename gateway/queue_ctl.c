@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "queue_ctl_int.h"
 
@@ -49,14 +49,6 @@ static ssize_t ctl_send_now(int fd, const void *buf, size_t len)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-int64_t queue_ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void queue_ctl_put(struct ctl_out *o, const char *p, size_t n)
@@ -175,7 +167,7 @@ void queue_ctl_accept(int fd, int64_t only_uid)
 			c->fd = fd;
 			c->len = 0;
 			c->answering = 0;
-			c->deadline = queue_ctl_now_ms() + ctl_timeout_ms;
+			c->deadline = clock_now_ms() + ctl_timeout_ms;
 			c->only_uid = only_uid;
 			return;
 		}
@@ -207,7 +199,7 @@ static void ctl_send(struct ctl_client *c)
 		}
 		n = ctl_send_now(c->fd, o->buf, o->len);
 		if (n > 0) {
-			int64_t now = queue_ctl_now_ms();
+			int64_t now = clock_now_ms();
 
 			c->sent = (size_t)n;
 			c->deadline = now + ctl_timeout_ms < c->answer_end ? now + ctl_timeout_ms : c->answer_end;
@@ -227,7 +219,7 @@ static void ctl_send(struct ctl_client *c)
 /* From now on the connection is written to: the answer starts in c->out (and c->job). */
 static void ctl_start_answer(struct ctl_client *c)
 {
-	int64_t now = queue_ctl_now_ms();
+	int64_t now = clock_now_ms();
 
 	c->answering = 1;
 	c->sent = 0;
@@ -307,7 +299,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 			}
 		}
 	}
-	now = queue_ctl_now_ms();
+	now = clock_now_ms();
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &ctl_clients[i];
 
@@ -328,7 +320,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 
 int queue_ctl_timeout_ms(void)
 {
-	int64_t now = queue_ctl_now_ms(), next = -1;
+	int64_t now = clock_now_ms(), next = -1;
 
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		if (ctl_clients[i].fd >= 0 && (next < 0 || ctl_clients[i].deadline < next)) {

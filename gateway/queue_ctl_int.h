@@ -60,9 +60,6 @@ struct ctl_job {
 	char keep_buf[4];
 };
 
-/* Monotonic milliseconds. */
-int64_t queue_ctl_now_ms(void);
-
 void queue_ctl_put(struct ctl_out *o, const char *p, size_t n);
 void queue_ctl_printf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf_change.h"
 #include "fdmap.h"
 #include "log.h"
@@ -26,7 +27,6 @@
 #include "relay_smtp.h"
 #include "secret.h"
 #include "spool_env.h"
-#include "tls_pump.h"
 
 struct relay_job {
 	char id[SPOOL_ID_LEN + 1];
@@ -324,7 +324,7 @@ static void relay_deliver(void)
 		relay_defer_rest(relay_link.error);
 		relay_smtp_close(&relay_link);
 	}
-	relay_link.last_used_ms = tls_now_ms();
+	relay_link.last_used_ms = clock_now_ms();
 	relay_done(0);
 }
 
@@ -366,7 +366,7 @@ static void relay_wait(void)
 	int timeout = -1;
 
 	if (relay_link.open) {
-		int64_t left = relay_link.last_used_ms + (int64_t)CONFIG_RELAY_IDLE_SECONDS * 1000 - tls_now_ms();
+		int64_t left = relay_link.last_used_ms + (int64_t)CONFIG_RELAY_IDLE_SECONDS * 1000 - clock_now_ms();
 
 		timeout = left > 0 ? (int)left : 0;
 	}

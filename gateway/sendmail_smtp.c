@@ -18,20 +18,13 @@
 
 #include "addr.h"
 #include "cli_ctl.h"
+#include "clock.h"
 #include "log.h"
 
-static int sm_wait(int fd, short events)
+/* Waits up to SM_TIMEOUT_MS for the socket. Returns 0, or -1 with errno (ETIMEDOUT). */
+static int sendmail_smtp_wait(int fd, short events)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int rc;
-
-	do {
-		rc = poll(&pfd, 1, SM_TIMEOUT_MS);
-	} while (rc < 0 && errno == EINTR);
-	if (rc == 0) {
-		errno = ETIMEDOUT;
-	}
-	return rc > 0 ? 0 : -1;
+	return clock_wait_fd(fd, events, clock_now_ms() + (int64_t)SM_TIMEOUT_MS) > 0 ? 0 : -1;
 }
 
 int sendmail_smtp_flush(struct sendmail_smtp *c)
@@ -39,8 +32,9 @@ int sendmail_smtp_flush(struct sendmail_smtp *c)
 	size_t off = 0;
 
 	while (off < c->out_len) {
-		ssize_t n =
-		    sm_wait(c->fd, POLLOUT) < 0 ? -1 : send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
+		ssize_t n = sendmail_smtp_wait(c->fd, POLLOUT) < 0
+				? -1
+				: send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno != EINTR && errno != EAGAIN) {
 			return -1;
@@ -80,7 +74,7 @@ static int sm_read_line(struct sendmail_smtp *c, size_t *len, size_t *used)
 			errno = EPROTO;
 			return -1;
 		}
-		if (sm_wait(c->fd, POLLIN) < 0) {
+		if (sendmail_smtp_wait(c->fd, POLLIN) < 0) {
 			return -1;
 		}
 		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);

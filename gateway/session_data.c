@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
 #include "smtp_received.h"
 #include "timefmt.h"
-#include "tls_pump.h"
 
 #define DATA_CHUNK 8192
 
@@ -191,7 +191,7 @@ static enum smtp_data_event data_feed(struct session *s, const unsigned char *in
 static enum smtp_data_event data_receive(struct session *s)
 {
 	enum smtp_data_event ev = SMTP_DATA_MORE;
-	int64_t start = tls_now_ms();
+	int64_t start = clock_now_ms();
 	uint64_t received = 0;
 
 	while (ev != SMTP_DATA_END && ev != SMTP_DATA_BARE_CR && ev != SMTP_DATA_BARE_LF) {

@@ -39,10 +39,11 @@ sources() {
 	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c gateway/lib/ipc.c \
-		gateway/lib/secret.c -lbearssl ;;
+		gateway/lib/secret.c gateway/lib/clock.c gateway/lib/wbuf.c -lbearssl ;;
 	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_cert.c \
 		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
-		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c -lbearssl -lpthread ;;
+		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/clock.c \
+		gateway/lib/wbuf.c -lbearssl -lpthread ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
