@@ -52,7 +52,7 @@ static ssize_t ctl_send_now(void *ctx, const char *buf, size_t len)
 	return sendmsg(*(const int *)ctx, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* An empty answer buffer writing to *fd. */
+/* An empty answer buffer writing to *fd, with no step under way. */
 static void ctl_out_init(struct ctl_out *o, int *fd)
 {
 	o->skip = 0;
@@ -235,7 +235,7 @@ static void ctl_start_answer(struct ctl_client *c)
 /* A refusal before a request was understood: the answer is this line. */
 static void ctl_refuse_request(struct ctl_client *c, const char *text)
 {
-	wbuf_reset(&c->out.w);
+	ctl_out_init(&c->out, &c->fd);
 	c->job.kind = CTL_JOB_NONE;
 	c->verb = "?";
 	queue_ctl_err(&c->out, EX_USAGE, text);
@@ -267,7 +267,7 @@ static void ctl_read(struct ctl_client *c)
 		return;
 	}
 	*nl = '\0';
-	wbuf_reset(&c->out.w);
+	ctl_out_init(&c->out, &c->fd); /* nothing of an earlier client's answer: its half-written step neither */
 	c->verb = queue_ctl_cmd_answer(ctl_spool, c->req, c->only_uid, &c->out, &c->job);
 	ctl_start_answer(c);
 }
