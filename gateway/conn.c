@@ -299,15 +299,18 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 
 int conn_flush(struct conn *c, int timeout_s)
 {
+	int rc;
+
 	if (c->failed) {
 		return -1;
 	}
 	c->out_deadline = conn_deadline(c, timeout_s);
-	if (wbuf_flush(&c->out) == 0 && c->eng != NULL) {
+	rc = wbuf_flush(&c->out);
+	if (rc == 0 && c->eng != NULL) {
 		br_ssl_engine_flush(c->eng, 0);
 		c->failed = tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, c->out_deadline) < 0;
 	}
-	return conn_wrote(c, 0);
+	return conn_wrote(c, rc);
 }
 
 void conn_close(struct conn *c)
