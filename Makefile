@@ -44,10 +44,31 @@ CONFIG_TARGETS := menuconfig nconfig oldconfig olddefconfig defconfig savedefcon
 DEFCONFIG_SRC = $(firstword $(wildcard conf/$(1)_defconfig board/$(1)/defconfig))
 
 # --- sources (obj-y style) -------------------------------------------------------
-optional-srcs := gateway/cmd_user.c gateway/cli_password.c gateway/auth_cache.c gateway/cmd_queue.c \
-	gateway/test_hook.c gateway/sandbox_policy.c gateway/cmd_cert.c gateway/cert_self.c \
-	gateway/cli_ctl.c gateway/cmd_sendmail.c gateway/sendmail_msg.c gateway/sendmail_smtp.c
-srcs-y := $(filter-out gateway/main.c $(optional-srcs), $(wildcard gateway/*.c)) $(wildcard gateway/lib/*.c)
+# Every file is listed once, under the symbol that builds it (Kbuild's obj-$(CONFIG_X));
+# gateway/README.md says which process runs which prefix.
+srcs-y :=
+srcs-y += gateway/cmd_conf.c gateway/cmd_serve.c gateway/cmd_version.c
+srcs-y += gateway/cli.c
+srcs-y += gateway/listener.c gateway/master.c gateway/master_local.c gateway/master_reload.c \
+	gateway/master_session.c
+srcs-y += gateway/conn.c gateway/session.c gateway/session_auth.c gateway/session_data.c \
+	gateway/session_verb.c
+srcs-y += gateway/auth_fail.c gateway/auth_proc.c
+srcs-y += gateway/bounce.c gateway/queue_bounce.c gateway/queue_ctl.c gateway/queue_ctl_cmd.c \
+	gateway/queue_ctl_list.c gateway/queue_msg.c gateway/queue_proc.c gateway/queue_sched.c
+srcs-y += gateway/relay_proc.c gateway/relay_smtp.c
+srcs-y += gateway/reload_proc.c gateway/reload_resolv.c
+srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c
+srcs-y += gateway/tls_cert.c gateway/tls_client.c gateway/tls_engine.c gateway/tls_key.c \
+	gateway/tls_pem.c gateway/tls_pump.c gateway/tls_server.c
+srcs-y += gateway/spool.c gateway/spool_env.c gateway/spool_state.c
+srcs-y += gateway/conf.c gateway/conf_change.c gateway/conf_files.c gateway/conf_rules.c gateway/conf_table.c \
+	gateway/conf_type.c gateway/conf_value.c
+srcs-y += gateway/userdb.c gateway/userdb_edit.c gateway/userdb_fake.c gateway/userdb_record.c
+srcs-y += gateway/addr.c gateway/jail.c gateway/local_users.c gateway/pbkdf2.c gateway/sandbox.c \
+	gateway/scram.c gateway/service.c
+srcs-y += gateway/lib/base64.c gateway/lib/der.c gateway/lib/fdmap.c gateway/lib/fs.c \
+	gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c gateway/lib/timefmt.c
 srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/cmd_queue.c
@@ -58,10 +79,14 @@ ifneq ($(CONFIG_TOOL_QUEUE)$(CONFIG_TOOL_SENDMAIL),)
 srcs-y += gateway/cli_ctl.c
 endif
 srcs-$(CONFIG_TEST_HOOKS) += gateway/test_hook.c
-# seccomp filters built at start need libseccomp (and the policy) in the binary;
-# built at build time (the default), only their BPF is in it.
-ifeq ($(CONFIG_SANDBOX_SECCOMP)$(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),y)
-srcs-y += gateway/sandbox_policy.c
+# the seccomp backend: filters compiled at build time (the default: only their BPF
+# is in the binary), at start (libseccomp and the policy linked in), or none
+ifeq ($(CONFIG_SANDBOX_SECCOMP)$(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),yy)
+srcs-y += gateway/sandbox_builtin.c
+else ifeq ($(CONFIG_SANDBOX_SECCOMP),y)
+srcs-y += gateway/sandbox_libseccomp.c gateway/sandbox_policy.c
+else
+srcs-y += gateway/sandbox_none.c
 endif
 test-srcs := $(wildcard tests/unit/*.c)
 
@@ -117,14 +142,19 @@ host-tools:
 deps: host-tools
 	$(Q)scripts/deps.sh --sysroot $(SYSROOT)
 
-build/sysroot/.stamp-libseccomp: | host-tools
-	$(Q)scripts/deps.sh --sysroot build/sysroot
+$(SYSROOT)/.stamp-libseccomp: | host-tools
+	$(Q)scripts/deps.sh --sysroot $(SYSROOT)
 
 $(SYSROOT)/.stamp-bearssl:
 	$(Q)$(MAKE) --no-print-directory deps
 
-$(KCONFIG_CONFIG): $(KCONFIG_FILES)
+# The Kconfig front ends are host tools: checked once per build directory (a
+# stamp), not each time the configuration is read again.
+$(B)/.host-tools.stamp:
 	$(Q)scripts/apt-need.sh $(HOST_TOOLS)
+	$(Q)mkdir -p $(@D) && touch $@
+
+$(KCONFIG_CONFIG): $(KCONFIG_FILES) | $(B)/.host-tools.stamp
 	$(Q)if [ -f $@ ]; then kconfig-conf -s --olddefconfig Kconfig; \
 	else echo "  CONFIG  $@ from conf/defconfig"; kconfig-conf -s --defconfig=conf/defconfig Kconfig; fi
 
@@ -152,9 +182,9 @@ $(OBJDIR)/gateway/cmd_version.o $(OBJDIR)/gateway/cmd_cert.o: $(B)/include/build
 # (BPFGEN_CC, BPFGEN_LIBS) and need no host sysroot (BPFGEN_DEPS empty).
 SECCOMP_ARCH ?= native
 BPFGEN := build/host/sandbox-bpfgen
-BPFGEN_CC ?= musl-gcc -static -isystem build/sysroot/include
-BPFGEN_LIBS ?= build/sysroot/lib/libseccomp.a
-BPFGEN_DEPS ?= build/sysroot/.stamp-libseccomp
+BPFGEN_CC ?= musl-gcc -static -isystem $(SYSROOT)/include
+BPFGEN_LIBS ?= $(SYSROOT)/lib/libseccomp.a
+BPFGEN_DEPS ?= $(SYSROOT)/.stamp-libseccomp
 $(BPFGEN): tools/sandbox_bpfgen.c gateway/sandbox_policy.c gateway/sandbox_policy.h | $(BPFGEN_DEPS)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
@@ -166,7 +196,7 @@ $(B)/include/sandbox_bpf.h: $(BPFGEN) $(B)/include/config.h
 	$(Q)$(BPFGEN) --arch $(SECCOMP_ARCH) --trap $(if $(CONFIG_SANDBOX_SECCOMP_DEBUG),1,0) \
 		--header $@ --pfc $(B)/seccomp
 
-$(OBJDIR)/gateway/sandbox.o: $(if $(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),$(B)/include/sandbox_bpf.h)
+$(OBJDIR)/gateway/sandbox_builtin.o: $(B)/include/sandbox_bpf.h
 
 $(B)/subgate: $(objs) $(main-obj)
 	@echo "  LINK    $@"
@@ -179,7 +209,7 @@ $(B)/unit-tests: $(objs) $(test-objs)
 
 -include $(objs:.o=.d) $(main-obj:.o=.d) $(test-objs:.o=.d)
 
-# --- install (scripts/install.sh; the tree and its device table: README, "Using it on a device") --
+# --- install (scripts/install.sh; the tree and its device table: docs/integration.md) --
 # /etc and /var are never under PREFIX. MANIFEST (makedevs format) records every path's owner
 # and mode for packaging tools; as root, owners are applied where the accounts exist here.
 # INIT=sysv (rootfs/etc/init.d/subgate), procd (board/openwrt's files) or none.
@@ -370,15 +400,18 @@ format-check:
 lint: $(B)/include/config.h $(B)/include/build_info.h $(if $(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),$(B)/include/sandbox_bpf.h)
 	$(Q)scripts/apt-need.sh $(LINT_TOOLS) $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(PYTHON) scripts/shape-check.py
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(B)/include -Igateway -Igateway/lib \
 		--suppress=missingIncludeSystem gateway tests/unit
 	$(Q)clang-tidy --quiet $(filter %.c,$(C_FILES)) -- $(CPPFLAGS) -std=c11 2>&1 \
 		| grep -v 'warnings generated' ; exit $${PIPESTATUS[0]}
 
+# clean: everything the build made except the dependency sysroot (deps.sh takes
+# minutes to rebuild it); distclean: that too, and the configuration.
 clean:
-	rm -rf $(B)/obj $(B)/subgate $(B)/unit-tests $(B)/include build/asan build/cfg build/demo \
-		$(ROOTFS) $(ROOTFS).devtable $(B)/subgate.devtable
+	rm -rf $(ROOTFS) $(ROOTFS).devtable
+	$(Q)scripts/clean.sh build $(B)
 distclean:
 	rm -rf build .config .config.old defconfig
 

@@ -4,7 +4,7 @@
 Starts subgate (static binary, defconfig) on loopback with a throw-away site in
 a temp dir, then reports:
   - binary size;
-  - PSS of all subgate processes when idle (master, auth, queue);
+  - PSS of all subgate processes when idle;
   - PSS with N concurrent authenticated TLS sessions, and per extra session;
   - messages/s for N sessions x M messages each (Python smtplib clients, so
     the client side is part of the cost);
@@ -13,7 +13,8 @@ a temp dir, then reports:
   - relay throughput: messages delivered per second to a local aiosmtpd
     smarthost over the relay's one reused connection.
 Bounded: fixed counts, loopback only, the server is stopped at the end.
-Output: a Markdown table on stdout (and build/bench/measure.md).
+Output: a Markdown table headed by the commit, date and machine, on stdout
+and in build/bench/measure.md.
 """
 import argparse
 import os
@@ -143,6 +144,26 @@ def client(port):
     return s
 
 
+def label():
+    """What the table was measured on: commit, date, CPU, cores, kernel."""
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return ("Measured by `make bench` (bench/measure.py) on commit `%s`, %s UTC; %s, %d cores, Linux %s:"
+            % (commit, time.strftime("%Y-%m-%d", time.gmtime()), cpu, os.cpu_count(), os.uname().release))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="build/subgate")
@@ -212,7 +233,8 @@ def main():
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(10)
-    out = "| figure | subgate |\n|---|---|\n" + "".join("| %s | %s |\n" % r for r in rows)
+    out = (label() + "\n\n| figure | subgate |\n|---|---|\n"
+           + "".join("| %s | %s |\n" % r for r in rows))
     print(out, end="")
     os.makedirs("build/bench", exist_ok=True)
     with open("build/bench/measure.md", "w") as f:

@@ -35,7 +35,7 @@ int cli_ctl_spool(const char *conf_path, char *spool, size_t cap)
 		return n > 0 && (size_t)n < cap ? 0 : EX_SOFTWARE;
 	}
 	close(fd);
-	if (conf_load(&ctl_conf, conf_path) < 0) {
+	if (conf_load_scope(&ctl_conf, conf_path, CONF_SCOPE_TOOL) < 0) {
 		return ctl_conf.unreadable ? EX_NOINPUT : EX_CONFIG;
 	}
 	n = snprintf(spool, cap, "%s", ctl_conf.spool);

@@ -37,49 +37,38 @@ static inline int cmd_absent(const char *name, const char *symbol)
 	return EX_UNAVAILABLE;
 }
 
+/* Defines FN as that stub. */
+#define CMD_ABSENT(fn, name, symbol)                 \
+	static inline int fn(int argc, char **argv)  \
+	{                                            \
+		(void)argc;                          \
+		(void)argv;                          \
+		return cmd_absent((name), (symbol)); \
+	}
+
 #if CONFIG_TOOL_USER
 int cmd_user(int argc, char **argv);
 #else
-static inline int cmd_user(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cmd_absent("`user`", "CONFIG_TOOL_USER");
-}
+CMD_ABSENT(cmd_user, "`user`", "CONFIG_TOOL_USER")
 #endif
 
 #if CONFIG_TOOL_QUEUE
 int cmd_queue(int argc, char **argv);
 #else
-static inline int cmd_queue(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cmd_absent("`queue`", "CONFIG_TOOL_QUEUE");
-}
+CMD_ABSENT(cmd_queue, "`queue`", "CONFIG_TOOL_QUEUE")
 #endif
 
 #if CONFIG_TOOL_CERT
 int cmd_cert(int argc, char **argv);
 #else
-static inline int cmd_cert(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cmd_absent("`cert`", "CONFIG_TOOL_CERT");
-}
+CMD_ABSENT(cmd_cert, "`cert`", "CONFIG_TOOL_CERT")
 #endif
 
 #if CONFIG_TOOL_SENDMAIL
 int cmd_sendmail(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 #else
-static inline int cmd_sendmail(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cmd_absent("sendmail", "CONFIG_TOOL_SENDMAIL");
-}
+CMD_ABSENT(cmd_sendmail, "sendmail", "CONFIG_TOOL_SENDMAIL")
 static inline int cmd_mailq(int argc, char **argv)
 {
 	return cmd_sendmail(argc, argv);

@@ -1,7 +1,8 @@
 /*
  * cmd_conf.c - `subgate check` (validate configuration and the files it
- * names, like `postfix check` or `nginx -t`) and `subgate config` (print the
- * effective settings, defaults included).
+ * names, like `postfix check` or `nginx -t`), `subgate config` (print the
+ * effective settings, defaults included) and `subgate config --keys` (the
+ * table of keys: name, type, default, bounds, help).
  */
 #include <stdio.h>
 #include <sysexits.h>
@@ -45,7 +46,17 @@ int cmd_check(int argc, char **argv)
 
 int cmd_config(int argc, char **argv)
 {
-	int rc = cmd_conf_load(argc, argv, "subgate config [-c FILE]");
+	int rc;
+
+	if (cli_take_flag(&argc, argv, "--keys")) {
+		if (argc != 1) {
+			log_err("usage: subgate config --keys");
+			return EX_USAGE;
+		}
+		conf_print_keys(stdout);
+		return 0;
+	}
+	rc = cmd_conf_load(argc, argv, "subgate config [-c FILE | --keys]");
 
 	if (rc == 0) {
 		conf_print(&cmd_conf, stdout);

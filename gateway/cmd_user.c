@@ -52,7 +52,8 @@ static int user_db_path(int *argc, char **argv, struct user_args *a)
 		return EX_USAGE;
 	}
 	if (a->db == NULL) {
-		if (conf_load(&user_conf, conf_path) < 0) {
+		/* Every line is checked, but only the user database path is needed: no smarthost required. */
+		if (conf_load_scope(&user_conf, conf_path, CONF_SCOPE_TOOL) < 0) {
 			return user_conf.unreadable ? EX_NOINPUT : EX_CONFIG;
 		}
 		a->db = user_conf.users;

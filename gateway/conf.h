@@ -1,8 +1,9 @@
 /*
- * conf.h - the runtime configuration (subgate.conf): one table of keys with
- * parser, printer, default and bounds (Postfix mail_params.h style). The
- * master parses the file once before the jail; children receive the struct.
- * Errors name the file and line; unknown keys and bad values are errors.
+ * conf.h - the runtime configuration (subgate.conf) as a struct, and its
+ * loading and printing. The keys are one table (conf_table.h: type, field,
+ * default, bounds, help; Postfix mail_params.h style). The master parses the
+ * file once before the jail; children receive the struct. Errors name the
+ * file and line; unknown keys and bad values are errors.
  */
 #ifndef SUBGATE_CONF_H
 #define SUBGATE_CONF_H
@@ -18,6 +19,7 @@
 #define CONF_FILE_MAX      65536
 #define CONF_ALIAS_TARGETS 256
 #define CONF_USER_MAX      32
+#define CONF_KEYS_MAX      40 /* rows of conf_table.c at most */
 
 enum conf_listen_mode {
 	CONF_LISTEN_STARTTLS,
@@ -97,20 +99,36 @@ struct conf {
 	struct conf_local_sender local_sender[CONFIG_MAX_ALIASES];
 	unsigned nlocal_sender;
 	/* Bookkeeping: line each key was set on (0 = default), error count and first error. */
-	unsigned key_line[40];
+	unsigned key_line[CONF_KEYS_MAX];
 	unsigned nerrors;
 	int unreadable; /* the file itself could not be read */
 	char first_error[256];
 };
 
-/* Reads and validates a configuration file. Returns 0, or -1 (errors logged, first kept). */
+/*
+ * What the configuration is read for. Both parse every line strictly (syntax,
+ * unknown keys, values) and apply the rules between keys that are set; only
+ * the gateway also needs a complete configuration (a smarthost, a usable host
+ * name). The command-line tools that need one path (`subgate user`) use TOOL.
+ */
+enum conf_scope {
+	CONF_SCOPE_GATEWAY,
+	CONF_SCOPE_TOOL,
+};
+
+/* Reads and validates a configuration file for the gateway. Returns 0, or -1 (errors logged, first kept). */
 int conf_load(struct conf *c, const char *path);
+int conf_load_scope(struct conf *c, const char *path, enum conf_scope scope);
 
 /* The same over a buffer; `name` is used in messages and to resolve relative paths. */
 int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t len);
+int conf_parse_buffer_scope(struct conf *c, const char *name, const char *text, size_t len, enum conf_scope scope);
 
 /* Writes the effective settings as a valid configuration file. */
 void conf_print(const struct conf *c, FILE *out);
+
+/* Writes the key table: name, type, default, bounds and help, tab-separated, one key a line. */
+void conf_print_keys(FILE *out);
 
 /* Records an error "FILE:LINE: message" (line 0: no line). Used by the parsers. */
 void conf_error(struct conf *c, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

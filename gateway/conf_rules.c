@@ -20,13 +20,16 @@ static void conf_default_listener(struct conf *c, const char *addr, unsigned por
 	l->mode = mode;
 }
 
-void conf_rules_defaults(struct conf *c)
+void conf_rules_defaults(struct conf *c, enum conf_scope scope)
 {
 	if (c->hostname[0] == '\0') {
 		char host[ADDR_DOMAIN_MAX + 1] = "";
 
 		if (gethostname(host, sizeof(host) - 1) < 0 || !addr_valid_domain(host, strlen(host))) {
-			conf_error(c, 0, "hostname is not set and the system host name '%s' is not usable", host);
+			if (scope == CONF_SCOPE_GATEWAY) {
+				conf_error(c, 0, "hostname is not set and the system host name '%s' is not usable",
+					   host);
+			}
 		} else {
 			memcpy(c->hostname, host, sizeof(c->hostname));
 		}
@@ -58,10 +61,12 @@ static void conf_check_listeners(struct conf *c)
 	}
 }
 
-static void conf_check_smarthost(struct conf *c)
+static void conf_check_smarthost(struct conf *c, enum conf_scope scope)
 {
 	if (c->smarthost_host[0] == '\0') {
-		conf_error(c, 0, "smarthost is not set (e.g. smarthost = [smtp.example.com]:587)");
+		if (scope == CONF_SCOPE_GATEWAY) {
+			conf_error(c, 0, "smarthost is not set (e.g. smarthost = [smtp.example.com]:587)");
+		}
 		return;
 	}
 	if (!c->smarthost_bracketed && !conf_host_is_ip(c->smarthost_host)) {
@@ -80,12 +85,12 @@ static void conf_check_smarthost(struct conf *c)
 	}
 }
 
-void conf_rules_check(struct conf *c)
+void conf_rules_check(struct conf *c, enum conf_scope scope)
 {
 	if (c->retry_min > c->retry_max) {
 		conf_error(c, conf_key_line(c, "retry_min"), "retry_min (%llus) is longer than retry_max (%llus)",
 			   (unsigned long long)c->retry_min, (unsigned long long)c->retry_max);
 	}
 	conf_check_listeners(c);
-	conf_check_smarthost(c);
+	conf_check_smarthost(c, scope);
 }

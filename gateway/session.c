@@ -342,7 +342,7 @@ static void session_note_login(struct session *s)
 	}
 }
 
-static void session_loop(struct session *s)
+void session_loop(struct session *s)
 {
 	static struct smtp_cmd cmd;
 	char line[CONFIG_MAX_COMMAND_LINE + 1];

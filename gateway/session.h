@@ -76,6 +76,13 @@ void session_prepare_signals(void);
 /* Serves the connection to its end, then exits the process. */
 void session_main(const struct session_start *start) __attribute__((noreturn));
 
+/*
+ * Reads and answers commands until QUIT (or until the session ends, which
+ * exits the process). session_main calls it after the greeting; the unit test
+ * (tests/unit/session_test.c) calls it on a session it set up in any state.
+ */
+void session_loop(struct session *s);
+
 /* Shared by the session_*.c files. */
 void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,11 @@
 /*
- * spool_state.c - state changes of committed messages (queue process).
- * Every operation goes through the spool's directory fds (works in a chroot).
+ * spool_state.c - everything that happens to a committed message after its
+ * commit (queue process): finding the next one due (queue/ first, then
+ * defer/ by mtime), marking a recipient done, deferring (mtime = next
+ * attempt), hold and release, quarantine of a damaged file, removal, and the
+ * per-message "why it waits" note. A message's state is the directory that
+ * holds it (qmail INTERNALS). Every operation goes through the spool's
+ * directory fds, so it works in the chroot.
  */
 #include "spool_state.h"
 

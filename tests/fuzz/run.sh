@@ -32,8 +32,8 @@ sources() {
 		gateway/lib/secret.c -lbearssl ;;
 	spool_env) echo gateway/spool_env.c ;;
 	scram) echo gateway/scram.c gateway/pbkdf2.c gateway/lib/base64.c gateway/lib/secret.c -lbearssl ;;
-	conf) echo gateway/conf.c gateway/conf_value.c gateway/conf_rules.c gateway/addr.c gateway/lib/base64.c \
-		gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
+	conf) echo gateway/conf.c gateway/conf_table.c gateway/conf_type.c gateway/conf_value.c gateway/conf_rules.c \
+		gateway/addr.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
 	tls_cert) echo gateway/tls_cert.c -lbearssl ;;
 	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \

@@ -8,7 +8,9 @@ the file checks that only `check` does (certificate and key PEM, private key
 mode, RSA and EC keys, users.cdb, smarthost_ca, smarthost_auth, run_as,
 spool), the printout of `config` (defaults from Kconfig, relative paths
 resolved against the file's directory, output re-readable to a fixed point),
-and the example files shipped in conf/.
+the key table of `config --keys` and that man/subgate.conf.5 documents
+exactly its keys, one duration syntax for every time key, and the example
+files shipped in conf/.
 """
 
 import os
@@ -227,6 +229,59 @@ def test_shipped_example_configs_parse(subgate, name):
     assert "smarthost" in config_values(r.stdout)
 
 
+# --- the key table ---------------------------------------------------------------
+
+
+def config_keys(subgate):
+    """{name: (type, default, bounds, help)} from `subgate config --keys`."""
+    r = subgate("config", "--keys")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert all(len(row) == 5 and all(row) for row in rows), r.stdout
+    keys = {row[0]: tuple(row[1:]) for row in rows}
+    assert len(keys) == len(rows), "a key is listed twice"
+    return keys
+
+
+def man_page_keys():
+    """{key: the text after `.BI key " = "`} of every key entry in man/subgate.conf.5."""
+    text = (REPO / "man" / "subgate.conf.5").read_text()
+    return dict(re.findall(r'^\.BI ([a-z0-9_]+) " = (.*)$', text, re.M))
+
+
+def test_man_page_documents_exactly_the_keys_of_the_table(subgate):
+    table, man = config_keys(subgate), man_page_keys()
+    assert sorted(set(table) - set(man)) == [], "keys missing from man/subgate.conf.5"
+    assert sorted(set(man) - set(table)) == [], "man/subgate.conf.5 documents keys the table does not have"
+    for name, (kind, *_rest) in table.items():
+        if kind == "duration":
+            assert man[name].endswith(" duration"), f"{name} is a duration; the man page says {man[name]!r}"
+
+
+def test_config_keys_come_from_the_build(subgate, build_settings):
+    features, settings = build_settings
+    keys = config_keys(subgate)
+    assert list(keys)[:3] == ["hostname", "helo_name", "listen"]  # the order of `subgate config`
+    assert keys["command_timeout"][:3] == ("duration", f"{settings['COMMAND_TIMEOUT']}s", "1s..3600s")
+    assert keys["queue_lifetime"][1] == f"{int(settings['QUEUE_LIFETIME_HOURS']) * 3600}s"
+    assert keys["max_message_size"][:3] == ("size", settings["MESSAGE_SIZE_DEFAULT"],
+                                            f"1024..{settings['MESSAGE_SIZE_MAX']}")
+    assert keys["max_sessions"][2] == f"1..{settings['MAX_SESSIONS']}"
+    assert keys["spool"][:2] == ("path", settings["SPOOL_DIR"])
+    assert keys["hostname"][1] == "-"  # the system's name, not the build's
+    assert keys["smarthost"][:2] == ("host:port", "-")
+    words = "starttls|tls|none" if features["RELAY_PLAINTEXT_LOOPBACK"] else "starttls|tls"
+    assert keys["smarthost_tls"][:3] == ("enum", "starttls", words)
+    assert keys["alias"][0] == "list"
+
+
+def test_config_keys_takes_no_file(subgate, site):
+    r = subgate("config", "--keys", "extra")
+    assert r.returncode == EX_USAGE
+    assert "usage: subgate config --keys" in r.stderr
+
+
 # --- syntax and keys ------------------------------------------------------------
 
 
@@ -351,6 +406,46 @@ def test_max_message_size_not_a_number(subgate, site, value):
     r = subgate("config", "-c", site.conf)
     assert r.returncode == EX_CONFIG
     assert errors_of(r)[0].startswith(f"subgate: {site.conf}:{n}: max_message_size: '{value}' is not a number"), r.stderr
+
+
+TIME_KEYS = ["queue_lifetime", "retry_min", "retry_max", "command_timeout", "data_timeout", "login_timeout",
+             "stress_login_timeout", "relay_timeout"]
+
+
+@pytest.mark.parametrize("key", TIME_KEYS)
+@pytest.mark.parametrize("value,seconds", [("90s", 90), ("5m", 300), ("1h", 3600), ("2H", 7200)])
+def test_every_time_key_takes_a_duration(subgate, site, key, value, seconds):
+    """command_timeout = 5m is 300 s (it was 5 MiB seconds), data_timeout = 90s is 90 s (it was not a number)."""
+    if key in ("retry_min", "retry_max"):
+        site.set("retry_min", "1s")
+        site.set("retry_max", "1d")
+    n = site.set(key, value)
+    r = subgate("config", "-c", site.conf)
+    if seconds > 3600 and key not in ("queue_lifetime", "retry_min", "retry_max"):
+        bounds = "5s..3600s" if key == "login_timeout" else ("0s..3600s" if key == "stress_login_timeout"
+                                                             else "1s..3600s")
+        assert_config_error(r, site.conf, [f"{site.conf}:{n}: {key}: {value} is out of range {bounds}"])
+        return
+    assert r.returncode == 0, r.stderr
+    assert config_values(r.stdout)[key] == [f"{seconds}s"]
+
+
+@pytest.mark.parametrize("key", [k for k in TIME_KEYS if k != "queue_lifetime"])
+def test_a_bare_number_is_still_seconds(subgate, site, key):
+    if key == "retry_max":
+        site.set("retry_min", "1s")
+    site.set(key, "45")
+    r = subgate("config", "-c", site.conf)
+    assert r.returncode == 0, r.stderr
+    assert config_values(r.stdout)[key] == ["45s"]
+
+
+@pytest.mark.parametrize("value", ["5 m", "5min", "m", "-5s", "1.5h"])
+def test_time_key_not_a_duration(subgate, site, value):
+    n = site.set("data_timeout", value)
+    r = subgate("config", "-c", site.conf)
+    assert r.returncode == EX_CONFIG
+    assert errors_of(r)[0].startswith(f"subgate: {site.conf}:{n}: data_timeout: '{value}' is not a duration"), r.stderr
 
 
 @pytest.mark.parametrize("value,printed", [

@@ -136,6 +136,19 @@ def test_gateway_not_running(subgate_bin, tmp_path):
                         "No such file or directory)\n")
 
 
+def test_a_config_naming_only_the_spool_is_enough(subgate_bin, fake, tmp_path):
+    """The clients need the spool, not a configuration the gateway could run with."""
+    spool, _, make = fake
+    make(b"ok\n")
+    conf = tmp_path / "spool-only.conf"
+    conf.write_text(f"spool = {spool}\n")
+    r = run([subgate_bin, "queue", "flush", "-c", conf])
+    assert r.returncode == 0, r.stderr
+    conf.write_text(f"spool = {spool}\nbogus = 1\n")
+    r = run([subgate_bin, "queue", "flush", "-c", conf])
+    assert r.returncode == 78 and r.stderr.startswith(f"subgate: {conf}:2: unknown key 'bogus'"), r.stderr
+
+
 def test_non_root_is_refused(subgate_bin, fake, tmp_path):
     spool, conf, make = fake
     make()

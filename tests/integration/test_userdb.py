@@ -5,7 +5,8 @@ SERVERKEY [SENDER...]" (read back with a small pure-Python CDB reader and
 verified with hashlib/hmac against the password that was set), senders
 (--sender ADDR|@DOMAIN, the NAME-with-@ default, list output), passwd (new
 salt, new password verifies, old one does not, other records untouched), del,
-the database path from --db or from `users` of -c FILE, the password from
+the database path from --db or from `users` of -c FILE (a file that names
+only `users` will do, but is read as strictly as by the daemon), the password from
 --stdin, and from the controlling terminal (prompts, no echo, mismatching
 retype) through a pseudo-terminal; the fake-salt record (key "\\0fake-salt") that
 every edit writes and keeps. Every failing command is checked to leave
@@ -25,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import EX_DATAERR, EX_NOINPUT, EX_NOUSER, EX_USAGE, SITE_PASSWORD, SITE_USER
+from conftest import EX_CONFIG, EX_DATAERR, EX_NOINPUT, EX_NOUSER, EX_USAGE, SITE_PASSWORD, SITE_USER
 
 # --- a tiny CDB reader ------------------------------------------------------------
 
@@ -295,6 +296,35 @@ def test_user_with_missing_config(subgate, tmp_path):
     r = subgate("user", "list", "-c", tmp_path / "nope.conf")
     assert r.returncode == EX_NOINPUT
     assert f"{tmp_path / 'nope.conf'}: cannot open: No such file or directory" in r.stderr
+
+
+def test_config_naming_only_users_is_enough(subgate, tmp_path):
+    """`subgate user` needs the user database path, not a configuration the gateway could run with."""
+    conf = tmp_path / "users-only.conf"
+    conf.write_text("users = users.cdb\n")
+    r = subgate("user", "add", "ivy", "--sender", "ivy@example.com", "--stdin", "-c", conf, input="ivy-pw\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert record_of(tmp_path / "users.cdb", "ivy").verifies("ivy-pw")
+    r = subgate("user", "list", "-c", conf)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ivy\tivy@example.com\n"
+
+
+@pytest.mark.parametrize("line,message", [
+    ("bogus = 1", "unknown key 'bogus'"),
+    ("users users.cdb", "expected 'key = value'"),
+    ("command_timeout = 2h", "command_timeout: 2h is out of range 1s..3600s"),
+    ("smarthost = mail.example.org:587", "smarthost: MX lookups are not supported"),
+])
+def test_partial_config_is_still_read_strictly(subgate, tmp_path, line, message):
+    conf = tmp_path / "users-only.conf"
+    conf.write_text(f"users = users.cdb\n{line}\n")
+    before = snapshot(tmp_path)
+    r = subgate("user", "add", "ivy", "--stdin", "-c", conf, input="ivy-pw\n")
+    assert r.returncode == EX_CONFIG
+    assert r.stderr.startswith(f"subgate: {conf}:2: {message}"), r.stderr
+    assert snapshot(tmp_path) == before
 
 
 def test_list_missing_db(subgate, tmp_path):

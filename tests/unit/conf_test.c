@@ -88,6 +88,8 @@ static const struct conf_bad_case conf_bad_cases[] = {
 	{ BASE "listen = 127.0.0.1:70000 starttls\n", 3, "numeric" },
 	{ BASE "listen = 127.0.0.1:587 starttls\nlisten = 127.0.0.1:587 tls\n", 4, "listed twice" },
 	{ BASE "smarthost_tls = plain\n", 3, "not starttls, tls or none" },
+	{ BASE "local_sender = bob: a@example.com\nlocal_sender = bob: b@example.com\n", 4,
+	  "local_sender for 'bob' is given twice" },
 	{ BASE "smarthost_tls = none\n", 3, "only for a loopback" },
 	{ BASE "smarthost_pin = sha1/abc\n", 3, "sha256/" },
 	{ BASE "smarthost_pin = sha256/AAAA\n", 3, "sha256/" },
@@ -127,6 +129,20 @@ TEST(conf_errors_name_the_line)
 	}
 }
 
+TEST(conf_repeatable_keys_are_bounded)
+{
+	char text[4096], want[96];
+	size_t used = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+
+	for (unsigned i = 1; i <= CONFIG_MAX_LISTENERS + 1; i++) {
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "listen = 127.0.0.1:%u starttls\n", i);
+	}
+	CHECK(parse(text) < 0);
+	snprintf(want, sizeof(want), "listen: more than %d listen lines (CONFIG_MAX_LISTENERS)", CONFIG_MAX_LISTENERS);
+	CHECK_STR(conf_under_test.first_error, want);
+	CHECK(conf_under_test.nlisten == CONFIG_MAX_LISTENERS);
+}
+
 TEST(conf_rejects_nul_and_long_lines)
 {
 	char text[4096];
@@ -157,6 +173,30 @@ TEST(conf_print_round_trips)
 	fclose(f);
 	CHECK_STR(first + strcspn(first, "\n"), second + strcspn(second, "\n"));
 	CHECK(strstr(first, "listen           = [::]:465 tls\n") != NULL);
+}
+
+TEST(conf_every_time_key_takes_a_duration)
+{
+	struct conf *c = &conf_under_test;
+
+	/* command_timeout = 5m was 5 MiB seconds ("out of range"), data_timeout = 90s "not a number". */
+	CHECK(parse(BASE "command_timeout = 5m\ndata_timeout = 90s\nlogin_timeout = 1M\nstress_login_timeout = 0s\n"
+			 "relay_timeout = 2m\nretry_min = 1h\nretry_max = 1d\nqueue_lifetime = 30m\n") == 0);
+	CHECK(c->command_timeout == 300);
+	CHECK(c->data_timeout == 90);
+	CHECK(c->login_timeout == 60);
+	CHECK(c->stress_login_timeout == 0);
+	CHECK(c->relay_timeout == 120);
+	CHECK(c->retry_min == 3600 && c->retry_max == 86400);
+	CHECK(c->queue_lifetime == 1800);
+	/* A bare number stays seconds (queue_lifetime: hours), as before. */
+	CHECK(parse(BASE "command_timeout = 300\ndata_timeout = 180\nlogin_timeout = 30\nqueue_lifetime = 2\n") == 0);
+	CHECK(c->command_timeout == 300 && c->data_timeout == 180 && c->login_timeout == 30);
+	CHECK(c->queue_lifetime == 7200);
+	CHECK(parse(BASE "command_timeout = 61m\n") < 0);
+	CHECK_STR(conf_under_test.first_error, "command_timeout: 61m is out of range 1s..3600s");
+	CHECK(parse(BASE "data_timeout = 5 min\n") < 0);
+	CHECK(strstr(conf_under_test.first_error, "data_timeout: '5 min' is not a duration") != NULL);
 }
 
 TEST(conf_loopback_detection)
