@@ -68,8 +68,9 @@ srcs-y += gateway/conf.c gateway/conf_change.c gateway/conf_files.c gateway/conf
 srcs-y += gateway/userdb.c gateway/userdb_edit.c gateway/userdb_fake.c gateway/userdb_record.c
 srcs-y += gateway/addr.c gateway/envelope.c gateway/jail.c gateway/local_users.c gateway/pbkdf2.c \
 	gateway/proto.c gateway/sandbox.c gateway/scram.c gateway/service.c
-srcs-y += gateway/lib/base64.c gateway/lib/der.c gateway/lib/dirscan.c gateway/lib/fdmap.c gateway/lib/fs.c \
-	gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c gateway/lib/timefmt.c
+srcs-y += gateway/lib/base64.c gateway/lib/clock.c gateway/lib/der.c gateway/lib/dirscan.c gateway/lib/fdmap.c \
+	gateway/lib/fs.c gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c \
+	gateway/lib/timefmt.c gateway/lib/wbuf.c
 srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/cmd_queue.c

@@ -17,12 +17,12 @@ CC := musl-gcc
 endif
 
 LOADGEN_SRCS := bench/loadgen.c gateway/tls_pump.c gateway/tls_pem.c gateway/lib/base64.c gateway/lib/secret.c \
-	gateway/lib/fdmap.c
+	gateway/lib/fdmap.c gateway/lib/clock.c
 LOADGEN_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -Wvla -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-D_GNU_SOURCE -isystem $(SYSROOT)/include -I$(B)/include -Igateway -Igateway/lib
 
 $(B)/loadgen: $(LOADGEN_SRCS) gateway/tls_pump.h gateway/tls_pem.h gateway/lib/base64.h gateway/lib/secret.h \
-		gateway/lib/fdmap.h $(B)/include/config.h bench/bench.mk | $(SYSROOT)/.stamp-bearssl
+		gateway/lib/fdmap.h gateway/lib/clock.h $(B)/include/config.h bench/bench.mk | $(SYSROOT)/.stamp-bearssl
 	@mkdir -p $(@D)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LOADGEN_CFLAGS) -o $@ $(LOADGEN_SRCS) $(SYSROOT)/lib/libbearssl.a -lpthread

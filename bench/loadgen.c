@@ -7,8 +7,8 @@
  *
  * A tool, not part of the daemon. It owns its threads, one BearSSL client and
  * I/O buffer per thread, the --ca anchors, the shared message body and the
- * latency table (a slot per message). It borrows gateway/tls_pump.c, tls_pem.c
- * and lib/base64.c. Every wait is bounded by --timeout and by the --max-seconds
+ * latency table (a slot per message). It borrows gateway/tls_pump.c, tls_pem.c,
+ * lib/clock.c and lib/base64.c. Every wait is bounded by --timeout and by the --max-seconds
  * deadline, so it always ends.
  */
 #include <bearssl.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "tls_pem.h"
 #include "tls_pump.h"
 
@@ -187,7 +188,7 @@ static int lg_fail(struct lg_conn *c, const char *step, int code)
 		snprintf(c->err, sizeof(c->err), "connection %u: %s: %s", c->id, step, c->line);
 		return code == 421 ? LG_DEAD : LG_REFUSED;
 	}
-	why = tls_now_ms() >= lg.deadline_ms ? "--max-seconds deadline reached" : why;
+	why = clock_now_ms() >= lg.deadline_ms ? "--max-seconds deadline reached" : why;
 	snprintf(c->err, sizeof(c->err), "connection %u: %s: %s (%d)", c->id, step, why, tls ? tls : e);
 	return LG_DEAD;
 }
@@ -211,7 +212,7 @@ static int64_t lg_now_us(void)
 
 static int64_t lg_io_deadline(void)
 {
-	int64_t d = tls_now_ms() + (int64_t)opt.timeout * 1000;
+	int64_t d = clock_now_ms() + (int64_t)opt.timeout * 1000;
 
 	return d < lg.deadline_ms ? d : lg.deadline_ms;
 }
@@ -232,7 +233,7 @@ static ssize_t lg_io(struct lg_conn *c, char *p, size_t len, int out, int64_t dl
 			errno = r == 0 ? ECONNRESET : errno;
 			return -1;
 		}
-		if (tls_wait_fd(c->fd, out ? POLLOUT : POLLIN, dl) <= 0) {
+		if (clock_wait_fd(c->fd, out ? POLLOUT : POLLIN, dl) <= 0) {
 			return -1;
 		}
 	}
@@ -327,7 +328,7 @@ static int lg_connect(struct lg_conn *c)
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((connect(fd, (struct sockaddr *)&lg.addr, lg.addrlen) < 0 && errno != EINPROGRESS) ||
-	    tls_wait_fd(fd, POLLOUT, lg_io_deadline()) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+	    clock_wait_fd(fd, POLLOUT, lg_io_deadline()) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
 	    err != 0) {
 		errno = err != 0 ? err : errno;
 		close(fd);
@@ -388,7 +389,7 @@ static void lg_close(struct lg_conn *c, int polite)
 {
 	if (polite && lg_cmd(c, "QUIT", 2, "QUIT\r\n") == LG_OK && c->eng != NULL) {
 		br_ssl_engine_close(c->eng);
-		(void)tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, tls_now_ms() + 1000);
+		(void)tls_pump(c->eng, c->fd, BR_SSL_RECVAPP, clock_now_ms() + 1000);
 	}
 	close(c->fd);
 	c->fd = -1;
@@ -434,7 +435,7 @@ static void *lg_worker(void *arg)
 	unsigned long i, on_conn = 0;
 	int rc = LG_OK;
 
-	while (rc != LG_DEAD && tls_now_ms() < lg.deadline_ms && (i = atomic_fetch_add(&lg.next, 1)) < opt.total) {
+	while (rc != LG_DEAD && clock_now_ms() < lg.deadline_ms && (i = atomic_fetch_add(&lg.next, 1)) < opt.total) {
 		if (c->fd < 0 && (rc = lg_open(c)) != LG_OK) {
 			lg_report(c);
 			break; /* a server that refuses this thread's session is not hammered */
@@ -661,8 +662,8 @@ static int lg_summary(double secs)
 	       opt.total, opt.total - ok, secs, rate, p50, p99, conns, hs);
 	if (ok < opt.total) {
 		fprintf(stderr, "loadgen: %lu of %lu messages not accepted (%s)\n", opt.total - ok, opt.total,
-			tls_now_ms() >= lg.deadline_ms ? "--max-seconds deadline reached"
-						       : "the first failure is above");
+			clock_now_ms() >= lg.deadline_ms ? "--max-seconds deadline reached"
+							 : "the first failure is above");
 	}
 	return ok == opt.total ? 0 : 1;
 }
@@ -682,7 +683,7 @@ int main(int argc, char **argv)
 	}
 	lg.started = time(NULL);
 	t0 = lg_now_us();
-	lg.deadline_ms = tls_now_ms() + (int64_t)opt.max_seconds * 1000;
+	lg.deadline_ms = clock_now_ms() + (int64_t)opt.max_seconds * 1000;
 	for (c = lg.conns; started < opt.conns; started++, c++) {
 		c->id = (unsigned)started + 1;
 		c->fd = -1;

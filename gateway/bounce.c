@@ -3,8 +3,8 @@
  * relay could not deliver: RFC 6522 multipart/report with a Postfix-like
  * human text, an RFC 3464 message/delivery-status part and the original
  * header block as text/rfc822-headers. Runs in the queue process. Pure: no
- * I/O but the caller's sink, no allocation, no global state, no locale; it
- * owns only its output buffer on the stack. The result is 7-bit ASCII with
+ * I/O but the caller's writer (wbuf.h), no allocation, no global state, no
+ * locale; it owns no buffer. The result is 7-bit ASCII with
  * CRLF line ends and no line over 998 octets, whatever the inputs hold.
  */
 #include "bounce.h"
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BOUNCE_OUT_CAP      512
 #define BOUNCE_FIELD_MAX    512   /* hostname, ids, addresses: far below 998 with any prefix */
 #define BOUNCE_BOUNDARY_MAX 70    /* RFC 2046 5.1.1 */
 #define BOUNCE_WRAP         78    /* human text width */
@@ -25,35 +24,16 @@
 #define BOUNCE_HEADERS_MAX  65536 /* original header bytes copied, CRLFs included */
 #define BOUNCE_DATE_CAP     40
 
-/* Buffered output to the caller's sink; after one failure nothing more is sent. */
-struct bounce_out {
-	bounce_sink_fn sink;
-	void *ctx;
-	int failed;
-	size_t len;
-	char buf[BOUNCE_OUT_CAP];
-};
-
 /* Word-wrapping state for the human-readable part. */
 struct bounce_wrap {
 	size_t col;
 	int need_space;
 };
 
-static void bounce_flush(struct bounce_out *o)
+/* One byte to the writer; after a failure of its sink nothing more is sent (the error is sticky). */
+static void bounce_byte(struct wbuf *o, char c)
 {
-	if (!o->failed && o->len > 0 && o->sink(o->buf, o->len, o->ctx) != 0) {
-		o->failed = 1;
-	}
-	o->len = 0;
-}
-
-static void bounce_byte(struct bounce_out *o, char c)
-{
-	if (o->len == sizeof(o->buf)) {
-		bounce_flush(o);
-	}
-	o->buf[o->len++] = c;
+	(void)wbuf_put(o, &c, 1);
 }
 
 /*
@@ -72,7 +52,7 @@ static char bounce_map(unsigned char c, int blank)
 	return '?';
 }
 
-static void bounce_text(struct bounce_out *o, const char *s, size_t n)
+static void bounce_text(struct wbuf *o, const char *s, size_t n)
 {
 	size_t i;
 
@@ -81,19 +61,19 @@ static void bounce_text(struct bounce_out *o, const char *s, size_t n)
 	}
 }
 
-static void bounce_str(struct bounce_out *o, const char *s)
+static void bounce_str(struct wbuf *o, const char *s)
 {
 	bounce_text(o, s, strlen(s));
 }
 
-static void bounce_crlf(struct bounce_out *o)
+static void bounce_crlf(struct wbuf *o)
 {
 	bounce_byte(o, '\r');
 	bounce_byte(o, '\n');
 }
 
 /* One line: a fixed head, a value (may be NULL), CRLF. */
-static void bounce_line(struct bounce_out *o, const char *head, const char *value)
+static void bounce_line(struct wbuf *o, const char *head, const char *value)
 {
 	bounce_str(o, head);
 	if (value != NULL) {
@@ -199,7 +179,7 @@ static const char *bounce_diag(const struct bounce_rcpt *r)
 	return r->diagnostic;
 }
 
-static void bounce_headers(struct bounce_out *o, const struct bounce_info *info)
+static void bounce_headers(struct wbuf *o, const struct bounce_info *info)
 {
 	char date[BOUNCE_DATE_CAP];
 
@@ -221,7 +201,7 @@ static void bounce_headers(struct bounce_out *o, const struct bounce_info *info)
 }
 
 /* A delimiter (its leading CRLF ends the previous body) and the part's header. */
-static void bounce_part(struct bounce_out *o, const char *boundary, const char *description, const char *type)
+static void bounce_part(struct wbuf *o, const char *boundary, const char *description, const char *type)
 {
 	bounce_crlf(o);
 	bounce_line(o, "--", boundary);
@@ -231,7 +211,7 @@ static void bounce_part(struct bounce_out *o, const char *boundary, const char *
 }
 
 /* Ends the current line of the human text and indents the next one. */
-static void bounce_wrap_break(struct bounce_out *o, struct bounce_wrap *w)
+static void bounce_wrap_break(struct wbuf *o, struct bounce_wrap *w)
 {
 	size_t i;
 
@@ -244,7 +224,7 @@ static void bounce_wrap_break(struct bounce_out *o, struct bounce_wrap *w)
 }
 
 /* One word: on this line if it fits, else on the next; cut if no line holds it. */
-static void bounce_wrap_word(struct bounce_out *o, struct bounce_wrap *w, const char *word, size_t n)
+static void bounce_wrap_word(struct wbuf *o, struct bounce_wrap *w, const char *word, size_t n)
 {
 	size_t i;
 
@@ -266,7 +246,7 @@ static void bounce_wrap_word(struct bounce_out *o, struct bounce_wrap *w, const 
 }
 
 /* Appends the words of s (split at blanks, CR and LF included) to the human text. */
-static void bounce_wrap_text(struct bounce_out *o, struct bounce_wrap *w, const char *s)
+static void bounce_wrap_text(struct wbuf *o, struct bounce_wrap *w, const char *s)
 {
 	size_t n = strlen(s);
 	size_t i = 0;
@@ -287,7 +267,7 @@ static void bounce_wrap_text(struct bounce_out *o, struct bounce_wrap *w, const 
 }
 
 /* "<addr>: why", wrapped as Postfix does. */
-static void bounce_reason(struct bounce_out *o, const struct bounce_info *info, const struct bounce_rcpt *r)
+static void bounce_reason(struct wbuf *o, const struct bounce_info *info, const struct bounce_rcpt *r)
 {
 	struct bounce_wrap w = { strlen(r->addr) + 3, 1 };
 	const char *diag = bounce_diag(r);
@@ -314,7 +294,7 @@ static void bounce_reason(struct bounce_out *o, const struct bounce_info *info, 
 	bounce_crlf(o);
 }
 
-static void bounce_human(struct bounce_out *o, const struct bounce_info *info)
+static void bounce_human(struct wbuf *o, const struct bounce_info *info)
 {
 	static const char *const text[] = {
 		"",
@@ -343,7 +323,7 @@ static void bounce_human(struct bounce_out *o, const struct bounce_info *info)
 }
 
 /* Diagnostic-Code on one line: the reply joined into one line, cut with "...". */
-static void bounce_diag_line(struct bounce_out *o, const char *diag)
+static void bounce_diag_line(struct wbuf *o, const char *diag)
 {
 	size_t n = strlen(diag);
 	size_t i;
@@ -359,7 +339,7 @@ static void bounce_diag_line(struct bounce_out *o, const char *diag)
 }
 
 /* RFC 3464 2.2-2.3: per-message fields, then one block per recipient. */
-static void bounce_status(struct bounce_out *o, const struct bounce_info *info)
+static void bounce_status(struct wbuf *o, const struct bounce_info *info)
 {
 	char date[BOUNCE_DATE_CAP];
 	const char *mta = bounce_mta(info);
@@ -386,7 +366,7 @@ static void bounce_status(struct bounce_out *o, const struct bounce_info *info)
 }
 
 /* One original header line, already cut to 998; "--" at its start could end the part. */
-static void bounce_header_line(struct bounce_out *o, const char *s, size_t n)
+static void bounce_header_line(struct wbuf *o, const char *s, size_t n)
 {
 	size_t i;
 
@@ -404,7 +384,7 @@ static void bounce_header_line(struct bounce_out *o, const char *s, size_t n)
  * The original header block: CRLF, bare CR and bare LF all end a line; an
  * empty line ends the block; lines are cut to 998 and the copy to 64 KiB.
  */
-static void bounce_copy_headers(struct bounce_out *o, const char *h, size_t len)
+static void bounce_copy_headers(struct wbuf *o, const char *h, size_t len)
 {
 	size_t pos = 0;
 	size_t total = 0;
@@ -442,30 +422,22 @@ static void bounce_copy_headers(struct bounce_out *o, const char *h, size_t len)
 	}
 }
 
-int bounce_compose(const struct bounce_info *info, const char *original_headers, size_t len, bounce_sink_fn sink,
-		   void *ctx)
+int bounce_compose(const struct bounce_info *info, const char *original_headers, size_t len, struct wbuf *o)
 {
-	struct bounce_out o;
-
-	if (info == NULL || sink == NULL || !bounce_valid(info, original_headers, len)) {
+	if (info == NULL || o == NULL || !bounce_valid(info, original_headers, len)) {
 		errno = EINVAL;
 		return -1;
 	}
-	o.sink = sink;
-	o.ctx = ctx;
-	o.failed = 0;
-	o.len = 0;
-	bounce_headers(&o, info);
-	bounce_part(&o, info->boundary, "Notification", "text/plain; charset=us-ascii");
-	bounce_human(&o, info);
-	bounce_part(&o, info->boundary, "Delivery report", "message/delivery-status");
-	bounce_status(&o, info);
-	bounce_part(&o, info->boundary, "Undelivered Message Headers", "text/rfc822-headers");
-	bounce_copy_headers(&o, original_headers, len);
-	bounce_crlf(&o);
-	bounce_str(&o, "--");
-	bounce_str(&o, info->boundary);
-	bounce_line(&o, "--", NULL);
-	bounce_flush(&o);
-	return o.failed ? -1 : 0;
+	bounce_headers(o, info);
+	bounce_part(o, info->boundary, "Notification", "text/plain; charset=us-ascii");
+	bounce_human(o, info);
+	bounce_part(o, info->boundary, "Delivery report", "message/delivery-status");
+	bounce_status(o, info);
+	bounce_part(o, info->boundary, "Undelivered Message Headers", "text/rfc822-headers");
+	bounce_copy_headers(o, original_headers, len);
+	bounce_crlf(o);
+	bounce_str(o, "--");
+	bounce_str(o, info->boundary);
+	bounce_line(o, "--", NULL);
+	return wbuf_flush(o);
 }

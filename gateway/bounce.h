@@ -2,14 +2,16 @@
  * bounce.h - composes delivery status notifications (RFC 3464, RFC 3462
  * multipart/report; RFC 6522 for the current name) for messages the relay
  * could not deliver, to be queued as new mail from the null sender <>.
- * Pure: writes text into a caller's buffer through a sink callback, so the
- * queue process can stream it into a spool file. No allocation.
+ * Pure: writes text through the caller's writer (wbuf.h), so the queue
+ * process can stream it into a spool file. No allocation.
  */
 #ifndef SUBGATE_BOUNCE_H
 #define SUBGATE_BOUNCE_H
 
 #include <stddef.h>
 #include <time.h>
+
+#include "wbuf.h"
 
 /* One failed recipient and why. */
 struct bounce_rcpt {
@@ -32,19 +34,16 @@ struct bounce_info {
 	const char *message_id; /* Message-ID of the bounce, e.g. "<ID.bounce@host>" */
 };
 
-/* Receives output; returns 0 or -1 to stop (the composer then returns -1). */
-typedef int (*bounce_sink_fn)(const char *data, size_t len, void *ctx);
-
 /*
  * Writes the complete bounce message (headers, human-readable part,
  * message/delivery-status part, text/rfc822-headers part with the original
- * header block) with CRLF line ends. original_headers is the original
- * message's header block (up to, not including, the blank line), len bytes;
- * lines longer than 998 are folded or cut so the bounce itself is valid.
- * Returns 0, or -1 if the sink failed or an argument is unusable (a field
- * containing CR or LF).
+ * header block) with CRLF line ends to out, and flushes it. original_headers
+ * is the original message's header block (up to, not including, the blank
+ * line), len bytes; lines longer than 998 are folded or cut so the bounce
+ * itself is valid. Returns 0, or -1 with errno: the writer's sink failed
+ * (nothing more was sent after that), or EINVAL for an unusable argument (a
+ * field containing CR or LF; nothing written).
  */
-int bounce_compose(const struct bounce_info *info, const char *original_headers, size_t len, bounce_sink_fn sink,
-		   void *ctx);
+int bounce_compose(const struct bounce_info *info, const char *original_headers, size_t len, struct wbuf *out);
 
 #endif

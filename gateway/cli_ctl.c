@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "config.h"
 #include "log.h"
@@ -108,20 +109,11 @@ int cli_ctl_status(const char *line, const char **text)
 /* Reads at most cap bytes, waiting at most CTL_CLIENT_TIMEOUT_MS. Returns n (0 at EOF), or -1 (errno). */
 static ssize_t ctl_read(int fd, char *buf, size_t cap)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int rc;
-
-	do {
-		rc = poll(&pfd, 1, CTL_CLIENT_TIMEOUT_MS);
-	} while (rc < 0 && errno == EINTR);
-	if (rc == 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (rc < 0) {
-		return -1;
-	}
 	ssize_t n;
+
+	if (clock_wait_fd(fd, POLLIN, clock_now_ms() + CTL_CLIENT_TIMEOUT_MS) <= 0) {
+		return -1;
+	}
 	do {
 		n = read(fd, buf, cap);
 	} while (n < 0 && errno == EINTR);

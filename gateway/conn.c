@@ -10,16 +10,18 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "tls_pump.h"
 
 #define CONN_DISCARD_MAX 65536 /* an over-long line is skipped up to this size, then the connection fails */
+
+static ssize_t conn_sink(void *ctx, const char *data, size_t len);
 
 void conn_init(struct conn *c, int fd)
 {
@@ -28,6 +30,7 @@ void conn_init(struct conn *c, int fd)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->write_timeout = 30;
+	wbuf_init(&c->out, c->out_buf, sizeof(c->out_buf), conn_sink, c);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	/* writes are already whole replies or full buffers: Nagle would only add delayed-ACK stalls */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -56,14 +59,14 @@ int64_t conn_rate_deadline(int64_t start_ms, uint64_t bytes, unsigned base_s, un
 
 static int64_t conn_deadline(const struct conn *c, int timeout_s)
 {
-	return conn_deadline_at(tls_now_ms(), timeout_s, c->limit_ms);
+	return conn_deadline_at(clock_now_ms(), timeout_s, c->limit_ms);
 }
 
 int conn_start_tls(struct conn *c, br_ssl_engine_context *eng, int timeout_s)
 {
 	c->eng = eng;
 	c->in_start = c->in_end = 0;
-	c->out_len = 0;
+	wbuf_reset(&c->out);
 	if (tls_pump(eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, timeout_s)) < 0) {
 		c->failed = 1; /* a half-open handshake is not flushed or closed politely */
 		return -1;
@@ -108,7 +111,7 @@ static ssize_t conn_fill_plain(struct conn *c, int64_t deadline)
 		if (errno != EAGAIN && errno != EINTR) {
 			return -1;
 		}
-		if (tls_wait_fd(c->fd, POLLIN, deadline) <= 0) {
+		if (clock_wait_fd(c->fd, POLLIN, deadline) <= 0) {
 			return -1;
 		}
 	}
@@ -204,7 +207,7 @@ enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *le
 
 	for (;;) {
 		const unsigned char *data;
-		int64_t left = deadline - tls_now_ms();
+		int64_t left = deadline - clock_now_ms();
 		ssize_t n = conn_peek(c, &data, left > 0 ? (int)((left + 999) / 1000) : 0);
 		size_t used = 0;
 		int rc;
@@ -222,109 +225,99 @@ enum conn_line conn_read_line(struct conn *c, char *line, size_t cap, size_t *le
 	}
 }
 
-static int conn_write_tls(struct conn *c, const unsigned char *p, size_t len)
+/* The deadline of the wait under way: the flush's, or write_timeout from the first wait of a write. */
+static int64_t conn_out_deadline(struct conn *c)
 {
-	while (len > 0) {
-		size_t room;
-		unsigned char *buf = br_ssl_engine_sendapp_buf(c->eng, &room);
+	if (c->out_deadline == 0) {
+		c->out_deadline = conn_deadline(c, c->write_timeout);
+	}
+	return c->out_deadline;
+}
 
-		if (room == 0) {
-			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, c->write_timeout)) < 0) {
+/* The writer's sink: into the TLS engine (sending records when it is full), or to the socket. */
+static ssize_t conn_sink(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+
+	for (;;) {
+		if (c->eng != NULL) {
+			size_t room;
+			unsigned char *buf = br_ssl_engine_sendapp_buf(c->eng, &room);
+
+			if (room > 0) {
+				len = len < room ? len : room;
+				memcpy(buf, data, len);
+				br_ssl_engine_sendapp_ack(c->eng, len);
+				return (ssize_t)len;
+			}
+			if (tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_out_deadline(c)) < 0) {
 				return -1;
 			}
 			continue;
 		}
-		size_t n = len < room ? len : room;
-		memcpy(buf, p, n);
-		br_ssl_engine_sendapp_ack(c->eng, n);
-		p += n;
-		len -= n;
+		ssize_t n = write(c->fd, data, len);
+
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+			return n;
+		}
+		if (clock_wait_fd(c->fd, POLLOUT, conn_out_deadline(c)) <= 0) {
+			return -1;
+		}
 	}
-	return 0;
+}
+
+/* Ends a write or flush: a failed writer fails the connection. */
+static int conn_wrote(struct conn *c, int rc)
+{
+	c->failed |= c->out.err != 0;
+	return c->failed ? -1 : rc;
 }
 
 int conn_write(struct conn *c, const void *buf, size_t len)
 {
-	const unsigned char *p = buf;
-
 	if (c->failed) {
 		return -1;
 	}
-	if (c->eng != NULL) {
-		c->failed = conn_write_tls(c, p, len) < 0;
-		return c->failed ? -1 : 0;
-	}
-	while (len > 0) {
-		size_t n = sizeof(c->out) - c->out_len;
-
-		if (n == 0 && conn_flush(c, c->write_timeout) < 0) {
-			return -1;
-		}
-		n = n == 0 ? sizeof(c->out) : n;
-		n = len < n ? len : n;
-		memcpy(c->out + c->out_len, p, n);
-		c->out_len += n;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	c->out_deadline = 0;
+	return conn_wrote(c, wbuf_put(&c->out, buf, len));
 }
 
 int conn_printf(struct conn *c, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		return -1;
-	}
-	return conn_write(c, buf, (size_t)n);
-}
-
-static int conn_flush_plain(struct conn *c, int64_t deadline)
-{
-	size_t off = 0;
-
-	while (off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + off, c->out_len - off);
-
-		if (n > 0) {
-			off += (size_t)n;
-		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (tls_wait_fd(c->fd, POLLOUT, deadline) <= 0) {
-				return -1;
-			}
-		} else {
-			return -1;
-		}
-	}
-	c->out_len = 0;
-	return 0;
-}
-
-int conn_flush(struct conn *c, int timeout_s)
-{
-	int64_t deadline = conn_deadline(c, timeout_s);
+	int rc;
 
 	if (c->failed) {
 		return -1;
 	}
-	if (c->eng != NULL) {
-		br_ssl_engine_flush(c->eng, 0);
-		c->failed = tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, deadline) < 0;
-	} else {
-		c->failed = conn_flush_plain(c, deadline) < 0;
+	c->out_deadline = 0;
+	va_start(ap, fmt);
+	rc = wbuf_vprintf(&c->out, fmt, ap); /* a reply too long for the buffer fails alone */
+	va_end(ap);
+	return conn_wrote(c, rc);
+}
+
+int conn_flush(struct conn *c, int timeout_s)
+{
+	int rc;
+
+	if (c->failed) {
+		return -1;
 	}
-	return c->failed ? -1 : 0;
+	c->out_deadline = conn_deadline(c, timeout_s);
+	rc = wbuf_flush(&c->out);
+	if (rc == 0 && c->eng != NULL) {
+		br_ssl_engine_flush(c->eng, 0);
+		c->failed = tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, c->out_deadline) < 0;
+	}
+	return conn_wrote(c, rc);
 }
 
 void conn_close(struct conn *c)
 {
 	if (c->eng != NULL && !c->failed) {
+		c->out_deadline = conn_deadline(c, 2);
+		(void)wbuf_flush(&c->out); /* what is buffered goes into the engine, ahead of close_notify */
 		br_ssl_engine_close(c->eng);
 		tls_pump(c->eng, c->fd, BR_SSL_SENDAPP, conn_deadline(c, 2));
 	}

@@ -2,8 +2,8 @@
  * conn.h - one client connection as the session sees it: plaintext until
  * STARTTLS (or from the first byte on an implicit-TLS listener), then TLS
  * through tls_pump. Reads are zero-copy views of buffered input (conn_peek
- * / conn_consume); writes are buffered until conn_flush. Every wait has a
- * deadline. Runs in the session process; buffers are fixed-size.
+ * / conn_consume); writes are buffered (wbuf.h) until conn_flush. Every
+ * wait has a deadline. Runs in the session process; buffers are fixed-size.
  */
 #ifndef SUBGATE_CONN_H
 #define SUBGATE_CONN_H
@@ -13,19 +13,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CONN_PLAIN_IN  4096
-#define CONN_PLAIN_OUT 2048
+#include "wbuf.h"
+
+#define CONN_PLAIN_IN 4096
+#define CONN_OUT      2048
 
 struct conn {
 	int fd;
 	br_ssl_engine_context *eng; /* NULL while plaintext */
 	unsigned char in[CONN_PLAIN_IN];
 	size_t in_start, in_end;
-	unsigned char out[CONN_PLAIN_OUT];
-	size_t out_len;
-	int failed;        /* sticky: a write or flush failed */
-	int write_timeout; /* seconds a buffered write may wait for the peer (conn_init: 30) */
-	int64_t limit_ms;  /* 0, or a tls_now_ms() time no wait may pass (the login deadline) */
+	struct wbuf out; /* over out_buf; its sink writes to the socket, or into the TLS engine */
+	char out_buf[CONN_OUT];
+	int64_t out_deadline; /* of the write or flush under way; 0: write_timeout from the first wait */
+	int failed;           /* sticky: a write or flush failed */
+	int write_timeout;    /* seconds a buffered write may wait for the peer (conn_init: 30) */
+	int64_t limit_ms;     /* 0, or a clock_now_ms() time no wait may pass (the login deadline) */
 };
 
 enum conn_line {

@@ -14,18 +14,20 @@
 #include "log.h"
 #include "secret.h"
 
-#define BOUNCE_HEADERS_MAX 65536
+#define BOUNCE_HEADERS_MAX   65536
+#define QUEUE_BOUNCE_OUT_CAP 512 /* the notice is written to its file in pieces this large */
 
 struct queue_bounce_sink {
 	struct spool *sp;
 	struct spool_msg *m;
 };
 
-static int queue_bounce_write(const char *data, size_t len, void *ctx)
+/* The bounce writer's sink: the new message's file, counted against the spool's quota. */
+static ssize_t queue_bounce_write(void *ctx, const char *data, size_t len)
 {
 	struct queue_bounce_sink *k = ctx;
 
-	return spool_msg_write(k->sp, k->m, data, len);
+	return spool_msg_write(k->sp, k->m, data, len) < 0 ? -1 : (ssize_t)len;
 }
 
 /* The original header block (before the first empty line), at most BOUNCE_HEADERS_MAX bytes. */
@@ -53,12 +55,15 @@ static int queue_bounce_commit(const struct conf *c, struct spool *sp, const str
 				      .arrival = info->now };
 	struct spool_msg m;
 	struct queue_bounce_sink sink = { sp, &m };
+	char buf[QUEUE_BOUNCE_OUT_CAP];
+	struct wbuf out;
 
 	(void)c;
 	if (spool_msg_create(sp, &m, &env) < 0) {
 		return -1;
 	}
-	if (bounce_compose(info, headers, hlen, queue_bounce_write, &sink) < 0) {
+	wbuf_init(&out, buf, sizeof(buf), queue_bounce_write, &sink);
+	if (bounce_compose(info, headers, hlen, &out) < 0) {
 		int err = errno;
 
 		spool_msg_abort(sp, &m);

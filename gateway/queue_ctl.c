@@ -11,14 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "queue_ctl_int.h"
 
@@ -32,7 +31,6 @@ struct ctl_client {
 	int64_t only_uid; /* -1, or (SPOOL/public/showq) list only what this local uid submitted */
 	const char *verb; /* for the log */
 	size_t len;
-	size_t sent; /* bytes of out.buf sent already */
 	char req[QUEUE_CTL_REQUEST_MAX + 1];
 	struct ctl_out out;
 	struct ctl_job job;
@@ -42,26 +40,30 @@ static struct spool *ctl_spool;
 static unsigned ctl_timeout_ms = QUEUE_CTL_TIMEOUT_MS;
 static struct ctl_client ctl_clients[QUEUE_CTL_CLIENTS];
 
-/* send() without waiting and without SIGPIPE; sendmsg, which the queue's seccomp filter allows. */
-static ssize_t ctl_send_now(int fd, const void *buf, size_t len)
+/*
+ * The answer writer's sink (ctx: the descriptor): send() without waiting
+ * and without SIGPIPE; sendmsg, which the queue's seccomp filter allows.
+ */
+static ssize_t ctl_send_now(void *ctx, const char *buf, size_t len)
 {
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return sendmsg(*(const int *)ctx, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-int64_t queue_ctl_now_ms(void)
+/* An empty answer buffer writing to *fd, with no step under way. */
+static void ctl_out_init(struct ctl_out *o, int *fd)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	o->skip = 0;
+	o->placed = 0;
+	o->full = 0;
+	wbuf_init(&o->w, o->buf, sizeof(o->buf), ctl_send_now, fd);
 }
 
 void queue_ctl_put(struct ctl_out *o, const char *p, size_t n)
 {
-	size_t room = sizeof(o->buf) - o->len, take;
+	size_t take;
 
 	if (o->skip > 0) {
 		take = n < o->skip ? n : (size_t)o->skip;
@@ -72,9 +74,7 @@ void queue_ctl_put(struct ctl_out *o, const char *p, size_t n)
 	if (o->full || n == 0) {
 		return;
 	}
-	take = n < room ? n : room;
-	memcpy(o->buf + o->len, p, take);
-	o->len += take;
+	take = wbuf_put_some(&o->w, p, n);
 	o->placed += take;
 	o->full = take < n;
 }
@@ -115,9 +115,9 @@ static void ctl_refuse(int fd, int code, const char *text)
 {
 	static struct ctl_out o;
 
-	memset(&o, 0, offsetof(struct ctl_out, buf));
+	ctl_out_init(&o, &fd);
 	queue_ctl_err(&o, code, text);
-	(void)ctl_send_now(fd, o.buf, o.len);
+	(void)wbuf_flush(&o.w);
 }
 
 static void ctl_close(struct ctl_client *c)
@@ -136,6 +136,7 @@ void queue_ctl_init(struct spool *sp, unsigned timeout_ms)
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		ctl_clients[i].fd = -1;
 		ctl_clients[i].len = 0;
+		ctl_out_init(&ctl_clients[i].out, &ctl_clients[i].fd);
 		ctl_clients[i].job = (struct ctl_job){ .kind = CTL_JOB_NONE, .fd = -1 };
 	}
 }
@@ -175,7 +176,7 @@ void queue_ctl_accept(int fd, int64_t only_uid)
 			c->fd = fd;
 			c->len = 0;
 			c->answering = 0;
-			c->deadline = queue_ctl_now_ms() + ctl_timeout_ms;
+			c->deadline = clock_now_ms() + ctl_timeout_ms;
 			c->only_uid = only_uid;
 			return;
 		}
@@ -188,36 +189,32 @@ void queue_ctl_accept(int fd, int64_t only_uid)
 /* Sends what the buffer holds and refills it, until the socket is full or the answer complete. */
 static void ctl_send(struct ctl_client *c)
 {
-	struct ctl_out *o = &c->out;
+	struct wbuf *w = &c->out.w;
 
 	for (;;) {
-		ssize_t n;
+		size_t before;
+		int rc;
 
-		if (c->sent > 0) {
-			memmove(o->buf, o->buf + c->sent, o->len - c->sent);
-			o->len -= c->sent;
-			c->sent = 0;
+		if (c->job.kind != CTL_JOB_NONE && w->len < w->cap / 2) {
+			(void)queue_ctl_list_more(&c->job, ctl_spool, &c->out);
 		}
-		if (c->job.kind != CTL_JOB_NONE && o->len < sizeof(o->buf) / 2) {
-			(void)queue_ctl_list_more(&c->job, ctl_spool, o);
-		}
-		if (o->len == 0) {
+		if (w->len == 0) {
 			ctl_close(c); /* the whole answer is sent */
 			return;
 		}
-		n = ctl_send_now(c->fd, o->buf, o->len);
-		if (n > 0) {
-			int64_t now = queue_ctl_now_ms();
+		before = w->len;
+		rc = wbuf_flush(w);
+		if (w->len < before) {
+			int64_t now = clock_now_ms();
 
-			c->sent = (size_t)n;
 			c->deadline = now + ctl_timeout_ms < c->answer_end ? now + ctl_timeout_ms : c->answer_end;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		}
+		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			return; /* POLLOUT brings us back */
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else {
+		}
+		if (rc < 0) {
 			log_warn("queue: control: the answer to '%s' could not be written: %s", c->verb,
-				 n < 0 ? strerror(errno) : "nothing sent");
+				 strerror(errno));
 			ctl_close(c);
 			return;
 		}
@@ -227,10 +224,9 @@ static void ctl_send(struct ctl_client *c)
 /* From now on the connection is written to: the answer starts in c->out (and c->job). */
 static void ctl_start_answer(struct ctl_client *c)
 {
-	int64_t now = queue_ctl_now_ms();
+	int64_t now = clock_now_ms();
 
 	c->answering = 1;
-	c->sent = 0;
 	c->answer_end = now + (int64_t)ctl_timeout_ms * CTL_WRITE_LIMIT;
 	c->deadline = now + ctl_timeout_ms;
 	ctl_send(c);
@@ -239,7 +235,7 @@ static void ctl_start_answer(struct ctl_client *c)
 /* A refusal before a request was understood: the answer is this line. */
 static void ctl_refuse_request(struct ctl_client *c, const char *text)
 {
-	c->out.len = 0;
+	ctl_out_init(&c->out, &c->fd);
 	c->job.kind = CTL_JOB_NONE;
 	c->verb = "?";
 	queue_ctl_err(&c->out, EX_USAGE, text);
@@ -271,7 +267,7 @@ static void ctl_read(struct ctl_client *c)
 		return;
 	}
 	*nl = '\0';
-	c->out.len = 0;
+	ctl_out_init(&c->out, &c->fd); /* nothing of an earlier client's answer: its half-written step neither */
 	c->verb = queue_ctl_cmd_answer(ctl_spool, c->req, c->only_uid, &c->out, &c->job);
 	ctl_start_answer(c);
 }
@@ -307,7 +303,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 			}
 		}
 	}
-	now = queue_ctl_now_ms();
+	now = clock_now_ms();
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &ctl_clients[i];
 
@@ -328,7 +324,7 @@ void queue_ctl_ready(const struct pollfd *pfd, unsigned n)
 
 int queue_ctl_timeout_ms(void)
 {
-	int64_t now = queue_ctl_now_ms(), next = -1;
+	int64_t now = clock_now_ms(), next = -1;
 
 	for (unsigned i = 0; i < QUEUE_CTL_CLIENTS; i++) {
 		if (ctl_clients[i].fd >= 0 && (next < 0 || ctl_clients[i].deadline < next)) {

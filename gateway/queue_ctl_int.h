@@ -10,7 +10,8 @@
  * message of a listing, a piece of a message body), and a step that does
  * not fit is produced again once the client has read the buffer, its
  * first bytes skipped (ctl_out.skip), so no step needs more room than the
- * buffer has. The queue never waits for a client.
+ * buffer has. The queue never waits for a client: the buffer (a wbuf) is
+ * filled without flushing and flushed from the poll loop.
  */
 #ifndef SUBGATE_QUEUE_CTL_INT_H
 #define SUBGATE_QUEUE_CTL_INT_H
@@ -22,6 +23,7 @@
 #include "dirscan.h"
 #include "json.h"
 #include "spool.h"
+#include "wbuf.h"
 
 #define CTL_OUT_MAX 8192
 
@@ -29,7 +31,7 @@ struct ctl_out {
 	uint64_t skip;   /* bytes of the current step already sent: dropped as they come again */
 	uint64_t placed; /* bytes of the current step put in buf by this attempt */
 	int full;        /* the current step did not fit: the rest of it is dropped for now */
-	size_t len;
+	struct wbuf w;   /* over buf, to the client's socket without waiting (EAGAIN: the poll loop resumes) */
 	char buf[CTL_OUT_MAX];
 };
 
@@ -60,9 +62,6 @@ struct ctl_job {
 	size_t keep;               /* show, JSON: bytes of an incomplete UTF-8 sequence left from the last piece */
 	char keep_buf[4];
 };
-
-/* Monotonic milliseconds. */
-int64_t queue_ctl_now_ms(void);
 
 void queue_ctl_put(struct ctl_out *o, const char *p, size_t n);
 void queue_ctl_printf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

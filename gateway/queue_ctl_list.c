@@ -469,21 +469,23 @@ int queue_ctl_list_show(struct ctl_job *job, struct spool *sp, struct ctl_out *o
  */
 static int ctl_show_body(struct ctl_job *job, struct ctl_out *o)
 {
-	size_t room = sizeof(o->buf) - o->len, want = job->json ? room / 6 : room, have, used;
+	size_t room, want, have, used;
+	char *space = wbuf_space(&o->w, &room);
 	ssize_t n;
 
+	want = job->json ? room / 6 : room;
 	if (job->json && want > sizeof(ctl_body)) {
 		want = sizeof(ctl_body);
 	}
 	if (want <= job->keep) {
 		return 1; /* wait for the client to make room */
 	}
-	n = pread(job->fd, job->json ? ctl_body + job->keep : o->buf + o->len, want - job->keep, job->off);
+	n = pread(job->fd, job->json ? ctl_body + job->keep : space, want - job->keep, job->off);
 	if (n < 0) {
 		log_err("%s: control: cannot read the message: %s; the answer is cut short", job->id, strerror(errno));
 	}
 	if (!job->json) {
-		o->len += n > 0 ? (size_t)n : 0;
+		wbuf_added(&o->w, n > 0 ? (size_t)n : 0);
 	} else {
 		memcpy(ctl_body, job->keep_buf, job->keep);
 		have = job->keep + (n > 0 ? (size_t)n : 0);

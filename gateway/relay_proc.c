@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "alloc.h"
+#include "clock.h"
 #include "conf_change.h"
 #include "fdmap.h"
 #include "log.h"
@@ -27,7 +28,6 @@
 #include "relay_smtp.h"
 #include "secret.h"
 #include "spool_env.h"
-#include "tls_pump.h"
 
 struct relay_job {
 	char id[SPOOL_ID_LEN + 1];
@@ -325,7 +325,7 @@ static void relay_deliver(void)
 		relay_defer_rest(relay_link.error);
 		relay_smtp_close(&relay_link);
 	}
-	relay_link.last_used_ms = tls_now_ms();
+	relay_link.last_used_ms = clock_now_ms();
 	relay_done(0);
 }
 
@@ -371,7 +371,7 @@ static void relay_wait(void)
 	int timeout = -1;
 
 	if (relay_link.open) {
-		int64_t left = relay_link.last_used_ms + (int64_t)CONFIG_RELAY_IDLE_SECONDS * 1000 - tls_now_ms();
+		int64_t left = relay_link.last_used_ms + (int64_t)CONFIG_RELAY_IDLE_SECONDS * 1000 - clock_now_ms();
 
 		timeout = left > 0 ? (int)left : 0;
 	}

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "base64.h"
+#include "clock.h"
 #include "listener.h"
 #include "log.h"
 #include "secret.h"
@@ -109,7 +110,7 @@ static int relay_connect_one(const struct addrinfo *ai, int64_t deadline)
 		return -1;
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
-	    (errno != EINPROGRESS || tls_wait_fd(fd, POLLOUT, deadline) <= 0 ||
+	    (errno != EINPROGRESS || clock_wait_fd(fd, POLLOUT, deadline) <= 0 ||
 	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)) {
 		int saved = err ? err : errno;
 
@@ -147,7 +148,7 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 			continue;
 		}
 		tried++;
-		fd = relay_connect_one(ai, tls_now_ms() + (int64_t)c->relay_timeout * 1000);
+		fd = relay_connect_one(ai, clock_now_ms() + (int64_t)c->relay_timeout * 1000);
 		if (fd >= 0) {
 			listener_peer_name(ss, addr, sizeof(addr));
 		}
@@ -332,7 +333,7 @@ int relay_smtp_open(struct relay_link *l, const struct conf *c, const struct tls
 	if (cred->set && relay_auth(l, c, cred) < 0) {
 		return -1;
 	}
-	l->last_used_ms = tls_now_ms();
+	l->last_used_ms = clock_now_ms();
 	return 0;
 }
 

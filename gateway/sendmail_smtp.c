@@ -18,47 +18,44 @@
 
 #include "addr.h"
 #include "cli_ctl.h"
+#include "clock.h"
 #include "log.h"
 
-static int sm_wait(int fd, short events)
+/* Waits up to SM_TIMEOUT_MS for the socket. Returns 0, or -1 with errno (ETIMEDOUT). */
+static int sendmail_smtp_wait(int fd, short events)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int rc;
+	return clock_wait_fd(fd, events, clock_now_ms() + (int64_t)SM_TIMEOUT_MS) > 0 ? 0 : -1;
+}
 
-	do {
-		rc = poll(&pfd, 1, SM_TIMEOUT_MS);
-	} while (rc < 0 && errno == EINTR);
-	if (rc == 0) {
-		errno = ETIMEDOUT;
+/* The writer's sink: waits for room, then sends what the socket takes. */
+static ssize_t sendmail_smtp_send(void *ctx, const char *data, size_t len)
+{
+	const struct sendmail_smtp *c = ctx;
+
+	for (;;) {
+		ssize_t n = sendmail_smtp_wait(c->fd, POLLOUT) < 0 ? -1 : send(c->fd, data, len, MSG_NOSIGNAL);
+
+		if (n >= 0 || errno != EAGAIN) {
+			return n; /* EINTR: the writer calls again */
+		}
 	}
-	return rc > 0 ? 0 : -1;
+}
+
+void sendmail_smtp_attach(struct sendmail_smtp *c, int fd)
+{
+	c->fd = fd;
+	c->in_len = 0;
+	wbuf_init(&c->out, c->out_buf, sizeof(c->out_buf), sendmail_smtp_send, c);
 }
 
 int sendmail_smtp_flush(struct sendmail_smtp *c)
 {
-	size_t off = 0;
-
-	while (off < c->out_len) {
-		ssize_t n =
-		    sm_wait(c->fd, POLLOUT) < 0 ? -1 : send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno != EINTR && errno != EAGAIN) {
-			return -1;
-		}
-		off += n > 0 ? (size_t)n : 0;
-	}
-	c->out_len = 0;
-	return 0;
+	return wbuf_flush(&c->out);
 }
 
 int sendmail_smtp_put(struct sendmail_smtp *c, const char *data, size_t len)
 {
-	if (len > sizeof(c->out) - c->out_len && sendmail_smtp_flush(c) < 0) {
-		return -1;
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
-	return 0;
+	return wbuf_put(&c->out, data, len);
 }
 
 /* A line of the server at c->in: *len octets without CRLF, *used with it; -1 on EOF, error, timeout. */
@@ -80,7 +77,7 @@ static int sm_read_line(struct sendmail_smtp *c, size_t *len, size_t *used)
 			errno = EPROTO;
 			return -1;
 		}
-		if (sm_wait(c->fd, POLLIN) < 0) {
+		if (sendmail_smtp_wait(c->fd, POLLIN) < 0) {
 			return -1;
 		}
 		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
@@ -163,7 +160,7 @@ int sendmail_smtp_open(struct sendmail_smtp *c, const char *conf, int greet, con
 	if (rc != 0) {
 		return rc;
 	}
-	c->fd = cli_ctl_connect(spool, CTL_CLIENT_SUBMIT, c->path, sizeof(c->path));
+	sendmail_smtp_attach(c, cli_ctl_connect(spool, CTL_CLIENT_SUBMIT, c->path, sizeof(c->path)));
 	if (c->fd < 0) {
 		return cli_ctl_connect_error(
 		    c->path, errno, "not allowed to submit mail here (local_submit_group); message not sent", suffix);

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "smtp_reply.h"
+#include "wbuf.h"
 
 #define SM_TIMEOUT_MS (300 * 1000) /* per read or write on the submission socket */
 #define SM_REPLY_LINE 1024
@@ -19,8 +20,8 @@ struct sendmail_smtp {
 	char path[CONF_PATH_MAX + 32];
 	char in[SM_REPLY_LINE];
 	size_t in_len;
-	char out[8192];
-	size_t out_len;
+	struct wbuf out; /* over out_buf, to fd; every wait SM_TIMEOUT_MS at most */
+	char out_buf[8192];
 	struct smtp_reply reply;
 	char shown[SMTP_REPLY_TEXT_MAX + 32]; /* the last reply as text, for messages */
 };
@@ -31,6 +32,9 @@ struct sendmail_smtp {
  * Returns 0 or an exit code (sysexits); `suffix` ends connect errors.
  */
 int sendmail_smtp_open(struct sendmail_smtp *c, const char *conf, int greet, const char *suffix);
+
+/* Takes over a connected socket (sendmail_smtp_open does it): empty buffers. */
+void sendmail_smtp_attach(struct sendmail_smtp *c, int fd);
 
 /* Queues bytes for the server (flushing when the buffer is full); sends what is queued. 0 or -1. */
 int sendmail_smtp_put(struct sendmail_smtp *c, const char *data, size_t len);

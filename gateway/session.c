@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "tls_pump.h"
 
@@ -187,7 +188,7 @@ void session_close(struct session *s, const char *why)
 		close(s->status_fd); /* "finished": the master counts this session no more */
 		s->status_fd = -1;
 	}
-	tls_wait_cancel = NULL;
+	clock_wait_cancel = NULL;
 	s->conn.limit_ms = 0; /* the last reply has its own short bound */
 	conn_flush(&s->conn, 5);
 	conn_close(&s->conn);
@@ -310,7 +311,7 @@ static void session_bad_line(struct session *s, enum conn_line st)
 			session_stop_if_asked(s);
 		}
 		if (errno == ETIMEDOUT) {
-			int login = s->conn.limit_ms > 0 && tls_now_ms() >= s->conn.limit_ms;
+			int login = s->conn.limit_ms > 0 && clock_now_ms() >= s->conn.limit_ms;
 
 			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf->hostname);
 			session_close(s, login ? "login timeout" : "timeout");
@@ -336,7 +337,7 @@ static void session_note_login(struct session *s)
 	}
 	s->told_authed = 1;
 	s->conn.limit_ms = 0;
-	tls_wait_cancel = NULL;
+	clock_wait_cancel = NULL;
 	if (s->status_fd >= 0 && write(s->status_fd, "A", 1) < 0) {
 		/* the master let this slot go already: the next wait ends on its SIGTERM */
 	}
@@ -354,10 +355,10 @@ void session_loop(struct session *s)
 			session_close(s, "write error");
 		}
 		session_stop_if_asked(s);
-		tls_wait_cancel = &session_term; /* waiting for a command: a stop ends the wait */
+		clock_wait_cancel = &session_term; /* waiting for a command: a stop ends the wait */
 		enum conn_line st =
 		    conn_read_line(&s->conn, line, CONFIG_MAX_COMMAND_LINE - 1, &len, (int)s->conf->command_timeout);
-		tls_wait_cancel = s->authed ? NULL : &session_term; /* before AUTH every wait is cut short */
+		clock_wait_cancel = s->authed ? NULL : &session_term; /* before AUTH every wait is cut short */
 		if (st != CONN_LINE_OK) {
 			session_bad_line(s, st);
 			continue;
@@ -392,8 +393,8 @@ static void session_begin(struct session *s, int fd, int refuse)
 		/* one deadline from here to a successful AUTH, whatever the client says meanwhile */
 		uint64_t secs = refuse ? REFUSE_SECONDS : s->conf->login_timeout;
 
-		s->conn.limit_ms = tls_now_ms() + (int64_t)secs * 1000;
-		tls_wait_cancel = &session_term;
+		s->conn.limit_ms = clock_now_ms() + (int64_t)secs * 1000;
+		clock_wait_cancel = &session_term;
 	}
 	s->told_authed = s->local;
 }

@@ -10,19 +10,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
 #include "smtp_received.h"
 #include "timefmt.h"
-#include "tls_pump.h"
+#include "wbuf.h"
 
 #define DATA_CHUNK 8192
 
 struct data_run {
 	struct smtp_data filter;
-	char out[DATA_CHUNK];
-	size_t out_len;
+	struct wbuf out; /* over out_buf: each flush is one PROTO_Q_DATA frame */
+	char out_buf[DATA_CHUNK];
 	uint64_t size;   /* bytes passed to the queue, headers we added included */
 	int queue_error; /* the queue refused a frame: stop sending */
 	int oversize;
@@ -39,28 +40,23 @@ static const struct proto_row session_queue_rows[] = {
 
 const struct proto_table session_queue_replies = PROTO_TABLE("queue reply to session", NULL, session_queue_rows);
 
-static void data_flush(struct session *s)
+/* The writer's sink: one frame to the queue; after a refusal (or past the size limit) frames are dropped. */
+static ssize_t data_send(void *ctx, const char *data, size_t len)
 {
-	if (run.out_len == 0 || run.queue_error || run.oversize) {
-		run.out_len = 0;
-		return;
-	}
-	if (ipc_send(s->queue_fd, PROTO_Q_DATA, run.out, run.out_len, -1) < 0) {
+	const struct session *s = ctx;
+
+	if (!run.queue_error && !run.oversize && ipc_send(s->queue_fd, PROTO_Q_DATA, data, len, -1) < 0) {
 		run.queue_error = errno;
 	}
-	run.out_len = 0;
+	return (ssize_t)len;
 }
 
 /* Appends bytes we generate (headers) to the outgoing buffer. */
-static void data_add(struct session *s, const char *text)
+static void data_add(const char *text)
 {
 	size_t len = strlen(text);
 
-	if (run.out_len + len > sizeof(run.out)) {
-		data_flush(s);
-	}
-	memcpy(run.out + run.out_len, text, len);
-	run.out_len += len;
+	(void)wbuf_put(&run.out, text, len); /* the sink never fails: errors are in run */
 	run.size += len;
 }
 
@@ -81,7 +77,7 @@ static void data_received(struct session *s)
 		snprintf(hdr, sizeof(hdr), "Received: by %s (subgate, from userid %u)\r\n\tid %s%s%.*s%s;\r\n\t%s\r\n",
 			 s->conf->hostname, (unsigned)s->peer_uid, run.id, s->env.nrcpt == 1 ? "\r\n\tfor <" : "",
 			 ADDR_MAX, s->env.nrcpt == 1 ? rcpt : "", s->env.nrcpt == 1 ? ">" : "", date);
-		data_add(s, hdr);
+		data_add(hdr);
 		return;
 	}
 	struct smtp_received rcv = { .helo = s->helo,
@@ -93,7 +89,7 @@ static void data_received(struct session *s)
 				     .rcpt = s->env.nrcpt == 1 ? rcpt : NULL,
 				     .date = date };
 	if (smtp_received_format(hdr, sizeof(hdr), &rcv) > 0) {
-		data_add(s, hdr);
+		data_add(hdr);
 	}
 }
 
@@ -103,12 +99,12 @@ static void data_missing_headers(struct session *s)
 
 	if (!run.filter.has_message_id) {
 		snprintf(line, sizeof(line), "Message-ID: <%s@%s>\r\n", run.id, s->conf->hostname);
-		data_add(s, line);
+		data_add(line);
 	}
 	if (!run.filter.has_date) {
 		timefmt_rfc5322(run.arrival, date, sizeof(date));
 		snprintf(line, sizeof(line), "Date: %s\r\n", date);
-		data_add(s, line);
+		data_add(line);
 	}
 }
 
@@ -139,6 +135,7 @@ static int data_begin(struct session *s)
 	int rc;
 
 	memset(&run, 0, sizeof(run));
+	wbuf_init(&run.out, run.out_buf, sizeof(run.out_buf), data_send, s);
 	run.arrival = time(NULL);
 	s->env.arrival = run.arrival;
 	rc = ipc_send(s->queue_fd, PROTO_Q_BEGIN, b, envelope_pack(&s->env, b), -1);
@@ -161,24 +158,26 @@ static int data_begin(struct session *s)
 static enum smtp_data_event data_feed(struct session *s, const unsigned char *in, size_t len, size_t *consumed)
 {
 	enum smtp_data_event ev;
-	size_t used, produced;
+	size_t used, produced, room;
 
 	*consumed = 0;
 	do {
-		ev = smtp_data_feed(&run.filter, (const char *)in + *consumed, len - *consumed, &used,
-				    run.out + run.out_len, sizeof(run.out) - run.out_len, &produced);
+		char *space = wbuf_space(&run.out, &room);
+
+		ev = smtp_data_feed(&run.filter, (const char *)in + *consumed, len - *consumed, &used, space, room,
+				    &produced);
 		*consumed += used;
-		run.out_len += produced;
+		wbuf_added(&run.out, produced);
 		run.size += produced;
 		/* RFC 1870: the client's octets count, not the headers we add */
 		if (run.filter.bytes_out > s->conf->max_message_size) {
 			run.oversize = 1;
 		}
-		if (run.out_len == sizeof(run.out) || ev != SMTP_DATA_MORE) {
+		if (run.out.len == run.out.cap || ev != SMTP_DATA_MORE) {
 			if (ev == SMTP_DATA_HEADERS_END) {
 				data_missing_headers(s);
 			}
-			data_flush(s);
+			(void)wbuf_flush(&run.out);
 		}
 	} while (ev == SMTP_DATA_MORE && *consumed < len);
 	return ev;
@@ -193,7 +192,7 @@ static enum smtp_data_event data_feed(struct session *s, const unsigned char *in
 static enum smtp_data_event data_receive(struct session *s)
 {
 	enum smtp_data_event ev = SMTP_DATA_MORE;
-	int64_t start = tls_now_ms();
+	int64_t start = clock_now_ms();
 	uint64_t received = 0;
 
 	while (ev != SMTP_DATA_END && ev != SMTP_DATA_BARE_CR && ev != SMTP_DATA_BARE_LF) {

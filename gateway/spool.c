@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "log.h"
 #include "spool_env.h"
+#include "wbuf.h"
 
 #define SPOOL_FILE_MODE      0600
 #define SPOOL_DIR_MODE       0700
@@ -30,12 +31,7 @@
 
 unsigned spool_swept;
 
-/* Buffered writer for the envelope: a few write calls instead of one per field. */
-struct spool_out {
-	int fd;
-	size_t len;
-	char buf[512];
-};
+#define SPOOL_OUT_CAP 512 /* the envelope's writer: a few write calls instead of one per field */
 
 /*
  * Quota for growth by size bytes: the byte limit and the free-space reserve.
@@ -256,29 +252,14 @@ static int spool_create_file(struct spool *s, char id[SPOOL_ID_LEN + 1])
 	return -1;
 }
 
-static int spool_out_flush(struct spool_out *o)
+/* The envelope writer's sink: the new file (ctx points at its descriptor). */
+static ssize_t spool_out_write(void *ctx, const char *data, size_t len)
 {
-	int rc = fs_write_all(o->fd, o->buf, o->len);
-
-	o->len = 0;
-	return rc;
-}
-
-static int spool_out_put(struct spool_out *o, const char *p, size_t n)
-{
-	if (n > sizeof(o->buf) - o->len && spool_out_flush(o) < 0) {
-		return -1;
-	}
-	if (n > sizeof(o->buf)) {
-		return fs_write_all(o->fd, p, n);
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
-	return 0;
+	return write(*(const int *)ctx, data, len);
 }
 
 /* Writes (o != NULL) or measures (o == NULL) one line "KEY VALUE\n"; adds its length to *size. */
-static int spool_line(struct spool_out *o, const char *key, const char *value, uint64_t *size)
+static int spool_line(struct wbuf *o, const char *key, const char *value, uint64_t *size)
 {
 	size_t klen = strlen(key), vlen = strlen(value);
 
@@ -286,17 +267,17 @@ static int spool_line(struct spool_out *o, const char *key, const char *value, u
 	if (o == NULL) {
 		return 0;
 	}
-	if (spool_out_put(o, key, klen) < 0 || spool_out_put(o, value, vlen) < 0) {
+	if (wbuf_put(o, key, klen) < 0 || wbuf_put(o, value, vlen) < 0) {
 		return -1;
 	}
-	return spool_out_put(o, "\n", 1);
+	return wbuf_put(o, "\n", 1);
 }
 
 /*
  * Writes the envelope to o, or with o NULL only adds up its size; the
  * arrival line is formatted by the caller. Returns 0 or -1 with errno.
  */
-static int spool_envelope(struct spool_out *o, const struct spool_envelope *env, const char *arrival, uint64_t *size)
+static int spool_envelope(struct wbuf *o, const struct spool_envelope *env, const char *arrival, uint64_t *size)
 {
 	*size = 0;
 	if (spool_line(o, "subgate-spool ", SPOOL_FORMAT_VERSION, size) < 0 ||
@@ -312,7 +293,7 @@ static int spool_envelope(struct spool_out *o, const struct spool_envelope *env,
 	if (spool_line(o, "", "", size) < 0) {
 		return -1;
 	}
-	return o == NULL ? 0 : spool_out_flush(o);
+	return o == NULL ? 0 : wbuf_flush(o);
 }
 
 /* A field is one line of text: present, with no CR or LF (a C string cannot hold a NUL). */
@@ -337,10 +318,10 @@ static int spool_envelope_ok(const struct spool_envelope *env)
 
 int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_envelope *env)
 {
-	char arrival[SPOOL_ARRIVAL_MAX];
-	struct spool_out o;
+	char arrival[SPOOL_ARRIVAL_MAX], buf[SPOOL_OUT_CAP];
+	struct wbuf o;
 	uint64_t size;
-	int saved;
+	int fd, saved;
 
 	m->id[0] = '\0';
 	m->fd = -1;
@@ -358,19 +339,19 @@ int spool_msg_create(struct spool *s, struct spool_msg *m, const struct spool_en
 	if (spool_quota_check(s, size) < 0) {
 		return -1;
 	}
-	o.fd = spool_create_file(s, m->id);
-	if (o.fd < 0) {
+	fd = spool_create_file(s, m->id);
+	if (fd < 0) {
 		return -1;
 	}
-	o.len = 0;
+	wbuf_init(&o, buf, sizeof(buf), spool_out_write, &fd);
 	if (spool_envelope(&o, env, arrival, &size) < 0) {
 		saved = errno;
-		close(o.fd);
+		close(fd);
 		(void)unlinkat(s->tmp_fd, m->id, 0);
 		errno = saved;
 		return -1;
 	}
-	m->fd = o.fd;
+	m->fd = fd;
 	m->bytes = size;
 	s->nmessages++;
 	s->nbytes += size;

@@ -6,48 +6,9 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
-int64_t tls_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-volatile sig_atomic_t *tls_wait_cancel;
-
-int tls_wait_fd(int fd, short events, int64_t deadline_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	for (;;) {
-		int64_t left = deadline_ms - tls_now_ms();
-		int rc;
-
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return 0;
-		}
-		if (tls_wait_cancel != NULL && *tls_wait_cancel) {
-			errno = ECANCELED; /* the signal came before the wait began */
-			return -1;
-		}
-		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (rc > 0) {
-			return 1;
-		}
-		if (rc < 0 && errno != EINTR) {
-			return -1;
-		}
-		if (rc < 0 && tls_wait_cancel != NULL && *tls_wait_cancel) {
-			errno = ECANCELED;
-			return -1;
-		}
-	}
-}
+#include "clock.h"
 
 /* Writes pending records. Returns 1 progress, 0 would block, -1 error. */
 static int tls_pump_send(br_ssl_engine_context *eng, int fd)
@@ -124,7 +85,7 @@ int tls_pump(br_ssl_engine_context *eng, int fd, unsigned want, int64_t deadline
 		}
 		if (st & BR_SSL_SENDREC) {
 			rc = tls_pump_send(eng, fd);
-			if (rc < 0 || (rc == 0 && tls_wait_fd(fd, POLLOUT, deadline_ms) <= 0)) {
+			if (rc < 0 || (rc == 0 && clock_wait_fd(fd, POLLOUT, deadline_ms) <= 0)) {
 				return -1;
 			}
 			continue;
@@ -137,7 +98,7 @@ int tls_pump(br_ssl_engine_context *eng, int fd, unsigned want, int64_t deadline
 			return -1;
 		}
 		rc = tls_pump_recv(eng, fd);
-		if (rc < 0 || (rc == 0 && tls_wait_fd(fd, POLLIN, deadline_ms) <= 0)) {
+		if (rc < 0 || (rc == 0 && clock_wait_fd(fd, POLLIN, deadline_ms) <= 0)) {
 			return -1;
 		}
 	}

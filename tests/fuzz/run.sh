@@ -36,14 +36,16 @@ sources() {
 	conf) echo gateway/conf.c gateway/conf_table.c gateway/conf_type.c gateway/conf_value.c gateway/conf_rules.c \
 		gateway/addr.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
-	tls_cert) echo gateway/tls_cert.c -lbearssl ;;
+	tls_cert) echo gateway/tls_cert.c gateway/lib/der.c -lbearssl ;;
 	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/proto.c gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c \
-		gateway/lib/ipc.c gateway/lib/secret.c -lbearssl ;;
-	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_cert.c \
+		gateway/lib/ipc.c gateway/lib/secret.c gateway/lib/clock.c gateway/lib/wbuf.c gateway/lib/dirscan.c -lbearssl ;;
+	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_anchors.c \
+		gateway/tls_pin.c gateway/tls_cert.c gateway/lib/der.c \
 		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
-		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c -lbearssl -lpthread ;;
+		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/clock.c \
+		gateway/lib/wbuf.c -lbearssl -lpthread ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror

@@ -3,6 +3,7 @@
  * structure, the delivery-status fields, the copied original headers, the
  * date format, the limits on lines and bytes, and refused arguments.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,21 +23,33 @@ struct capture {
 
 static struct capture cap;
 
-static int capture_sink(const char *data, size_t len, void *ctx)
+static ssize_t capture_sink(void *ctx, const char *data, size_t len)
 {
 	struct capture *c = ctx;
 
 	c->calls++;
 	if (c->fail_at != 0 && c->calls >= c->fail_at) {
+		errno = ENOSPC;
 		return -1;
 	}
 	if (len > sizeof(c->buf) - 1 - c->len) {
+		errno = ENOSPC;
 		return -1;
 	}
 	memcpy(c->buf + c->len, data, len);
 	c->len += len;
 	c->buf[c->len] = '\0';
-	return 0;
+	return (ssize_t)len;
+}
+
+/* The writer the queue gives the composer: 512 octets, flushed to the capture. */
+static struct wbuf *capture_out(void)
+{
+	static char store[512];
+	static struct wbuf out;
+
+	wbuf_init(&out, store, sizeof(store), capture_sink, &cap);
+	return &out;
 }
 
 static const struct bounce_rcpt two_rcpts[] = {
@@ -70,7 +83,7 @@ static struct bounce_info base_info(void)
 static int compose(const struct bounce_info *info, const char *headers, size_t len)
 {
 	memset(&cap, 0, sizeof(cap));
-	return bounce_compose(info, headers, len, capture_sink, &cap);
+	return bounce_compose(info, headers, len, capture_out());
 }
 
 /* Times a whole line (CRLF excluded) occurs in text. */
@@ -452,7 +465,7 @@ TEST(bounce_invalid_fields)
 	info = base_info();
 	CHECK(compose(&info, NULL, 5) == -1 && cap.calls == 0);
 	CHECK(compose(NULL, NULL, 0) == -1 && cap.calls == 0);
-	CHECK(bounce_compose(&info, NULL, 0, NULL, NULL) == -1);
+	CHECK(bounce_compose(&info, NULL, 0, NULL) == -1);
 }
 
 TEST(bounce_status_syntax)
@@ -486,11 +499,13 @@ TEST(bounce_sink_failure)
 
 	memset(&cap, 0, sizeof(cap));
 	cap.fail_at = 1;
-	CHECK(bounce_compose(&info, orig_headers, strlen(orig_headers), capture_sink, &cap) == -1);
+	errno = 0;
+	CHECK(bounce_compose(&info, orig_headers, strlen(orig_headers), capture_out()) == -1);
 	CHECK(cap.calls == 1);
+	CHECK(errno == ENOSPC); /* the sink's error, for the caller's log */
 	memset(&cap, 0, sizeof(cap));
 	cap.fail_at = 3;
-	CHECK(bounce_compose(&info, orig_headers, strlen(orig_headers), capture_sink, &cap) == -1);
+	CHECK(bounce_compose(&info, orig_headers, strlen(orig_headers), capture_out()) == -1);
 	CHECK(cap.calls == 3); /* nothing more once the sink failed */
 }
 

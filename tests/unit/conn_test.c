@@ -1,7 +1,8 @@
 /*
  * conn_test.c - the plaintext side of the connection layer: CRLF line
  * reading with bare CR/LF and NUL detection, over-long lines, pipelined
- * input staying buffered, timeouts, buffered writes, pending input seen
+ * input staying buffered, timeouts, buffered writes (larger than the
+ * buffer, too long, to a peer that reads nothing), pending input seen
  * without being consumed, the absolute limit on every wait (the login
  * deadline) and the minimum-rate deadline of DATA.
  */
@@ -11,9 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "harness.h"
-#include "tls_pump.h"
 
 static struct conn test_conn;
 
@@ -126,6 +127,64 @@ TEST(conn_writes_are_buffered_until_flush)
 	close(sv[1]);
 }
 
+TEST(conn_write_larger_than_the_buffer)
+{
+	static char big[3 * CONN_OUT + 7], got[sizeof(big) + 16];
+	size_t have = 0;
+	ssize_t n;
+	int sv[2];
+
+	for (size_t i = 0; i < sizeof(big); i++) {
+		big[i] = (char)('a' + i % 26);
+	}
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_write(&test_conn, "250-", 4) == 0);
+	CHECK(conn_write(&test_conn, big, sizeof(big)) == 0);
+	CHECK(conn_flush(&test_conn, 2) == 0);
+	while (have < 4 + sizeof(big) && (n = recv(sv[1], got + have, sizeof(got) - have, MSG_DONTWAIT)) > 0) {
+		have += (size_t)n;
+	}
+	CHECK(have == 4 + sizeof(big));
+	CHECK(memcmp(got, "250-", 4) == 0 && memcmp(got + 4, big, sizeof(big)) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_reply_too_long_fails_alone)
+{
+	static char text[CONN_OUT];
+	char buf[64];
+	int sv[2];
+
+	memset(text, 'x', sizeof(text) - 1);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	conn_init(&test_conn, sv[0]);
+	CHECK(conn_printf(&test_conn, "250 %s\r\n", text) == -1); /* cannot fit the buffer */
+	CHECK(conn_printf(&test_conn, "250 %s\r\n", "ok") == 0);  /* the connection is still good */
+	CHECK(conn_flush(&test_conn, 2) == 0);
+	CHECK(recv(sv[1], buf, sizeof(buf), 0) == 8 && memcmp(buf, "250 ok\r\n", 8) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(conn_flush_to_a_peer_that_does_not_read)
+{
+	static char big[256 * 1024];
+	int sv[2], small = 4096;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+	conn_init(&test_conn, sv[0]);
+	test_conn.limit_ms = clock_now_ms() + 50; /* no wait passes this */
+	CHECK(conn_write(&test_conn, big, sizeof(big)) == -1);
+	CHECK(errno == ETIMEDOUT);
+	CHECK(conn_write(&test_conn, "x", 1) == -1); /* a failed connection stays failed */
+	CHECK(conn_flush(&test_conn, 2) == -1);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* What decides "talking out of turn": input buffered or still in the socket, never consumed; EOF is not input. */
 TEST(conn_input_pending_peeks)
 {
@@ -173,7 +232,7 @@ TEST(conn_read_ends_at_the_limit)
 	char line[32];
 	size_t n;
 	int sv[2];
-	int64_t t0 = tls_now_ms();
+	int64_t t0 = clock_now_ms();
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(write(sv[1], "NO", 2) == 2); /* a client dribbling a line */
@@ -181,7 +240,7 @@ TEST(conn_read_ends_at_the_limit)
 	test_conn.limit_ms = t0 + 100;
 	CHECK(conn_read_line(&test_conn, line, sizeof(line), &n, 30) == CONN_LINE_ERROR);
 	CHECK(errno == ETIMEDOUT);
-	CHECK(tls_now_ms() - t0 < 20000); /* the limit ended it, not the 30 s timeout */
+	CHECK(clock_now_ms() - t0 < 20000); /* the limit ended it, not the 30 s timeout */
 	close(sv[0]);
 	close(sv[1]);
 }

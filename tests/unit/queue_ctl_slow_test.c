@@ -196,3 +196,21 @@ TEST(queue_ctl_client_that_never_reads_is_dropped)
 	CHECK(strncmp(slow_answer, "ok\n", 3) == 0 && len < 100000); /* cut short: what fitted */
 	slow_teardown();
 }
+
+TEST(queue_ctl_slot_is_clean_after_a_client_dropped_mid_answer)
+{
+	char id[SPOOL_ID_LEN + 1];
+	int slow;
+
+	slow_setup(200);
+	slow_fill(id, 10);
+	slow = slow_connect("list\n"); /* takes the first slot */
+	for (int rounds = 0; rounds < 1000 && slow_pass(100) > 0; rounds++) {
+		/* nobody reads: dropped at the deadline, a step of the listing half written */
+	}
+	CHECK(queue_ctl_timeout_ms() == -1);
+	close(slow);
+	(void)slow_read_all(slow_connect("flush\n")); /* the same slot, a new client */
+	CHECK(strncmp(slow_answer, "ok\nflush: ", 10) == 0);
+	slow_teardown();
+}

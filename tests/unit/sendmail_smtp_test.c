@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #if CONFIG_TOOL_SENDMAIL
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -25,7 +26,7 @@ static struct sendmail_smtp *smtp_pair(int *server, const char *script)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], script, strlen(script)) < 0) {
 		return NULL;
 	}
-	smtp_conn.fd = sv[0];
+	sendmail_smtp_attach(&smtp_conn, sv[0]);
 	*server = sv[1];
 	return &smtp_conn;
 }
@@ -78,6 +79,43 @@ TEST(sendmail_smtp_temporary_and_malformed)
 	CHECK(sendmail_smtp_reply(c, "MAIL") == 452);
 	CHECK(sendmail_smtp_refused(c, "MAIL", EX_DATAERR) == EX_TEMPFAIL); /* 4xx: try again later */
 	CHECK(sendmail_smtp_reply(c, "next") == -1);                        /* not a reply line */
+	close(server);
+	close(c->fd);
+}
+
+/* A put larger than the whole buffer reaches the server intact, and nothing beside the buffer is touched. */
+TEST(sendmail_smtp_put_larger_than_its_buffer)
+{
+	static char big[8192 + 64], got[sizeof(big) + 16];
+	size_t have = 0;
+	ssize_t n;
+	int server;
+	struct sendmail_smtp *c = smtp_pair(&server, "");
+
+	CHECK(c != NULL);
+	if (c == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(big); i++) {
+		big[i] = (char)('A' + i % 23);
+	}
+	c->reply.code = 421; /* the last reply: must survive the put */
+	snprintf(c->shown, sizeof(c->shown), "canary");
+	CHECK(sendmail_smtp_put(c, "DATA\r\n", 6) == 0);
+	CHECK(sendmail_smtp_put(c, big, sizeof(big)) == 0);
+	CHECK(c->reply.code == 421);
+	CHECK_STR(c->shown, "canary");
+	if (c->reply.code != 421) {
+		close(server); /* the connection's state is overwritten: a flush could send anything */
+		close(c->fd);
+		return;
+	}
+	CHECK(sendmail_smtp_flush(c) == 0);
+	while (have < 6 + sizeof(big) && (n = read(server, got + have, sizeof(got) - have)) > 0) {
+		have += (size_t)n;
+	}
+	CHECK(have == 6 + sizeof(big));
+	CHECK(memcmp(got, "DATA\r\n", 6) == 0 && memcmp(got + 6, big, sizeof(big)) == 0);
 	close(server);
 	close(c->fd);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "config.h"
 #include "harness.h"
 #include "tls_client.h"
@@ -221,7 +222,7 @@ static void hs_server(int fd, const char *cert, const char *key)
 	static struct tls_key tkey;
 	static struct tls_server_policy pol;
 	char err[256];
-	int64_t deadline = tls_now_ms() + 10000;
+	int64_t deadline = clock_now_ms() + 10000;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	pol = (struct tls_server_policy){ .creds = &creds, .sign = hs_sign, .sign_ctx = &tkey };
@@ -251,7 +252,7 @@ struct hs hs_run(const char *cert, const char *key, const struct tls_client_trus
 {
 	struct hs r = { -1, 0, 0, 0, 0, 0, "" };
 	br_ssl_session_parameters sp;
-	int64_t deadline = tls_now_ms() + 10000;
+	int64_t deadline = clock_now_ms() + 10000;
 	int sv[2], status = 0;
 	pid_t pid;
 
