@@ -1,6 +1,7 @@
 /*
- * conn.c - buffered, deadline-bound I/O on one client connection, plain or
- * TLS. The session's only way to talk to its client.
+ * conn.c - buffered, deadline-bound I/O on one SMTP connection, plain or
+ * TLS (see conn.h): the session's way to talk to its client, and the
+ * relay's to the smarthost.
  */
 #include "conn.h"
 

@@ -1,9 +1,11 @@
 /*
- * conn.h - one client connection as the session sees it: plaintext until
- * STARTTLS (or from the first byte on an implicit-TLS listener), then TLS
- * through tls_pump. Reads are zero-copy views of buffered input (conn_peek
- * / conn_consume); writes are buffered (wbuf.h) until conn_flush. Every
- * wait has a deadline. Runs in the session process; buffers are fixed-size.
+ * conn.h - one SMTP connection, plain or TLS, as its end point sees it: the
+ * session's connection to its client (plaintext until STARTTLS, or TLS from
+ * the first byte on an implicit-TLS listener) and the relay's to the
+ * smarthost (TLS client engine). TLS records move through tls_pump. Reads
+ * are zero-copy views of buffered input (conn_peek / conn_consume); writes
+ * are buffered (wbuf.h) until conn_flush. Every wait has a deadline; every
+ * buffer is fixed-size.
  */
 #ifndef SUBGATE_CONN_H
 #define SUBGATE_CONN_H
