@@ -432,7 +432,8 @@ format-check:
 lint: $(B)/include/config.h $(B)/include/build_info.h $(if $(CONFIG_SANDBOX_SECCOMP_BUILD_TIME),$(B)/include/sandbox_bpf.h)
 	$(Q)scripts/apt-need.sh $(LINT_TOOLS) $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
-	$(Q)$(PYTHON) scripts/shape-check.py
+	$(Q)$(MAKE) --no-print-directory $(B)/subgate
+	$(Q)$(PYTHON) scripts/shape-check.py --objects $(OBJDIR)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(B)/include -Igateway -Igateway/lib \
 		--suppress=missingIncludeSystem gateway tests/unit
