@@ -491,10 +491,15 @@ class Smarthost:
         aborted = threading.Event()
 
         def abort_all():
-            with self.lock:
-                for t in list(self.transports):
-                    t.abort()  # their connection_lost() runs next, before the loop sees stop()
-            aborted.set()
+            try:
+                with self.lock:
+                    for t in list(self.transports):
+                        try:
+                            t.abort()  # their connection_lost() runs next, before the loop sees stop()
+                        except AttributeError:
+                            pass  # a TLS transport asyncio has already torn down (its _ssl_protocol is None)
+            finally:
+                aborted.set()
 
         controller.loop.call_soon_threadsafe(abort_all)
         assert aborted.wait(10), "the smarthost's event loop did not abort its connections"
