@@ -25,6 +25,7 @@
 
 #include "log.h"
 
+#if CONFIG_TEST_ALLOC_TRAP /* built only then (Makefile); the guard keeps `make lint` of other configurations quiet */
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
@@ -122,3 +123,4 @@ void *__wrap_memalign(size_t align, size_t n)
 	alloc_check("memalign", n, __builtin_return_address(0));
 	return __real_memalign(align, n);
 }
+#endif
