@@ -27,7 +27,7 @@ export KCONFIG_CONFIG
 # Tools the build itself needs on a bare Debian machine (installed on demand).
 HOST_TOOLS := make gcc musl-tools python3-kconfiglib kconfig-frontends-nox file
 TEST_TOOLS := python3-pytest openssl swaks libnet-ssleay-perl curl msmtp s-nail python3-aiosmtpd python3-cryptography \
-	postfix sasl2-bin libsasl2-modules libbearssl-dev libcdb-dev libseccomp-dev testssl.sh nmap hydra strace
+	postfix sasl2-bin libsasl2-modules libbearssl-dev libcdb-dev libseccomp-dev libjsmn-dev testssl.sh nmap hydra strace
 LINT_TOOLS := clang-format cppcheck clang-tidy
 
 ifeq ($(V),1)
@@ -71,6 +71,7 @@ srcs-y += gateway/addr.c gateway/envelope.c gateway/jail.c gateway/local_users.c
 srcs-y += gateway/lib/base64.c gateway/lib/clock.c gateway/lib/der.c gateway/lib/dirscan.c gateway/lib/fdmap.c \
 	gateway/lib/fs.c gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c \
 	gateway/lib/timefmt.c gateway/lib/wbuf.c
+srcs-$(CONFIG_RELAY_OAUTH) += gateway/http_req.c gateway/http_resp.c gateway/oauth_json.c gateway/oauth_token.c
 srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/cmd_queue.c
@@ -126,7 +127,7 @@ LDFLAGS := -fPIE -pie -nostartfiles -Wl,-static -Wl,--no-dynamic-linker -Wl,-z,t
 LINK = $(CC) $(LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
 	$$($(CC) -print-file-name=crtbeginS.o) $^ $(LIBS) \
 	$$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
-DEPS_STAMP := $(SYSROOT)/.stamp-bearssl
+DEPS_STAMP := $(SYSROOT)/.stamp-bearssl $(SYSROOT)/.stamp-jsmn
 # The allocation trap (gateway/alloc.c): every reference to the allocator, libc.a's too,
 # goes to its __wrap_ functions; not stripped, so that addr2line names the trap's caller.
 ifeq ($(CONFIG_TEST_ALLOC_TRAP),y)
@@ -134,7 +135,7 @@ LDFLAGS := $(filter-out -s,$(LDFLAGS)) \
 	$(foreach f,malloc calloc realloc free aligned_alloc posix_memalign memalign,-Wl,--wrap=$(f))
 endif
 BUILD_INFO = musl-gcc static-pie; $(shell head -qn1 $(SYSROOT)/.stamp-bearssl \
-	$(SYSROOT)/.stamp-tinycdb $(SYSROOT)/.stamp-libseccomp 2>/dev/null | paste -sd, | sed 's/,/, /g')
+	$(SYSROOT)/.stamp-tinycdb $(SYSROOT)/.stamp-libseccomp $(SYSROOT)/.stamp-jsmn 2>/dev/null | paste -sd, | sed 's/,/, /g')
 endif
 
 VERSION := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+g/')
@@ -154,7 +155,8 @@ deps: host-tools
 $(SYSROOT)/.stamp-libseccomp: | host-tools
 	$(Q)scripts/deps.sh --sysroot $(SYSROOT)
 
-$(SYSROOT)/.stamp-bearssl:
+# jsmn came later than the others: a sysroot made before it gets it on the next build.
+$(SYSROOT)/.stamp-bearssl $(SYSROOT)/.stamp-jsmn:
 	$(Q)$(MAKE) --no-print-directory deps
 
 # The Kconfig front ends are host tools: checked once per build directory (a

@@ -11,7 +11,7 @@
 #                             written when everything is ready; make waits for
 #                             it). scripts/deps.sh, run from here, adds the
 #                             kernel UAPI headers (linux-libc-dev-ARCH-cross),
-#                             BearSSL, TinyCDB and libseccomp, and owns
+#                             BearSSL, TinyCDB, libseccomp and jsmn, and owns
 #                             build/NAME/deps/ and its .stamp-* files.
 #   * build/NAME/bin/TRIPLET-musl-gcc
 #                             the board's compiler: Debian's TRIPLET-gcc with
@@ -293,7 +293,7 @@ if [ "$NEW_COMPILER" = 1 ]; then
     # deps.sh's stamps name the compiler by path only: with other flags behind
     # the same path, its libraries are stale.
     say "compiler ${WRAPPER#"$TOP"/} (re)written; dependencies will be rebuilt"
-    rm -f "$SYSROOT/.stamp-bearssl" "$SYSROOT/.stamp-tinycdb" "$SYSROOT/.stamp-libseccomp"
+    rm -f "$SYSROOT/.stamp-bearssl" "$SYSROOT/.stamp-tinycdb" "$SYSROOT/.stamp-libseccomp" "$SYSROOT/.stamp-jsmn"
 fi
 
 if [ "$NEW_COMPILER" = 1 ] || [ "$MUSL_BUILT" = 1 ] || [ "$LIBGCC_BUILT" = 1 ]; then
@@ -316,7 +316,7 @@ if [ "$NEW_COMPILER" = 1 ] || [ "$MUSL_BUILT" = 1 ] || [ "$LIBGCC_BUILT" = 1 ]; 
     say "toolchain ok: $(file -b "$t/hello" | cut -d, -f1-2), static and static-pie"
 fi
 
-# --- step 5: BearSSL, TinyCDB, libseccomp and the kernel headers ----------------------
+# --- step 5: BearSSL, TinyCDB, libseccomp, jsmn and the kernel headers ----------------
 CC="$WRAPPER" AR="$TRIPLET-ar" RANLIB="$TRIPLET-ranlib" HOST_TRIPLET="$TRIPLET" \
     KERNEL_HEADERS_DIR="$KERNEL_HEADERS" KERNEL_HEADERS_ARCH_DIR="$KERNEL_HEADERS" \
     KERNEL_HEADERS_PKG="linux-libc-dev-$DEB_ARCH-cross" \
@@ -326,7 +326,7 @@ CC="$WRAPPER" AR="$TRIPLET-ar" RANLIB="$TRIPLET-ranlib" HOST_TRIPLET="$TRIPLET" 
 {
     printf 'board %s: %s%s\n' "$BOARD" "$CROSS_CC" "${BOARD_CFLAGS:+ $BOARD_CFLAGS}"
     head -qn1 "$SYSROOT/.stamp-musl" "$SYSROOT/.stamp-kernel-headers" "$SYSROOT/.stamp-bearssl" \
-        "$SYSROOT/.stamp-tinycdb" "$SYSROOT/.stamp-libseccomp"
+        "$SYSROOT/.stamp-tinycdb" "$SYSROOT/.stamp-libseccomp" "$SYSROOT/.stamp-jsmn"
 } >"$SYSROOT/.stamp-cross.tmp"
 mv -f "$SYSROOT/.stamp-cross.tmp" "$SYSROOT/.stamp-cross"
 say "ready: ${WRAPPER#"$TOP"/} with ${SYSROOT#"$TOP"/}"

@@ -15,6 +15,8 @@
 #   bearssl    -> lib/libbearssl.a, include/bearssl*.h
 #   tinycdb    -> lib/libcdb.a,     include/cdb.h
 #   libseccomp -> lib/libseccomp.a, include/seccomp.h, include/seccomp-syscalls.h
+#   jsmn       -> include/jsmn.h (header-only JSON tokenizer: the OAuth token
+#                 endpoint's replies; nothing to compile here)
 # plus the Linux UAPI headers from linux-libc-dev (include/{linux,asm,asm-generic}),
 # because musl-gcc does not search /usr/include.
 # Third-party source is never committed; it only lives in the work dir.
@@ -29,7 +31,7 @@
 #                                      cross.sh: linux-libc-dev-<arch>-cross)
 #   DEPS_CFLAGS [-Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections
 #                -fno-asynchronous-unwind-tables -fno-unwind-tables]
-#   BEARSSL_VERSION / TINYCDB_VERSION / LIBSECCOMP_VERSION
+#   BEARSSL_VERSION / TINYCDB_VERSION / LIBSECCOMP_VERSION / JSMN_VERSION
 #                                      pin a Debian source version; empty (the
 #                                      default) takes the suite's current one,
 #                                      so a security update never breaks the build
@@ -40,11 +42,13 @@
 set -euo pipefail
 
 # --- Debian source versions (empty: the current one; bookworm had, when this
-# was written: bearssl 0.6+dfsg.1-3, tinycdb 0.78, libseccomp 2.5.4-1+deb12u1)
+# was written: bearssl 0.6+dfsg.1-3, tinycdb 0.78, libseccomp 2.5.4-1+deb12u1,
+# jsmn 1.1.0-2)
 BEARSSL_VERSION="${BEARSSL_VERSION:-}"
 TINYCDB_VERSION="${TINYCDB_VERSION:-}"
 LIBSECCOMP_VERSION="${LIBSECCOMP_VERSION:-}"
-PACKAGES=(bearssl tinycdb libseccomp)
+JSMN_VERSION="${JSMN_VERSION:-}"
+PACKAGES=(bearssl tinycdb libseccomp jsmn)
 
 # --- settings ---------------------------------------------------------------
 CC="${CC:-musl-gcc}"
@@ -96,6 +100,7 @@ version_of() {            # version_of PKG -> requested Debian source version
         bearssl) echo "$BEARSSL_VERSION" ;;
         tinycdb) echo "$TINYCDB_VERSION" ;;
         libseccomp) echo "$LIBSECCOMP_VERSION" ;;
+        jsmn) echo "$JSMN_VERSION" ;;
         *) die "unknown package $1" ;;
     esac
 }
@@ -110,6 +115,10 @@ stamp_want() {            # stamp_want PKG [VERSION]
     if [ "$1" = kernel-headers ]; then
         printf '%s %s\narch-dir=%s\n' "$KERNEL_HEADERS_PKG" "$(kernel_headers_version)" "$KERNEL_HEADERS_ARCH_DIR"
         if [ "$KERNEL_HEADERS_DIR" != /usr/include ]; then printf 'dir=%s\n' "$KERNEL_HEADERS_DIR"; fi
+        return
+    fi
+    if [ "$1" = jsmn ]; then   # a header, compiled with the program: no toolchain in its stamp
+        printf '%s %s\nheader-only\n' "$1" "${2:-$(version_of "$1")}"
         return
     fi
     printf '%s %s\nCC=%s AR=%s RANLIB=%s HOST=%s CFLAGS=%s\n' "$1" "${2:-$(version_of "$1")}" \
@@ -215,6 +224,37 @@ build_libseccomp() {
     rm -f "$SYSROOT/lib/libseccomp.la"
 }
 
+# jsmn's Debian layer is packaging only: 1.1.0-2 carries no patches, and the
+# jsmn.h libjsmn-dev installs is upstream's, byte for byte. Some mirrors lack
+# its .debian.tar.xz; then the upstream tarball that apt fetched is checked
+# against the SHA-256 in the .dsc (which apt checked against the signed index)
+# and unpacked alone. Any other failure stops the build as for the others.
+fetch_jsmn() {
+    local log="$LOGDIR/jsmn.log" dsc orig want have
+    if (fetch jsmn "$1") 2>>"$log"; then
+        dsc="$(ls "$WORK/src/jsmn_"*.dsc | head -n 1)"
+    else
+        dsc="$(ls "$WORK/src/jsmn_"*.dsc 2>/dev/null | head -n 1)"
+        [ -n "$dsc" ] || die "no jsmn source package (see $log)"
+        orig="$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(jsmn_[^ ]*\.orig\.tar\.[a-z0-9]*\)$/\1/p' "$dsc" | head -n 1)"
+        want="$(awk -v f="$orig" '$3 == f && length($1) == 64 { print $1; exit }' "$dsc")"
+        [ -n "$orig" ] && [ -f "$WORK/src/$orig" ] || die "no upstream tarball for jsmn (see $log)"
+        have="$(sha256sum <"$WORK/src/$orig" | cut -d ' ' -f 1)"
+        [ "$have" = "$want" ] || die "jsmn: $orig does not match the SHA-256 in $(basename "$dsc")"
+        say "jsmn: Debian's packaging layer is not on the mirror; using $orig (SHA-256 checked)"
+        rm -rf "$WORK/build/jsmn"
+        mkdir -p "$WORK/build/jsmn"
+        tar -xf "$WORK/src/$orig" -C "$WORK/build/jsmn" --strip-components=1
+    fi
+    FETCHED_VERSION="$(sed -n 's/^Version: //p' "$dsc" | head -n 1)"
+}
+
+# jsmn.h is compiled into subgate's own objects, which pick the parser's
+# behaviour with macros before including it (gateway/oauth_token.c).
+build_jsmn() {
+    install -m 0644 "$WORK/build/jsmn/jsmn.h" "$SYSROOT/include/"
+}
+
 for p in "${TODO[@]}"; do
     if [ "$p" = kernel-headers ]; then
         install_kernel_headers
@@ -223,7 +263,7 @@ for p in "${TODO[@]}"; do
     v="$(version_of "$p")"
     : >"$LOGDIR/$p.log"
     rm -f "$SYSROOT/.stamp-$p"
-    fetch "$p" "$v"
+    if [ "$p" = jsmn ]; then fetch_jsmn "$v"; else fetch "$p" "$v"; fi
     v="$FETCHED_VERSION"
     say "building $p $v with $CC"
     start=$SECONDS
