@@ -190,7 +190,7 @@ static int hr_chunk_size(struct http_resp *r)
 	size_t i = 0;
 
 	for (; i < r->line_len && hr_hex(r->line[i]) >= 0; i++) {
-		if (size > HR_SIZE_MAX) {
+		if (size > HR_SIZE_MAX >> 4) {
 			return hr_fail(r, HTTP_RESP_ECHUNK);
 		}
 		size = size * 16 + (unsigned)hr_hex(r->line[i]);

@@ -97,6 +97,8 @@ static const struct ott_case ott_cases[] = {
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\\u12G4\"}", OAUTH_TOKEN_EJSON },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xc3\x28\"}", OAUTH_TOKEN_EJSON },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xc0\xaf\"}", OAUTH_TOKEN_EJSON },
+	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xe0\x80\xaf\"}", OAUTH_TOKEN_EJSON },
+	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xf0\x8f\xbf\xbf\"}", OAUTH_TOKEN_EJSON },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xed\xa0\x80\"}", OAUTH_TOKEN_EJSON },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":\"\xf4\x90\x80\x80\"}", OAUTH_TOKEN_EJSON },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"x\":[[[[[[[[[1]]]]]]]]]}", OAUTH_TOKEN_EJSON },
