@@ -20,7 +20,7 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv http_resp oauth_token"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
@@ -46,6 +46,8 @@ sources() {
 		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
 		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/clock.c \
 		gateway/lib/wbuf.c -lbearssl -lpthread ;;
+	http_resp) echo gateway/http_resp.c gateway/lib/secret.c ;;
+	oauth_token) echo gateway/oauth_token.c gateway/oauth_json.c gateway/lib/json.c gateway/lib/secret.c ;;
 	esac
 }
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -Wall -Wextra -Werror
@@ -53,6 +55,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 
 command -v clang >/dev/null 2>&1 || scripts/apt-need.sh clang
 [ -e /usr/include/bearssl.h ] || scripts/apt-need.sh libbearssl-dev
+[ -e /usr/include/jsmn.h ] || scripts/apt-need.sh libjsmn-dev
 mkdir -p "$out"
 for t in $targets; do
 	# shellcheck disable=SC2046,SC2086 # cflags and the source list are word lists
