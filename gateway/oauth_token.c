@@ -70,7 +70,9 @@ static int ot_chars(char *s, long n, enum ot_kind kind)
 		unsigned char c = (unsigned char)s[k];
 
 		if (kind == OT_DESC) {
-			s[k] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+			if (c < 0x20 || c == 0x7f) {
+				s[k] = ' ';
+			}
 		} else if (c > 0x7e || c < (kind == OT_VSCHAR ? 0x21 : 0x20) ||
 			   (kind == OT_NQ && (c == '"' || c == '\\'))) {
 			return OAUTH_TOKEN_ECHARS;

@@ -21,7 +21,8 @@ static const struct hrt_enc hrt_enc_cases[] = {
 	{ "", "" },
 	{ "abcXYZ019-._~", "abcXYZ019-._~" },
 	{ "a b", "a%20b" },
-	{ "https://outlook.office.com/SMTP.Send offline_access", "https%3A%2F%2Foutlook.office.com%2FSMTP.Send%20offline_access" },
+	{ "https://outlook.office.com/SMTP.Send offline_access",
+	  "https%3A%2F%2Foutlook.office.com%2FSMTP.Send%20offline_access" },
 	{ "M.C5_BAY.0.U.-Cq!*$", "M.C5_BAY.0.U.-Cq%21%2A%24" },
 	{ "+/=&%", "%2B%2F%3D%26%25" },
 	{ "\r\n\x01\x7f\xff", "%0D%0A%01%7F%FF" },
@@ -78,7 +79,8 @@ TEST(http_req_post_exact_bytes)
 			   "grant_type=refresh_token&refresh_token=x";
 
 	wbuf_init(&w, buf, sizeof(buf), NULL, NULL);
-	CHECK(http_req_post(&w, "login.microsoftonline.com", 443, "/common/oauth2/v2.0/token", body, strlen(body)) == 0);
+	CHECK(http_req_post(&w, "login.microsoftonline.com", 443, "/common/oauth2/v2.0/token", body, strlen(body)) ==
+	      0);
 	CHECK(w.len == strlen(want));
 	CHECK_BYTES(buf, want, strlen(want));
 

@@ -21,32 +21,33 @@
 
 struct hrt_case {
 	const char *in;
-	size_t len;     /* 0: strlen(in) */
-	int eof;        /* the stream ends after in */
-	int result;     /* HTTP_RESP_DONE, HTTP_RESP_MORE or an error */
-	int status;     /* when DONE */
+	size_t len; /* 0: strlen(in) */
+	int eof;    /* the stream ends after in */
+	int result; /* HTTP_RESP_DONE, HTTP_RESP_MORE or an error */
+	int status; /* when DONE */
 	const char *body;
 };
 
 #define HRT_OK "HTTP/1.1 200 OK\r\n"
 static const struct hrt_case hrt_cases[] = {
 	/* framing */
-	{ HRT_OK "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"b\"}\r\n", 0, 0, HTTP_RESP_DONE, 200,
-	  "{\"a\":\"b\"}\r\n" },
+	{ HRT_OK "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"b\"}\r\n", 0, 0, HTTP_RESP_DONE,
+	  200, "{\"a\":\"b\"}\r\n" },
 	{ HRT_OK "content-length:   2  \r\n\r\n{}", 0, 0, HTTP_RESP_DONE, 200, "{}" },
 	{ HRT_OK "Content-Length: 0\r\n\r\n", 0, 0, HTTP_RESP_DONE, 200, "" },
 	{ HRT_OK "Content-Length: 2\r\n\r\n{}extra", 0, 0, HTTP_RESP_DONE, 200, "{}" },
-	{ HRT_OK "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n5\r\n:\"b\"}\r\n0\r\n\r\n", 0, 0, HTTP_RESP_DONE, 200,
-	  "{\"a\":\"b\"}" },
-	{ HRT_OK "Transfer-Encoding: Chunked\r\n\r\na;name=val;x=\"q\"\r\n0123456789\r\n0 ; end\r\nX-Trailer: 1\r\n\r\n", 0,
-	  0, HTTP_RESP_DONE, 200, "0123456789" },
+	{ HRT_OK "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n5\r\n:\"b\"}\r\n0\r\n\r\n", 0, 0, HTTP_RESP_DONE,
+	  200, "{\"a\":\"b\"}" },
+	{ HRT_OK
+	  "Transfer-Encoding: Chunked\r\n\r\na;name=val;x=\"q\"\r\n0123456789\r\n0 ; end\r\nX-Trailer: 1\r\n\r\n",
+	  0, 0, HTTP_RESP_DONE, 200, "0123456789" },
 	{ HRT_OK "Transfer-Encoding: chunked\r\n\r\n00000002\r\nab\r\n0\r\n\r\n", 0, 0, HTTP_RESP_DONE, 200, "ab" },
-	{ "HTTP/1.1 400 Bad Request\r\nCache-Control: no-store\r\n\r\n{\"error\":\"invalid_grant\"}", 0, 1, HTTP_RESP_DONE, 400,
-	  "{\"error\":\"invalid_grant\"}" },
+	{ "HTTP/1.1 400 Bad Request\r\nCache-Control: no-store\r\n\r\n{\"error\":\"invalid_grant\"}", 0, 1,
+	  HTTP_RESP_DONE, 400, "{\"error\":\"invalid_grant\"}" },
 	{ "HTTP/1.0 200\r\n\r\nbody", 0, 1, HTTP_RESP_DONE, 200, "body" },
 	{ "HTTP/1.1 200 \r\nContent-Length: 1\r\n\r\nx", 0, 0, HTTP_RESP_DONE, 200, "x" },
-	{ "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\nX: y\r\n\r\n" HRT_OK "Content-Length: 1\r\n\r\nz", 0, 0,
-	  HTTP_RESP_DONE, 200, "z" },
+	{ "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\nX: y\r\n\r\n" HRT_OK "Content-Length: 1\r\n\r\nz", 0,
+	  0, HTTP_RESP_DONE, 200, "z" },
 	{ "HTTP/1.1 204 No Content\r\n\r\n", 0, 0, HTTP_RESP_DONE, 204, "" },
 	{ HRT_OK "X-Odd: \x80\xff obs-text\t\r\nContent-Length: 1\r\n\r\nq", 0, 0, HTTP_RESP_DONE, 200, "q" },
 	/* incomplete: more bytes needed, or the stream ends early */
@@ -90,8 +91,10 @@ static const struct hrt_case hrt_cases[] = {
 	{ HRT_OK "Content-Length: 99999999999999999999999999\r\n\r\n", 0, 0, HTTP_RESP_ELENGTH, 0, NULL },
 	{ HRT_OK "Content-Length: 65\r\n\r\n", 0, 0, HTTP_RESP_EBODY_SIZE, 0, NULL },
 	/* Transfer-Encoding */
-	{ HRT_OK "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 0, HTTP_RESP_EFRAMING, 0, NULL },
-	{ HRT_OK "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 0, 0, HTTP_RESP_EFRAMING, 0, NULL },
+	{ HRT_OK "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 0, HTTP_RESP_EFRAMING, 0,
+	  NULL },
+	{ HRT_OK "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 0, 0, HTTP_RESP_EFRAMING, 0,
+	  NULL },
 	{ "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 0, HTTP_RESP_EFRAMING, 0, NULL },
 	{ HRT_OK "Transfer-Encoding: gzip, chunked\r\n\r\n", 0, 0, HTTP_RESP_ECODING, 0, NULL },
 	{ HRT_OK "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 0, HTTP_RESP_ECODING, 0, NULL },
@@ -179,8 +182,7 @@ TEST(http_resp_header_cap)
 		n = (size_t)snprintf(in, sizeof(in), "%s", HRT_OK "X: ");
 		memset(in + n, 'a', fill);
 		n += fill;
-		memcpy(in + n, "\r\n\r\n", 4);
-		n += 4;
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\r\n\r\n");
 		http_resp_init(&r, body, sizeof(body));
 		int res = http_resp_feed(&r, in, n, &used);
 		CHECK(res == (extra ? HTTP_RESP_EHEADER_SIZE : HTTP_RESP_MORE));

@@ -15,7 +15,8 @@
 #if CONFIG_RELAY_OAUTH
 #include "oauth_token.h"
 
-#define OTT_MS_AT "eyJ0eXAiOiJKV1QiLCJub25jZSI6IkFRQUJBQUFBQUFE.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2ln-_bmF0"
+#define OTT_MS_AT \
+	"eyJ0eXAiOiJKV1QiLCJub25jZSI6IkFRQUJBQUFBQUFE.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2ln-_bmF0"
 #define OTT_MS_RT "0.AXoAPq3hXGJDXkSP_rt7S0QOx2VRxq8E4R9JrsMEbRQwbxR6AHk.AgABAAEAAAD--DLA3VO7QrddgJg7WevrAgDs_wUA9P-0iQ"
 
 struct ott_case {
@@ -37,18 +38,21 @@ static const struct ott_case ott_cases[] = {
 	/* a personal account's rotated refresh token, with ! * $ in it */
 	{ "{\"token_type\":\"Bearer\",\"scope\":\"https://outlook.office.com/SMTP.Send\",\"expires_in\":3600,"
 	  "\"access_token\":\"EwBIBMl6BAAUDmE+/tZ8=\",\"refresh_token\":\"M.C522_BAY.0.U.-CkCLm6!qA*Dr8a9MZ$\"}",
-	  OAUTH_TOKEN_OK, "EwBIBMl6BAAUDmE+/tZ8=", "M.C522_BAY.0.U.-CkCLm6!qA*Dr8a9MZ$", "https://outlook.office.com/SMTP.Send",
-	  3600, NULL, NULL },
+	  OAUTH_TOKEN_OK, "EwBIBMl6BAAUDmE+/tZ8=", "M.C522_BAY.0.U.-CkCLm6!qA*Dr8a9MZ$",
+	  "https://outlook.office.com/SMTP.Send", 3600, NULL, NULL },
 	/* client credentials: no refresh token */
 	{ "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"eyJ0.eyJh.c2ln\"}",
 	  OAUTH_TOKEN_OK, "eyJ0.eyJh.c2ln", "", "", 3599, NULL, NULL },
 	/* Google, pretty-printed */
-	{ "{\n  \"access_token\": \"ya29.a0AfB_byC-kq1\",\n  \"expires_in\": 3599,\n  \"refresh_token\": \"1//0gLwXyz-abc\",\n"
+	{ "{\n  \"access_token\": \"ya29.a0AfB_byC-kq1\",\n  \"expires_in\": 3599,\n  \"refresh_token\": "
+	  "\"1//0gLwXyz-abc\",\n"
 	  "  \"scope\": \"https://mail.google.com/\",\n  \"token_type\": \"Bearer\"\n}\n",
 	  OAUTH_TOKEN_OK, "ya29.a0AfB_byC-kq1", "1//0gLwXyz-abc", "https://mail.google.com/", 3599, NULL, NULL },
 	/* no expires_in; bearer in lower case; escapes that decode to plain ASCII; expires_in as a string (v1) */
-	{ "{\"access_token\":\"a\\/b\\u0041\",\"token_type\":\"bearer\"}", OAUTH_TOKEN_OK, "a/bA", "", "", -1, NULL, NULL },
-	{ "{\"access_token\":\"x\",\"token_type\":\"BEARER\",\"expires_in\":\"3599\",\"n\":null,\"t\":true,\"f\":[false,"
+	{ "{\"access_token\":\"a\\/b\\u0041\",\"token_type\":\"bearer\"}", OAUTH_TOKEN_OK, "a/bA", "", "", -1, NULL,
+	  NULL },
+	{ "{\"access_token\":\"x\",\"token_type\":\"BEARER\",\"expires_in\":\"3599\",\"n\":null,\"t\":true,\"f\":["
+	  "false,"
 	  "-1.5e+3,0,{\"o\":{}}]}",
 	  OAUTH_TOKEN_OK, "x", "", "", 3599, NULL, NULL },
 	/* error replies */
@@ -59,16 +63,17 @@ static const struct ott_case ott_cases[] = {
 	  OAUTH_TOKEN_ERROR_REPLY, NULL, NULL, NULL, 0, "authorization_pending",
 	  "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.  Trace ID: 0a1b2c3d  "
 	  "Timestamp: 2026-12-08 01:00:00Z" },
-	{ "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70000: The provided grant has expired due to it being "
+	{ "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70000: The provided grant has expired due to it "
+	  "being "
 	  "revoked.\",\"error_codes\":[70000],\"suberror\":\"bad_token\"}",
 	  OAUTH_TOKEN_ERROR_REPLY, NULL, NULL, NULL, 0, "invalid_grant",
 	  "AADSTS70000: The provided grant has expired due to it being revoked." },
 	{ "{\n  \"error\": \"invalid_grant\",\n  \"error_description\": \"Token has been expired or revoked.\"\n}",
 	  OAUTH_TOKEN_ERROR_REPLY, NULL, NULL, NULL, 0, "invalid_grant", "Token has been expired or revoked." },
-	{ "{\"error\":\"invalid_client\",\"access_token\":\"leak\",\"token_type\":\"Bearer\"}", OAUTH_TOKEN_ERROR_REPLY, NULL,
-	  NULL, NULL, 0, "invalid_client", "" },
-	{ "{\"error\":\"x\",\"error_description\":\"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9\\u0007\"}", OAUTH_TOKEN_ERROR_REPLY,
-	  NULL, NULL, NULL, 0, "x", "caf\xc3\xa9 \xf0\x9f\x98\x80 \xc3\xa9 " },
+	{ "{\"error\":\"invalid_client\",\"access_token\":\"leak\",\"token_type\":\"Bearer\"}", OAUTH_TOKEN_ERROR_REPLY,
+	  NULL, NULL, NULL, 0, "invalid_client", "" },
+	{ "{\"error\":\"x\",\"error_description\":\"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9\\u0007\"}",
+	  OAUTH_TOKEN_ERROR_REPLY, NULL, NULL, NULL, 0, "x", "caf\xc3\xa9 \xf0\x9f\x98\x80 \xc3\xa9 " },
 	/* not JSON, or not an object */
 	{ "", OAUTH_TOKEN_EJSON },
 	{ "[]", OAUTH_TOKEN_EJSON },
@@ -116,7 +121,8 @@ static const struct ott_case ott_cases[] = {
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":true}", OAUTH_TOKEN_ETYPE },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":\"60s\"}", OAUTH_TOKEN_ETYPE },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":315360001}", OAUTH_TOKEN_ETYPE },
-	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":99999999999999999999999}", OAUTH_TOKEN_ETYPE },
+	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":99999999999999999999999}",
+	  OAUTH_TOKEN_ETYPE },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"scope\":[\"a\"]}", OAUTH_TOKEN_ETYPE },
 	{ "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":315360000}", OAUTH_TOKEN_OK, "a", "", "",
 	  315360000 },
@@ -211,15 +217,18 @@ static const struct ott_dev_case ott_dev_cases[] = {
 	{ "{\"user_code\":\"FKQ4DGLRX\",\"device_code\":\"DAQABAAEAAAD--DLA3VO7QrddgJg7WevrFLr\",\"verification_uri\":"
 	  "\"https://microsoft.com/devicelogin\",\"expires_in\":900,\"interval\":5,\"message\":\"To sign in, use a web "
 	  "browser to open the page https://microsoft.com/devicelogin and enter the code FKQ4DGLRX to authenticate.\"}",
-	  OAUTH_TOKEN_OK, "DAQABAAEAAAD--DLA3VO7QrddgJg7WevrFLr", "FKQ4DGLRX", "https://microsoft.com/devicelogin", "", 900,
-	  5 },
-	{ "{\n  \"device_code\": \"AH-1Ng3zQ\",\n  \"user_code\": \"GQVQ-JKEC\",\n  \"expires_in\": 1800,\n  \"interval\": 5,\n"
+	  OAUTH_TOKEN_OK, "DAQABAAEAAAD--DLA3VO7QrddgJg7WevrFLr", "FKQ4DGLRX", "https://microsoft.com/devicelogin", "",
+	  900, 5 },
+	{ "{\n  \"device_code\": \"AH-1Ng3zQ\",\n  \"user_code\": \"GQVQ-JKEC\",\n  \"expires_in\": 1800,\n  "
+	  "\"interval\": 5,\n"
 	  "  \"verification_url\": \"https://www.google.com/device\"\n}",
 	  OAUTH_TOKEN_OK, "AH-1Ng3zQ", "GQVQ-JKEC", "https://www.google.com/device", "", 1800, 5 },
-	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"https://x/d\",\"verification_uri_complete\":"
+	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"https://x/"
+	  "d\",\"verification_uri_complete\":"
 	  "\"https://x/d?user_code=U\",\"expires_in\":600}",
 	  OAUTH_TOKEN_OK, "d", "U", "https://x/d", "https://x/d?user_code=U", 600, 5 },
-	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"u\",\"verification_url\":\"u\",\"expires_in\":1}",
+	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"u\",\"verification_url\":\"u\",\"expires_"
+	  "in\":1}",
 	  OAUTH_TOKEN_EDUP },
 	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"expires_in\":1}", OAUTH_TOKEN_EMISSING },
 	{ "{\"device_code\":\"d\",\"user_code\":\"U\",\"verification_uri\":\"u\"}", OAUTH_TOKEN_EMISSING },
