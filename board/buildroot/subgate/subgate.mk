@@ -25,9 +25,10 @@ SUBGATE_OUT = $(@D)/build/buildroot
 SUBGATE_DEFCONFIG = $(call qstrip,$(BR2_PACKAGE_SUBGATE_DEFCONFIG))
 SUBGATE_DEFCONFIG_FILE = $(if $(filter /%,$(SUBGATE_DEFCONFIG)),,$(@D)/)$(SUBGATE_DEFCONFIG)
 
-# The chosen defconfig with test hooks off, and the filters built at start
-# when the menu says so (the lines this sets are dropped from it first).
-SUBGATE_KCONFIG_DROP = CONFIG_TEST_HOOKS \
+# The chosen defconfig with test hooks off, OAuth off (it needs jsmn, which
+# this recipe does not fetch yet), and the filters built at start when the
+# menu says so (the lines this sets are dropped from it first).
+SUBGATE_KCONFIG_DROP = CONFIG_TEST_HOOKS CONFIG_RELAY_OAUTH \
 	$(if $(BR2_PACKAGE_SUBGATE_SECCOMP_RUNTIME),CONFIG_SANDBOX_SECCOMP_BUILD_TIME)
 define SUBGATE_CONFIGURE_CMDS
 	mkdir -p $(SUBGATE_OUT)
