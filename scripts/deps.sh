@@ -265,11 +265,11 @@ for p in "${TODO[@]}"; do
     rm -f "$SYSROOT/.stamp-$p"
     if [ "$p" = jsmn ]; then fetch_jsmn "$v"; else fetch "$p" "$v"; fi
     v="$FETCHED_VERSION"
-    say "building $p $v with $CC"
+    if [ "$p" = jsmn ]; then say "installing jsmn $v (a header)"; else say "building $p $v with $CC"; fi
     start=$SECONDS
     "build_$p"
     stamp_write "$p" "$v"
-    say "built $p in $((SECONDS - start))s (log: ${LOGDIR#"$TOP"/}/$p.log)"
+    say "done with $p in $((SECONDS - start))s (log: ${LOGDIR#"$TOP"/}/$p.log)"
 done
 
 write_versions
