@@ -20,12 +20,13 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv smtp_sasl"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
 	smtp_data) echo gateway/smtp_data.c ;;
 	smtp_reply) echo gateway/smtp_reply.c ;;
+	smtp_sasl) echo gateway/smtp_sasl.c gateway/lib/base64.c ;;
 	sendmail_msg) echo gateway/sendmail_msg.c ;;
 	base64) echo gateway/lib/base64.c ;;
 	userdb_record) echo gateway/userdb_record.c gateway/userdb_fake.c gateway/addr.c gateway/lib/base64.c \
