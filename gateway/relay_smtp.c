@@ -251,6 +251,15 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
 	return 0;
 }
 
+int relay_smtp_line(struct relay_link *l, const char *text, size_t len)
+{
+	if (conn_write(&l->conn, text, len) < 0 || conn_write(&l->conn, "\r\n", 2) < 0 ||
+	    conn_flush(&l->conn, l->conn.write_timeout) < 0) {
+		return relay_write_failed(l);
+	}
+	return 0;
+}
+
 /* Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1. */
 static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
 {

@@ -61,6 +61,9 @@ void relay_smtp_close(struct relay_link *l);
 /* Writes a command line (CRLF added); flushes unless `more` (pipelining). Returns 0 or -1. */
 int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Writes text (len bytes, any length: a SASL response) and CRLF, and flushes. Returns 0 or -1. */
+int relay_smtp_line(struct relay_link *l, const char *text, size_t len);
+
 /* Reads one complete reply. Returns 0, or -1 with link->error set (timeout, EOF, malformed). */
 int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r);
 

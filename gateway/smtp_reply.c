@@ -199,6 +199,10 @@ static void sr_ehlo_auth(struct smtp_ehlo *e, const char *s, size_t len)
 			e->auth_plain = 1;
 		} else if (sr_word_eq(s + i, w, "LOGIN")) {
 			e->auth_login = 1;
+		} else if (sr_word_eq(s + i, w, "XOAUTH2")) {
+			e->auth_xoauth2 = 1;
+		} else if (sr_word_eq(s + i, w, "OAUTHBEARER")) {
+			e->auth_oauthbearer = 1;
 		}
 		i += w + (w < len - i);
 	}

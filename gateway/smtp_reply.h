@@ -3,7 +3,8 @@
  * multi-line replies ("250-..." continued by "250 ..."), their code, the
  * RFC 3463 enhanced status code when present, and the EHLO capabilities
  * (RFC 5321 4.1.1.1, RFC 4954 AUTH, RFC 1870 SIZE, RFC 3207 STARTTLS,
- * RFC 2920 PIPELINING, RFC 6152 8BITMIME). Pure: bytes in, struct out.
+ * RFC 2920 PIPELINING, RFC 6152 8BITMIME; AUTH XOAUTH2 and RFC 7628
+ * OAUTHBEARER as well). Pure: bytes in, struct out.
  * Also the client's side of a command: one formatted line ending in CRLF.
  * Runs in the relay process; fuzzed by tests/fuzz/smtp_reply_fuzz.c.
  */
@@ -52,6 +53,8 @@ struct smtp_ehlo {
 	int eightbitmime;
 	int auth_plain;
 	int auth_login;
+	int auth_xoauth2;     /* Google's and Microsoft's OAuth2 mechanism */
+	int auth_oauthbearer; /* RFC 7628 */
 	int has_size;
 	uint64_t size; /* SIZE n; 0 with has_size = no fixed limit */
 	/* private state while lines arrive */

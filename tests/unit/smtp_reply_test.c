@@ -291,7 +291,7 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 	  { "250-smtp.gmail.com at your service, [203.0.113.7]", "250-SIZE 35882577", "250-8BITMIME", "250-STARTTLS",
 	    "250-ENHANCEDSTATUSCODES", "250-PIPELINING", "250-CHUNKING", "250 SMTPUTF8" } },
 	{ "gmail after STARTTLS",
-	  "PIPELINING 8BITMIME PLAIN LOGIN SIZE",
+	  "PIPELINING 8BITMIME PLAIN LOGIN XOAUTH2 OAUTHBEARER SIZE",
 	  35882577,
 	  { "250-smtp.gmail.com at your service, [203.0.113.7]", "250-SIZE 35882577", "250-8BITMIME",
 	    "250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "250-ENHANCEDSTATUSCODES",
@@ -302,6 +302,16 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 	  { "250-EX01.corp.example.com Hello [192.0.2.10]", "250-SIZE 37748736", "250-PIPELINING", "250-DSN",
 	    "250-ENHANCEDSTATUSCODES", "250-STARTTLS", "250-AUTH NTLM LOGIN", "250-8BITMIME", "250-BINARYMIME",
 	    "250 CHUNKING" } },
+	{ "microsoft 365 after STARTTLS",
+	  "PIPELINING 8BITMIME LOGIN XOAUTH2 SIZE",
+	  157286400,
+	  { "250-SMTP.office365.com Hello [192.0.2.10]", "250-SIZE 157286400", "250-PIPELINING", "250-DSN",
+	    "250-ENHANCEDSTATUSCODES", "250-AUTH LOGIN XOAUTH2", "250-8BITMIME", "250-BINARYMIME", "250-CHUNKING",
+	    "250 SMTPUTF8" } },
+	{ "OAuth mechanisms are whole words",
+	  "OAUTHBEARER",
+	  0,
+	  { "250-a.example", "250-AUTH XOAUTH XOAUTH2X OAUTHBEARERX", "250 AUTH=oauthbearer" } },
 	{ "SIZE alone",
 	  "STARTTLS PIPELINING SIZE",
 	  0,
@@ -344,9 +354,10 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 /* The capabilities set in e as SP-separated names. */
 static void srt_ehlo_flags(const struct smtp_ehlo *e, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s%s%s%s%s%s", e->starttls ? "STARTTLS " : "", e->pipelining ? "PIPELINING " : "",
-			 e->eightbitmime ? "8BITMIME " : "", e->auth_plain ? "PLAIN " : "",
-			 e->auth_login ? "LOGIN " : "", e->has_size ? "SIZE " : "");
+	int n = snprintf(
+	    buf, cap, "%s%s%s%s%s%s%s%s", e->starttls ? "STARTTLS " : "", e->pipelining ? "PIPELINING " : "",
+	    e->eightbitmime ? "8BITMIME " : "", e->auth_plain ? "PLAIN " : "", e->auth_login ? "LOGIN " : "",
+	    e->auth_xoauth2 ? "XOAUTH2 " : "", e->auth_oauthbearer ? "OAUTHBEARER " : "", e->has_size ? "SIZE " : "");
 
 	if (n > 0 && (size_t)n < cap) {
 		buf[n - 1] = '\0'; /* the last SP */
