@@ -23,6 +23,7 @@
 #include "listener.h"
 #include "log.h"
 #include "secret.h"
+#include "smtp_sasl.h"
 #include "tls_pem.h"
 #include "tls_pump.h"
 #include "tls_server.h"
@@ -260,8 +261,13 @@ int relay_smtp_line(struct relay_link *l, const char *text, size_t len)
 	return 0;
 }
 
-/* Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1. */
-static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
+/*
+ * Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1.
+ * For a password login (`auth`), a refusal that says the server takes no passwords at
+ * all (Microsoft's basic authentication switch-off) pauses the queue like a 535.
+ */
+static int relay_expect_auth(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd,
+			     int auth)
 {
 	struct smtp_reply r;
 
@@ -269,10 +275,16 @@ static int relay_expect(struct relay_link *l, const struct conf *c, int want, co
 		return -1;
 	}
 	if (SMTP_REPLY_CLASS(r.code) != want) {
-		l->auth_refused = r.code == 535;
+		l->basic_auth_disabled = auth && smtp_sasl_basic_disabled(r.code, r.enhanced, r.text);
+		l->auth_refused = r.code == 535 || l->basic_auth_disabled;
 		return relay_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
 	}
 	return 0;
+}
+
+static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
+{
+	return relay_expect_auth(l, c, want, what, cmd, 0);
 }
 
 static int relay_ehlo(struct relay_link *l, const struct conf *c)
@@ -302,14 +314,14 @@ static int relay_auth(struct relay_link *l, const struct conf *c, const struct r
 		int n = snprintf(cmd, sizeof(cmd), "AUTH PLAIN ");
 
 		base64_encode(plain, ulen + plen + 2, cmd + n, sizeof(cmd) - (size_t)n);
-		rc = relay_expect(l, c, 2, "AUTH PLAIN refused", cmd);
+		rc = relay_expect_auth(l, c, 2, "AUTH PLAIN refused", cmd, 1);
 	} else if (l->ehlo.auth_login) {
 		int n = snprintf(cmd, sizeof(cmd), "AUTH LOGIN ");
 
 		base64_encode(cred->user, ulen, cmd + n, sizeof(cmd) - (size_t)n);
-		rc = relay_expect(l, c, 3, "AUTH LOGIN refused", cmd);
+		rc = relay_expect_auth(l, c, 3, "AUTH LOGIN refused", cmd, 1);
 		base64_encode(cred->password, plen, cmd, sizeof(cmd));
-		rc = rc < 0 ? rc : relay_expect(l, c, 2, "AUTH LOGIN refused", cmd);
+		rc = rc < 0 ? rc : relay_expect_auth(l, c, 2, "AUTH LOGIN refused", cmd, 1);
 	} else {
 		rc = relay_fail(l, "%s offers neither AUTH PLAIN nor AUTH LOGIN", l->peer);
 	}

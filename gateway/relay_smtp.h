@@ -23,9 +23,10 @@ struct relay_link {
 	int tls;
 	char peer[ADDR_DOMAIN_MAX + 80]; /* host[addr]:port for logs */
 	char tls_info[96];
-	char error[300];  /* why the last step failed, for logs and deferrals */
-	int auth_refused; /* 535: our credentials are wrong */
-	int ehlo_capture; /* feed reply lines to `ehlo` */
+	char error[300];         /* why the last step failed, for logs and deferrals */
+	int auth_refused;        /* 535: our credentials are wrong */
+	int basic_auth_disabled; /* a password login refused for good: the server wants OAuth (smtp_sasl.h) */
+	int ehlo_capture;        /* feed reply lines to `ehlo` */
 	int64_t last_used_ms;
 };
 
