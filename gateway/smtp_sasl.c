@@ -142,7 +142,11 @@ static void ss_ws(struct ss_json *j)
 static int ss_hex4(const struct ss_json *j)
 {
 	for (size_t k = 0; k < 4; k++) {
-		char c = j->i + k < j->len ? j->p[j->i + k] : '\0';
+		char c = '\0';
+
+		if (j->i + k < j->len) {
+			c = j->p[j->i + k];
+		}
 
 		if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))) {
 			return 0;
@@ -186,7 +190,7 @@ static int ss_string(struct ss_json *j, char *out, size_t cap, size_t *total)
 			c = strchr("bfnrt", c) != NULL ? '?' : c;
 		}
 		if (out != NULL && n + 1 < cap) {
-			out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+			out[n++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 			out[n] = '\0'; /* terminated at every step: damage further on leaves a string */
 		}
 		(*total)++;

@@ -40,8 +40,8 @@
 struct rot_case {
 	const char *name;
 	enum smtp_sasl_mech mech;
-	size_t token_len;                 /* a token of this many characters */
 	int offered;                      /* the EHLO listed the mechanism */
+	size_t token_len;                 /* a token of this many characters */
 	const char *replies[ROT_REPLIES]; /* one per line received */
 	const char *transcript;           /* what the smarthost received; %R: the base64 response */
 	int rc, refused;                  /* relay_oauth_login's result and l->auth_refused */
@@ -51,8 +51,8 @@ struct rot_case {
 static const struct rot_case rot_cases[] = {
 	{ "xoauth2 initial response",
 	  SMTP_SASL_XOAUTH2,
-	  200,
 	  1,
+	  200,
 	  { "235 2.7.0 Accepted" },
 	  "AUTH XOAUTH2 %R\n",
 	  0,
@@ -60,8 +60,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "oauthbearer initial response",
 	  SMTP_SASL_OAUTHBEARER,
-	  200,
 	  1,
+	  200,
 	  { "235 2.7.0 Accepted" },
 	  "AUTH OAUTHBEARER %R\n",
 	  0,
@@ -70,8 +70,8 @@ static const struct rot_case rot_cases[] = {
 	/* "AUTH XOAUTH2 " + 496 base64 + CRLF = 511 octets; one token byte more makes it 515 */
 	{ "largest initial response",
 	  SMTP_SASL_XOAUTH2,
-	  349,
 	  1,
+	  349,
 	  { "235 2.7.0 Accepted" },
 	  "AUTH XOAUTH2 %R\n",
 	  0,
@@ -79,8 +79,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "smallest continuation",
 	  SMTP_SASL_XOAUTH2,
-	  350,
 	  1,
+	  350,
 	  { "334 ", "235 2.7.0 Accepted" },
 	  "AUTH XOAUTH2\n%R\n",
 	  0,
@@ -88,8 +88,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "microsoft-sized token",
 	  SMTP_SASL_XOAUTH2,
-	  2500,
 	  1,
+	  2500,
 	  { "334 ", "235 2.7.0 Authentication successful" },
 	  "AUTH XOAUTH2\n%R\n",
 	  0,
@@ -97,8 +97,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "oauthbearer continuation",
 	  SMTP_SASL_OAUTHBEARER,
-	  2500,
 	  1,
+	  2500,
 	  { "334", "235 2.7.0 ok" },
 	  "AUTH OAUTHBEARER\n%R\n",
 	  0,
@@ -106,8 +106,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "largest token",
 	  SMTP_SASL_XOAUTH2,
-	  SMTP_SASL_MESSAGE_MAX - 23,
 	  1,
+	  SMTP_SASL_MESSAGE_MAX - 23,
 	  { "334 ", "235 2.7.0 ok" },
 	  "AUTH XOAUTH2\n%R\n",
 	  0,
@@ -115,8 +115,8 @@ static const struct rot_case rot_cases[] = {
 	  NULL },
 	{ "token one byte too long",
 	  SMTP_SASL_XOAUTH2,
-	  SMTP_SASL_MESSAGE_MAX - 22,
 	  1,
+	  SMTP_SASL_MESSAGE_MAX - 22,
 	  { "235 never" },
 	  "",
 	  -1,
@@ -124,8 +124,8 @@ static const struct rot_case rot_cases[] = {
 	  "too long for a response line (12288 octets)" },
 	{ "xoauth2 failure dance",
 	  SMTP_SASL_XOAUTH2,
-	  200,
 	  1,
+	  200,
 	  { ROT_GOOGLE_ERR, "535 5.7.8 Username and Password not accepted." },
 	  "AUTH XOAUTH2 %R\n\n",
 	  -1,
@@ -134,8 +134,8 @@ static const struct rot_case rot_cases[] = {
 	  "https://mail.google.com/)" },
 	{ "oauthbearer failure dance",
 	  SMTP_SASL_OAUTHBEARER,
-	  200,
 	  1,
+	  200,
 	  { ROT_RFC_ERR, "535 5.7.8 Invalid credentials" },
 	  "AUTH OAUTHBEARER %R\nAQ==\n",
 	  -1,
@@ -143,8 +143,8 @@ static const struct rot_case rot_cases[] = {
 	  "535 5.7.8 Invalid credentials (token error: status invalid_token, scope example_scope)" },
 	{ "failure dance after a continuation",
 	  SMTP_SASL_XOAUTH2,
-	  2500,
 	  1,
+	  2500,
 	  { "334 ", ROT_GOOGLE_ERR, "535 5.7.8 no" },
 	  "AUTH XOAUTH2\n%R\n\n",
 	  -1,
@@ -152,8 +152,8 @@ static const struct rot_case rot_cases[] = {
 	  "(token error: status 401" },
 	{ "unreadable error challenge",
 	  SMTP_SASL_XOAUTH2,
-	  200,
 	  1,
+	  200,
 	  { "334 !!", "535 5.7.8 no" },
 	  "AUTH XOAUTH2 %R\n\n",
 	  -1,
@@ -161,8 +161,8 @@ static const struct rot_case rot_cases[] = {
 	  "535 5.7.8 no (token error: status unknown)" },
 	{ "server asking again after the dummy",
 	  SMTP_SASL_XOAUTH2,
-	  200,
 	  1,
+	  200,
 	  { ROT_GOOGLE_ERR, "334 ", "501 5.7.0 cancelled" },
 	  "AUTH XOAUTH2 %R\n\n*\n",
 	  -1,
@@ -170,8 +170,8 @@ static const struct rot_case rot_cases[] = {
 	  "501 5.7.0 cancelled" },
 	{ "microsoft 535 at once",
 	  SMTP_SASL_XOAUTH2,
-	  2500,
 	  1,
+	  2500,
 	  { "334 ", "535 5.7.3 Authentication unsuccessful" },
 	  "AUTH XOAUTH2\n%R\n",
 	  -1,
@@ -179,8 +179,8 @@ static const struct rot_case rot_cases[] = {
 	  "AUTH XOAUTH2 refused: 535 5.7.3 Authentication unsuccessful" },
 	{ "temporary failure",
 	  SMTP_SASL_XOAUTH2,
-	  200,
 	  1,
+	  200,
 	  { "454 4.7.0 Temporary authentication failure" },
 	  "AUTH XOAUTH2 %R\n",
 	  -1,
@@ -188,8 +188,8 @@ static const struct rot_case rot_cases[] = {
 	  "454 4.7.0 Temporary authentication failure" },
 	{ "temporary failure before the continuation",
 	  SMTP_SASL_OAUTHBEARER,
-	  2500,
 	  1,
+	  2500,
 	  { "421 4.3.2 shutting down" },
 	  "AUTH OAUTHBEARER\n",
 	  -1,
@@ -197,8 +197,8 @@ static const struct rot_case rot_cases[] = {
 	  "AUTH OAUTHBEARER refused: 421 4.3.2 shutting down" },
 	{ "mechanism refused",
 	  SMTP_SASL_XOAUTH2,
-	  2500,
 	  1,
+	  2500,
 	  { "504 5.5.4 Unrecognized authentication type" },
 	  "AUTH XOAUTH2\n",
 	  -1,
@@ -206,14 +206,14 @@ static const struct rot_case rot_cases[] = {
 	  "504 5.5.4" },
 	{ "not offered",
 	  SMTP_SASL_OAUTHBEARER,
-	  200,
 	  0,
+	  200,
 	  { "235 never" },
 	  "",
 	  -1,
 	  0,
 	  "smarthost[127.0.0.1]:587 does not offer AUTH OAUTHBEARER" },
-	{ "connection lost", SMTP_SASL_XOAUTH2, 200, 1, { NULL }, "AUTH XOAUTH2 %R\n", -1, 0, "connection closed" },
+	{ "connection lost", SMTP_SASL_XOAUTH2, 1, 200, { NULL }, "AUTH XOAUTH2 %R\n", -1, 0, "connection closed" },
 };
 
 static struct conf rot_conf;
@@ -311,7 +311,10 @@ static int rot_run(const struct rot_case *t, struct relay_link *l)
 	int sv[2], tp[2], logfd = memfd_create("log", MFD_CLOEXEC), saved = dup(2), rc;
 	pid_t pid;
 
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 && pipe(tp) == 0 && logfd >= 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe(tp) < 0 || logfd < 0 || saved < 0) {
+		CHECK(0);
+		return -2;
+	}
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);

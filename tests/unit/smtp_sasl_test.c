@@ -214,9 +214,9 @@ TEST(sasl_challenge)
 }
 
 struct sst_basic {
-	int code;
+	long code;
 	const char *enhanced, *text;
-	int disabled;
+	long disabled;
 };
 
 static const struct sst_basic sst_basic[] = {
@@ -241,7 +241,7 @@ TEST(sasl_basic_disabled)
 	for (size_t i = 0; i < NELEM(sst_basic); i++) {
 		const struct sst_basic *t = &sst_basic[i];
 
-		if (smtp_sasl_basic_disabled(t->code, t->enhanced, t->text) != t->disabled) {
+		if (smtp_sasl_basic_disabled((int)t->code, t->enhanced, t->text) != t->disabled) {
 			printf("  case %zu\n", i);
 			CHECK(0);
 		}
