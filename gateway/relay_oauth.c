@@ -104,7 +104,6 @@ int relay_oauth_login(struct relay_link *l, const struct conf *c, enum smtp_sasl
 		      const char *token)
 {
 	const char *name = smtp_sasl_mech_name(mech);
-	size_t room = strlen(user) * 3 + strlen(c->smarthost_host) + strlen(token) + 48;
 	long n;
 	int rc;
 
@@ -114,7 +113,7 @@ int relay_oauth_login(struct relay_link *l, const struct conf *c, enum smtp_sasl
 	n = mech == SMTP_SASL_XOAUTH2 ? smtp_sasl_xoauth2(ro_message, sizeof(ro_message), user, token)
 				      : smtp_sasl_oauthbearer(ro_message, sizeof(ro_message), user, c->smarthost_host,
 							      c->smarthost_port, token);
-	if (n < 0 && room > sizeof(ro_message)) {
+	if (n == SMTP_SASL_TOO_LONG) {
 		rc = ro_fail(l, "AUTH %s: the access token (%zu bytes) is too long for a response line (%d octets)",
 			     name, strlen(token), SMTP_SASL_LINE_MAX);
 	} else if (n < 0) {

@@ -38,7 +38,7 @@ static void ss_puts(struct ss_out *o, const char *s)
 
 static long ss_done(const struct ss_out *o)
 {
-	return o->over ? -1 : (long)o->len;
+	return o->over ? SMTP_SASL_TOO_LONG : (long)o->len;
 }
 
 /* RFC 6750 2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
@@ -88,7 +88,7 @@ long smtp_sasl_xoauth2(char *out, size_t cap, const char *user, const char *toke
 	struct ss_out o = { out, cap, 0, 0 };
 
 	if (!ss_text_ok(user, 0) || !ss_token_ok(token)) {
-		return -1;
+		return SMTP_SASL_UNFIT;
 	}
 	ss_puts(&o, "user=");
 	ss_puts(&o, user);
@@ -104,7 +104,7 @@ long smtp_sasl_oauthbearer(char *out, size_t cap, const char *user, const char *
 	char num[16];
 
 	if (!ss_text_ok(user, 0) || !ss_text_ok(host, 1) || port == 0 || port > 65535 || !ss_token_ok(token)) {
-		return -1;
+		return SMTP_SASL_UNFIT;
 	}
 	ss_puts(&o, "n,a=");
 	for (const char *p = user; *p != '\0'; p++) { /* RFC 5801 saslname */

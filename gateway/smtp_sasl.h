@@ -39,9 +39,11 @@ const char *smtp_sasl_mech_name(enum smtp_sasl_mech mech);
  * The client's message (not yet base64) into out. The token must be an RFC
  * 6750 b64token (letters, digits, "-._~+/", then "="s); the user and host
  * must not hold control characters, the host no space. Returns the length
- * (no NUL is written), or -1 when an argument is unfit or out (cap bytes)
- * is too short.
+ * (no NUL is written), SMTP_SASL_UNFIT when an argument is unfit, or
+ * SMTP_SASL_TOO_LONG when out (cap bytes) is too short.
  */
+#define SMTP_SASL_UNFIT    (-1)
+#define SMTP_SASL_TOO_LONG (-2)
 long smtp_sasl_xoauth2(char *out, size_t cap, const char *user, const char *token);
 long smtp_sasl_oauthbearer(char *out, size_t cap, const char *user, const char *host, unsigned port, const char *token);
 

@@ -67,11 +67,12 @@ TEST(sasl_exact_sizes)
 	memset(msg, 'Z', sizeof(msg));
 	CHECK(smtp_sasl_xoauth2(msg, (size_t)x, "u", "tok") == x);
 	memset(msg, 'Z', sizeof(msg));
-	CHECK(smtp_sasl_xoauth2(msg, (size_t)x - 1, "u", "tok") == -1);
+	CHECK(smtp_sasl_xoauth2(msg, (size_t)x - 1, "u", "tok") == SMTP_SASL_TOO_LONG);
 	CHECK(msg[x - 1] == 'Z');
 	CHECK(smtp_sasl_oauthbearer(msg, (size_t)o, "u", "h", 25, "tok") == o);
-	CHECK(smtp_sasl_oauthbearer(msg, (size_t)o - 1, "u", "h", 25, "tok") == -1);
-	CHECK(smtp_sasl_xoauth2(msg, 0, "u", "tok") == -1);
+	CHECK(smtp_sasl_oauthbearer(msg, (size_t)o - 1, "u", "h", 25, "tok") == SMTP_SASL_TOO_LONG);
+	CHECK(smtp_sasl_xoauth2(msg, 0, "u", "tok") == SMTP_SASL_TOO_LONG);
+	CHECK(smtp_sasl_xoauth2(msg, 0, "u", "t t") == SMTP_SASL_UNFIT);
 	CHECK(SMTP_SASL_MESSAGE_MAX == 9213);
 	CHECK(BASE64_ENCODED_SIZE(SMTP_SASL_MESSAGE_MAX) - 1 + 2 <= SMTP_SASL_LINE_MAX);
 	CHECK(BASE64_ENCODED_SIZE(SMTP_SASL_MESSAGE_MAX + 1) - 1 + 2 > SMTP_SASL_LINE_MAX);
@@ -117,7 +118,7 @@ TEST(sasl_unfit_arguments)
 			CHECK(0);
 		}
 	}
-	CHECK(smtp_sasl_oauthbearer(msg, sizeof(msg), "u", "h", 65536, "t") == -1);
+	CHECK(smtp_sasl_oauthbearer(msg, sizeof(msg), "u", "h", 65536, "t") == SMTP_SASL_UNFIT);
 	CHECK_STR(smtp_sasl_failure_ack(SMTP_SASL_XOAUTH2), "");
 	CHECK_STR(smtp_sasl_failure_ack(SMTP_SASL_OAUTHBEARER), "AQ==");
 	CHECK_STR(smtp_sasl_mech_name(SMTP_SASL_OAUTHBEARER), "OAUTHBEARER");
