@@ -23,7 +23,6 @@
 #include "listener.h"
 #include "log.h"
 #include "secret.h"
-#include "smtp_sasl.h"
 #include "tls_pem.h"
 #include "tls_pump.h"
 #include "tls_server.h"
@@ -275,7 +274,7 @@ static int relay_expect_auth(struct relay_link *l, const struct conf *c, int wan
 		return -1;
 	}
 	if (SMTP_REPLY_CLASS(r.code) != want) {
-		l->basic_auth_disabled = auth && smtp_sasl_basic_disabled(r.code, r.enhanced, r.text);
+		l->basic_auth_disabled = auth && smtp_reply_basic_auth_disabled(&r);
 		l->auth_refused = r.code == 535 || l->basic_auth_disabled;
 		return relay_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
 	}

@@ -30,7 +30,7 @@ struct relay_link {
 	char tls_info[96];
 	char error[300];         /* why the last step failed, for logs and deferrals */
 	int auth_refused;        /* 535: our credentials are wrong */
-	int basic_auth_disabled; /* a password login refused for good: the server wants OAuth (smtp_sasl.h) */
+	int basic_auth_disabled; /* a password login refused for good (smtp_reply.h) */
 	int ehlo_capture;        /* feed reply lines to `ehlo` */
 	int64_t last_used_ms;
 };

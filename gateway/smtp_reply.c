@@ -279,3 +279,14 @@ int smtp_command_vformat(char *out, size_t cap, const char *fmt, va_list ap)
 	out[n + 2] = '\0'; /* n + 2 < cap: a C string too */
 	return n + 2;
 }
+
+int smtp_reply_basic_auth_disabled(const struct smtp_reply *r)
+{
+	if (SMTP_REPLY_CLASS(r->code) != 5 || strcasestr(r->text, "SmtpClientAuthentication is disabled") != NULL) {
+		return 0;
+	}
+	return (r->code == 535 && strcmp(r->enhanced, "5.7.139") == 0) ||
+	       (r->code == 550 && strcmp(r->enhanced, "5.7.30") == 0) ||
+	       strcasestr(r->text, "basic authentication is disabled") != NULL ||
+	       strcasestr(r->text, "basic authentication is not supported") != NULL;
+}

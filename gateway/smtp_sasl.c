@@ -1,7 +1,6 @@
 /*
- * smtp_sasl.c - the OAuth2 SASL messages (XOAUTH2, OAUTHBEARER), the error
- * challenge's JSON, and Microsoft's "no more passwords" refusals (relay,
- * pure). See smtp_sasl.h.
+ * smtp_sasl.c - the OAuth2 SASL messages (XOAUTH2, OAUTHBEARER) and the
+ * error challenge's JSON (relay, pure). See smtp_sasl.h.
  */
 #include "smtp_sasl.h"
 
@@ -332,14 +331,4 @@ int smtp_sasl_challenge(const char *text, size_t len, struct smtp_sasl_error *e)
 		return -1;
 	}
 	return 0;
-}
-
-int smtp_sasl_basic_disabled(int code, const char *enhanced, const char *text)
-{
-	if (code / 100 != 5 || strcasestr(text, "SmtpClientAuthentication is disabled") != NULL) {
-		return 0;
-	}
-	return (code == 535 && strcmp(enhanced, "5.7.139") == 0) || (code == 550 && strcmp(enhanced, "5.7.30") == 0) ||
-	       strcasestr(text, "basic authentication is disabled") != NULL ||
-	       strcasestr(text, "basic authentication is not supported") != NULL;
 }

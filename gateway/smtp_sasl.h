@@ -10,10 +10,8 @@
  * A refused token is answered (RFC 7628 3.2.2, Google's XOAUTH2) with a
  * 334 challenge carrying base64 JSON: {"status":"401","schemes":"Bearer",
  * "scope":"..."} or {"status":"invalid_token",...}; smtp_sasl_challenge()
- * pulls status, schemes and scope out for the log. Also: which password
- * refusals mean "this server no longer takes passwords" (Microsoft's basic
- * authentication switch-off). Runs in the relay; fuzzed by
- * tests/fuzz/smtp_sasl_fuzz.c.
+ * pulls status, schemes and scope out for the log. Runs in the relay;
+ * fuzzed by tests/fuzz/smtp_sasl_fuzz.c.
  */
 #ifndef SUBGATE_SMTP_SASL_H
 #define SUBGATE_SMTP_SASL_H
@@ -71,14 +69,5 @@ int smtp_sasl_challenge(const char *text, size_t len, struct smtp_sasl_error *e)
  * scan: nesting deeper than 16 counts as damage).
  */
 int smtp_sasl_json_string(const char *json, size_t len, const char *key, char *out, size_t cap);
-
-/*
- * 1 when a refusal of a password login (AUTH PLAIN or LOGIN) says the server
- * no longer takes passwords at all: Microsoft's 535 5.7.139, 550 5.7.30, or
- * a 5xx whose text says basic authentication is disabled or not supported.
- * Not Microsoft's "SmtpClientAuthentication is disabled" (SMTP AUTH itself is
- * off for the mailbox or tenant: OAuth would be refused too).
- */
-int smtp_sasl_basic_disabled(int code, const char *enhanced, const char *text);
 
 #endif

@@ -42,9 +42,9 @@ sources() {
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/proto.c gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c \
 		gateway/lib/ipc.c gateway/lib/secret.c gateway/lib/clock.c gateway/lib/wbuf.c gateway/lib/dirscan.c -lbearssl ;;
-	relay_conv) echo gateway/relay_smtp.c gateway/relay_oauth.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_anchors.c \
+	relay_conv) echo gateway/relay_smtp.c gateway/relay_oauth.c gateway/smtp_sasl.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_anchors.c \
 		gateway/tls_pin.c gateway/tls_cert.c gateway/lib/der.c \
-		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c gateway/smtp_sasl.c \
+		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
 		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/clock.c \
 		gateway/lib/wbuf.c -lbearssl -lpthread ;;
 	esac

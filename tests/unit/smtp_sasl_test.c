@@ -3,7 +3,7 @@
  * examples (Google's XOAUTH2 page, RFC 7628 section 4.1), the saslname
  * escapes, unfit arguments and exact buffer sizes; the error challenge's
  * JSON (Google's and RFC 7628's), the bounded extractor on damaged and
- * nested input; Microsoft's basic-authentication refusals. Table-driven.
+ * nested input. Table-driven.
  */
 #include <stdio.h>
 #include <string.h>
@@ -212,39 +212,4 @@ TEST(sasl_challenge)
 	CHECK(smtp_sasl_challenge("eyJzdGF0dXMiOiI0MDEi", 20, &e) == -1); /* {"status":"401" (cut) */
 	CHECK_STR(e.status, "401");
 	CHECK(smtp_sasl_challenge("W10=", 4, &e) == -1); /* [] */
-}
-
-struct sst_basic {
-	long code;
-	const char *enhanced, *text;
-	long disabled;
-};
-
-static const struct sst_basic sst_basic[] = {
-	{ 535, "5.7.139", "Authentication unsuccessful, basic authentication is disabled. [BN0PR04CA0.PROD]", 1 },
-	{ 535, "5.7.139",
-	  "Authentication unsuccessful, the request did not meet the criteria to be authenticated "
-	  "successfully. Contact your administrator.",
-	  1 },
-	{ 535, "5.7.3", "Authentication unsuccessful, basic authentication is disabled", 1 },
-	{ 550, "5.7.30", "Basic authentication is not supported for Client Submission", 1 },
-	{ 550, "5.7.30", "", 1 },
-	{ 554, "", "Basic Authentication Is Disabled", 1 },
-	{ 535, "5.7.3", "Authentication unsuccessful", 0 },
-	{ 535, "5.7.8", "Username and Password not accepted", 0 },
-	{ 535, "5.7.139", "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", 0 },
-	{ 454, "4.7.0", "basic authentication is disabled", 0 },
-	{ 550, "5.7.1", "relay denied", 0 },
-};
-
-TEST(sasl_basic_disabled)
-{
-	for (size_t i = 0; i < NELEM(sst_basic); i++) {
-		const struct sst_basic *t = &sst_basic[i];
-
-		if (smtp_sasl_basic_disabled((int)t->code, t->enhanced, t->text) != t->disabled) {
-			printf("  case %zu\n", i);
-			CHECK(0);
-		}
-	}
 }
