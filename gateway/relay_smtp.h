@@ -17,9 +17,9 @@
 #include "tls_client.h"
 
 /* Appended to the log line of a login refused with basic_auth_disabled. */
-#define RELAY_SMTP_BASIC_AUTH_HINT                                                                           \
-	": the smarthost has disabled basic authentication (password logins); holding the queue: switch to " \
-	"OAuth2: set smarthost_auth_mech = xoauth2 and smarthost_oauth (see subgate.conf(5))"
+#define RELAY_SMTP_BASIC_AUTH_HINT                                                                     \
+	": the smarthost has disabled basic authentication (password logins); holding the queue: the " \
+	"account needs an OAuth2 login, not a password (see smarthost_auth in subgate.conf(5))"
 
 struct relay_link {
 	int open;

@@ -19,8 +19,8 @@ from smtpkit import USER, make_message, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-HINT = ("the smarthost has disabled basic authentication (password logins); holding the queue: switch to OAuth2: "
-        "set smarthost_auth_mech = xoauth2 and smarthost_oauth (see subgate.conf(5))")
+HINT = ("the smarthost has disabled basic authentication (password logins); holding the queue: the account needs "
+        "an OAuth2 login, not a password (see smarthost_auth in subgate.conf(5))")
 HELD = r"queue: the smarthost refused our credentials: holding the queue for 60s"
 
 MICROSOFT = [
