@@ -57,9 +57,9 @@ srcs-y += gateway/conn.c gateway/session.c gateway/session_auth.c gateway/sessio
 srcs-y += gateway/auth_fail.c gateway/auth_proc.c
 srcs-y += gateway/bounce.c gateway/queue_bounce.c gateway/queue_ctl.c gateway/queue_ctl_cmd.c \
 	gateway/queue_ctl_list.c gateway/queue_msg.c gateway/queue_proc.c gateway/queue_sched.c
-srcs-y += gateway/relay_proc.c gateway/relay_smtp.c
+srcs-y += gateway/relay_oauth.c gateway/relay_proc.c gateway/relay_smtp.c
 srcs-y += gateway/reload_proc.c gateway/reload_resolv.c
-srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c
+srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c gateway/smtp_sasl.c
 srcs-y += gateway/tls_anchors.c gateway/tls_cert.c gateway/tls_client.c gateway/tls_engine.c \
 	gateway/tls_key.c gateway/tls_pem.c gateway/tls_pin.c gateway/tls_pump.c gateway/tls_server.c
 srcs-y += gateway/spool.c gateway/spool_env.c gateway/spool_state.c

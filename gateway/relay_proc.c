@@ -129,7 +129,8 @@ static int relay_ensure_open(void)
 	}
 	relay_smtp_close(&relay_link);
 	if (relay_smtp_open(&relay_link, relay_conf, relay_trust, &relay_cred) < 0) {
-		log_warn("relay: %s", relay_link.error);
+		log_warn("relay: %s%s", relay_link.error,
+			 relay_link.basic_auth_disabled ? RELAY_SMTP_BASIC_AUTH_HINT : "");
 		return -1;
 	}
 	log_info("relay: connected to %s (%s)%s", relay_link.peer, relay_link.tls ? relay_link.tls_info : "no TLS",

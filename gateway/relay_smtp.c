@@ -251,8 +251,22 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
 	return 0;
 }
 
-/* Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1. */
-static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
+int relay_smtp_line(struct relay_link *l, const char *text, size_t len)
+{
+	if (conn_write(&l->conn, text, len) < 0 || conn_write(&l->conn, "\r\n", 2) < 0 ||
+	    conn_flush(&l->conn, l->conn.write_timeout) < 0) {
+		return relay_write_failed(l);
+	}
+	return 0;
+}
+
+/*
+ * Sends cmd (unless NULL) and expects a reply of class `want` (2 or 3). Returns 0 or -1.
+ * For a password login (`auth`), a refusal that says the server takes no passwords at
+ * all (Microsoft's basic authentication switch-off) pauses the queue like a 535.
+ */
+static int relay_expect_auth(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd,
+			     int auth)
 {
 	struct smtp_reply r;
 
@@ -260,10 +274,16 @@ static int relay_expect(struct relay_link *l, const struct conf *c, int want, co
 		return -1;
 	}
 	if (SMTP_REPLY_CLASS(r.code) != want) {
-		l->auth_refused = r.code == 535;
+		l->basic_auth_disabled = auth && smtp_reply_basic_auth_disabled(&r);
+		l->auth_refused = r.code == 535 || l->basic_auth_disabled;
 		return relay_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
 	}
 	return 0;
+}
+
+static int relay_expect(struct relay_link *l, const struct conf *c, int want, const char *what, const char *cmd)
+{
+	return relay_expect_auth(l, c, want, what, cmd, 0);
 }
 
 static int relay_ehlo(struct relay_link *l, const struct conf *c)
@@ -293,14 +313,14 @@ static int relay_auth(struct relay_link *l, const struct conf *c, const struct r
 		int n = snprintf(cmd, sizeof(cmd), "AUTH PLAIN ");
 
 		base64_encode(plain, ulen + plen + 2, cmd + n, sizeof(cmd) - (size_t)n);
-		rc = relay_expect(l, c, 2, "AUTH PLAIN refused", cmd);
+		rc = relay_expect_auth(l, c, 2, "AUTH PLAIN refused", cmd, 1);
 	} else if (l->ehlo.auth_login) {
 		int n = snprintf(cmd, sizeof(cmd), "AUTH LOGIN ");
 
 		base64_encode(cred->user, ulen, cmd + n, sizeof(cmd) - (size_t)n);
-		rc = relay_expect(l, c, 3, "AUTH LOGIN refused", cmd);
+		rc = relay_expect_auth(l, c, 3, "AUTH LOGIN refused", cmd, 1);
 		base64_encode(cred->password, plen, cmd, sizeof(cmd));
-		rc = rc < 0 ? rc : relay_expect(l, c, 2, "AUTH LOGIN refused", cmd);
+		rc = rc < 0 ? rc : relay_expect_auth(l, c, 2, "AUTH LOGIN refused", cmd, 1);
 	} else {
 		rc = relay_fail(l, "%s offers neither AUTH PLAIN nor AUTH LOGIN", l->peer);
 	}

@@ -16,6 +16,11 @@
 #include "smtp_reply.h"
 #include "tls_client.h"
 
+/* Appended to the log line of a login refused with basic_auth_disabled. */
+#define RELAY_SMTP_BASIC_AUTH_HINT                                                                     \
+	": the smarthost has disabled basic authentication (password logins); holding the queue: the " \
+	"account needs an OAuth2 login, not a password (see smarthost_auth in subgate.conf(5))"
+
 struct relay_link {
 	int open;
 	struct conn conn;
@@ -23,9 +28,10 @@ struct relay_link {
 	int tls;
 	char peer[ADDR_DOMAIN_MAX + 80]; /* host[addr]:port for logs */
 	char tls_info[96];
-	char error[300];  /* why the last step failed, for logs and deferrals */
-	int auth_refused; /* 535: our credentials are wrong */
-	int ehlo_capture; /* feed reply lines to `ehlo` */
+	char error[300];         /* why the last step failed, for logs and deferrals */
+	int auth_refused;        /* 535: our credentials are wrong */
+	int basic_auth_disabled; /* a password login refused for good (smtp_reply.h) */
+	int ehlo_capture;        /* feed reply lines to `ehlo` */
 	int64_t last_used_ms;
 };
 
@@ -60,6 +66,9 @@ void relay_smtp_close(struct relay_link *l);
 
 /* Writes a command line (CRLF added); flushes unless `more` (pipelining). Returns 0 or -1. */
 int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes text (len bytes, any length: a SASL response) and CRLF, and flushes. Returns 0 or -1. */
+int relay_smtp_line(struct relay_link *l, const char *text, size_t len);
 
 /* Reads one complete reply. Returns 0, or -1 with link->error set (timeout, EOF, malformed). */
 int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r);

@@ -199,6 +199,10 @@ static void sr_ehlo_auth(struct smtp_ehlo *e, const char *s, size_t len)
 			e->auth_plain = 1;
 		} else if (sr_word_eq(s + i, w, "LOGIN")) {
 			e->auth_login = 1;
+		} else if (sr_word_eq(s + i, w, "XOAUTH2")) {
+			e->auth_xoauth2 = 1;
+		} else if (sr_word_eq(s + i, w, "OAUTHBEARER")) {
+			e->auth_oauthbearer = 1;
 		}
 		i += w + (w < len - i);
 	}
@@ -274,4 +278,15 @@ int smtp_command_vformat(char *out, size_t cap, const char *fmt, va_list ap)
 	out[n + 1] = '\n';
 	out[n + 2] = '\0'; /* n + 2 < cap: a C string too */
 	return n + 2;
+}
+
+int smtp_reply_basic_auth_disabled(const struct smtp_reply *r)
+{
+	if (SMTP_REPLY_CLASS(r->code) != 5 || strcasestr(r->text, "SmtpClientAuthentication is disabled") != NULL) {
+		return 0;
+	}
+	return (r->code == 535 && strcmp(r->enhanced, "5.7.139") == 0) ||
+	       (r->code == 550 && strcmp(r->enhanced, "5.7.30") == 0) ||
+	       strcasestr(r->text, "basic authentication is disabled") != NULL ||
+	       strcasestr(r->text, "basic authentication is not supported") != NULL;
 }

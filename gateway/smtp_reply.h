@@ -3,8 +3,10 @@
  * multi-line replies ("250-..." continued by "250 ..."), their code, the
  * RFC 3463 enhanced status code when present, and the EHLO capabilities
  * (RFC 5321 4.1.1.1, RFC 4954 AUTH, RFC 1870 SIZE, RFC 3207 STARTTLS,
- * RFC 2920 PIPELINING, RFC 6152 8BITMIME). Pure: bytes in, struct out.
- * Also the client's side of a command: one formatted line ending in CRLF.
+ * RFC 2920 PIPELINING, RFC 6152 8BITMIME; AUTH XOAUTH2 and RFC 7628
+ * OAUTHBEARER as well). Pure: bytes in, struct out.
+ * Also the client's side of a command: one formatted line ending in CRLF,
+ * and which refusals of a password login mean "no more passwords here".
  * Runs in the relay process; fuzzed by tests/fuzz/smtp_reply_fuzz.c.
  */
 #ifndef SUBGATE_SMTP_REPLY_H
@@ -52,6 +54,8 @@ struct smtp_ehlo {
 	int eightbitmime;
 	int auth_plain;
 	int auth_login;
+	int auth_xoauth2;     /* Google's and Microsoft's OAuth2 mechanism */
+	int auth_oauthbearer; /* RFC 7628 */
 	int has_size;
 	uint64_t size; /* SIZE n; 0 with has_size = no fixed limit */
 	/* private state while lines arrive */
@@ -66,6 +70,15 @@ void smtp_ehlo_init(struct smtp_ehlo *e);
  * case-insensitive; "AUTH=PLAIN LOGIN" (the old form) counts too.
  */
 void smtp_ehlo_line(struct smtp_ehlo *e, const char *line, size_t len);
+
+/*
+ * 1 when r, a refusal of a password login (AUTH PLAIN or LOGIN), says the
+ * server no longer takes passwords at all: Microsoft's 535 5.7.139, 550
+ * 5.7.30, or a 5xx whose text says basic authentication is disabled or not
+ * supported. Not Microsoft's "SmtpClientAuthentication is disabled" (SMTP
+ * AUTH itself is off for the mailbox or tenant: OAuth2 would be refused too).
+ */
+int smtp_reply_basic_auth_disabled(const struct smtp_reply *r);
 
 /* 1 if code is 2xx, etc. */
 #define SMTP_REPLY_CLASS(code) ((code) / 100)

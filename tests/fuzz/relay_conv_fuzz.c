@@ -1,7 +1,10 @@
 /*
  * relay_conv_fuzz.c - libFuzzer target for the relay's side of a whole
  * conversation with a smarthost that the input plays: relay_smtp_open()
- * (greeting, EHLO and its capabilities, AUTH PLAIN or LOGIN), then MAIL,
+ * (greeting, EHLO and its capabilities, AUTH PLAIN or LOGIN; or, when the
+ * input's second bit is set, no password but relay_oauth_login() with
+ * XOAUTH2 or OAUTHBEARER (third bit) and a short token or a 2.5 KB one
+ * (fourth bit) that goes in a continuation, failure dance included), then MAIL,
  * two RCPTs, DATA, the body (relay_smtp_body, with From: masquerading when
  * the input's first byte is odd) and the final reply, then QUIT. The
  * smarthost is a thread of this process on 127.0.0.1 (smarthost_tls = none,
@@ -26,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "relay_oauth.h"
 #include "relay_smtp.h"
 
 #define RCF_INPUT_MAX 65536
@@ -96,6 +100,21 @@ static void rcf_setup(struct conf *c, struct relay_credentials *cred, int *body_
 	rcf_assert(*body_fd >= 0 && write(*body_fd, msg, sizeof(msg) - 1) == (ssize_t)(sizeof(msg) - 1));
 }
 
+/* The OAuth2 login instead of a password: both mechanisms taken as offered. */
+static int rcf_oauth(struct relay_link *l, const struct conf *c, uint8_t mode)
+{
+	static char token[2501];
+
+	if (token[0] == '\0') {
+		memset(token, 'T', sizeof(token) - 1);
+	}
+	l->ehlo.auth_xoauth2 = l->ehlo.auth_oauthbearer = 1;
+	token[mode & 8 ? sizeof(token) - 1 : 100] = '\0';
+	int rc = relay_oauth_login(l, c, mode & 4 ? SMTP_SASL_OAUTHBEARER : SMTP_SASL_XOAUTH2, "gw@example.net", token);
+	token[mode & 8 ? sizeof(token) - 1 : 100] = 'T';
+	return rc;
+}
+
 static void rcf_check_error(const struct relay_link *l)
 {
 	const char *nul = memchr(l->error, '\0', sizeof(l->error));
@@ -127,7 +146,7 @@ static int rcf_transaction(struct relay_link *l, const struct conf *c, int body_
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf c;
-	static struct relay_credentials cred;
+	static struct relay_credentials cred, nocred;
 	static struct relay_link link;
 	static struct tls_client_trust trust;
 	static int body_fd = -1;
@@ -143,7 +162,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rcf_script_len = size - 1;
 	rcf_assert(pthread_create(&smarthost, NULL, rcf_smarthost, NULL) == 0);
 	dup2(rcf_devnull, 2); /* the relay's log lines */
-	if (relay_smtp_open(&link, &c, &trust, &cred) < 0 || rcf_transaction(&link, &c, body_fd, data[0] & 1) < 0) {
+	if (relay_smtp_open(&link, &c, &trust, data[0] & 2 ? &nocred : &cred) < 0 ||
+	    (data[0] & 2 && rcf_oauth(&link, &c, data[0]) < 0) ||
+	    rcf_transaction(&link, &c, body_fd, data[0] & 1) < 0) {
 		rcf_check_error(&link);
 	}
 	relay_smtp_close(&link);

@@ -20,12 +20,13 @@ case $secs in
 esac
 out=${FUZZ_OUT:-build/fuzz}
 # Each target and the sources it links (BearSSL from Debian's libbearssl-dev).
-targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv http_resp oauth_token"}
+targets=${FUZZ_TARGETS:-"smtp_parse smtp_data smtp_reply smtp_sasl sendmail_msg base64 userdb_record spool_env envelope scram conf pem tls_cert ctl_parse relay_conv http_resp oauth_token"}
 sources() {
 	case $1 in
 	smtp_parse) echo gateway/smtp_parse.c gateway/addr.c ;;
 	smtp_data) echo gateway/smtp_data.c ;;
 	smtp_reply) echo gateway/smtp_reply.c ;;
+	smtp_sasl) echo gateway/smtp_sasl.c gateway/lib/base64.c ;;
 	sendmail_msg) echo gateway/sendmail_msg.c ;;
 	base64) echo gateway/lib/base64.c ;;
 	userdb_record) echo gateway/userdb_record.c gateway/userdb_fake.c gateway/addr.c gateway/lib/base64.c \
@@ -41,7 +42,7 @@ sources() {
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/proto.c gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c \
 		gateway/lib/ipc.c gateway/lib/secret.c gateway/lib/clock.c gateway/lib/wbuf.c gateway/lib/dirscan.c -lbearssl ;;
-	relay_conv) echo gateway/relay_smtp.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_anchors.c \
+	relay_conv) echo gateway/relay_smtp.c gateway/relay_oauth.c gateway/smtp_sasl.c gateway/conn.c gateway/tls_pump.c gateway/tls_client.c gateway/tls_anchors.c \
 		gateway/tls_pin.c gateway/tls_cert.c gateway/lib/der.c \
 		gateway/tls_engine.c gateway/tls_pem.c gateway/tls_server.c gateway/listener.c gateway/smtp_reply.c \
 		gateway/lib/log.c gateway/lib/secret.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/clock.c \

@@ -7,7 +7,8 @@
  * arrays, text only printable ASCII, a code in 200..599 when DONE, an
  * enhanced code that is empty or has the RFC 3463 form with the reply's
  * class, at most SMTP_REPLY_LINES_MAX lines, a final status that sticks and
- * a result that no later line changes. Built by tests/fuzz/run.sh.
+ * a result that no later line changes, and a basic-authentication refusal
+ * (smtp_reply_basic_auth_disabled) only in a 5xx. Built by tests/fuzz/run.sh.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		smtp_ehlo_line(&e, in + pos, len);
 		srf_assert(e.has_size || e.size == 0);
 		pos = end + 1;
+	}
+	if (st == SMTP_REPLY_DONE) {
+		int basic = smtp_reply_basic_auth_disabled(&r);
+
+		srf_assert(basic == 0 || (basic == 1 && SMTP_REPLY_CLASS(r.code) == 5));
 	}
 	if (st != SMTP_REPLY_MORE) {
 		srf_check_sticky(&r, st, "250 x", 5);

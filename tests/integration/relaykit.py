@@ -417,6 +417,7 @@ class Smarthost:
         self.rcpt_replies = {}     # address -> reply ("450 4.2.0 ...", "550 5.1.1 ...")
         self.data_reply = None     # callable(mail_from, rcpt_tos, content) -> reply or None (250)
         self.accept_auth = True    # False: every AUTH gets 535
+        self.auth_reply = None     # the reply to a refused login instead of 535 5.7.8 (Microsoft's 535 5.7.139 ...)
         self.reply_delay = 0       # seconds between recording a message and answering its data
         self.on_reply = None       # callable(Transaction), called just before the reply to the data is sent
         self._held = False
@@ -443,7 +444,8 @@ class Smarthost:
         server.rec.auth.append((mechanism, login, password, ok))
         if ok:
             return AuthResult(success=True, auth_data=auth_data)
-        return AuthResult(success=False, handled=False)  # 535 5.7.8 Authentication credentials invalid
+        # default: 535 5.7.8 Authentication credentials invalid
+        return AuthResult(success=False, handled=False, message=self.auth_reply)
 
     # life cycle ------------------------------------------------------------------------
     def _new_connection(self, transport):

@@ -2,7 +2,8 @@
  * smtp_reply_test.c - the smarthost reply parser: single and multi-line
  * replies, enhanced status codes, malformed codes, text joining, truncation
  * and sanitising, the line limit, sticky final status; EHLO capabilities
- * from replies modelled on real servers. Table-driven.
+ * from replies modelled on real servers; Microsoft's refusals of password
+ * logins. Table-driven.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -291,7 +292,7 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 	  { "250-smtp.gmail.com at your service, [203.0.113.7]", "250-SIZE 35882577", "250-8BITMIME", "250-STARTTLS",
 	    "250-ENHANCEDSTATUSCODES", "250-PIPELINING", "250-CHUNKING", "250 SMTPUTF8" } },
 	{ "gmail after STARTTLS",
-	  "PIPELINING 8BITMIME PLAIN LOGIN SIZE",
+	  "PIPELINING 8BITMIME PLAIN LOGIN XOAUTH2 OAUTHBEARER SIZE",
 	  35882577,
 	  { "250-smtp.gmail.com at your service, [203.0.113.7]", "250-SIZE 35882577", "250-8BITMIME",
 	    "250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "250-ENHANCEDSTATUSCODES",
@@ -302,6 +303,16 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 	  { "250-EX01.corp.example.com Hello [192.0.2.10]", "250-SIZE 37748736", "250-PIPELINING", "250-DSN",
 	    "250-ENHANCEDSTATUSCODES", "250-STARTTLS", "250-AUTH NTLM LOGIN", "250-8BITMIME", "250-BINARYMIME",
 	    "250 CHUNKING" } },
+	{ "microsoft 365 after STARTTLS",
+	  "PIPELINING 8BITMIME LOGIN XOAUTH2 SIZE",
+	  157286400,
+	  { "250-SMTP.office365.com Hello [192.0.2.10]", "250-SIZE 157286400", "250-PIPELINING", "250-DSN",
+	    "250-ENHANCEDSTATUSCODES", "250-AUTH LOGIN XOAUTH2", "250-8BITMIME", "250-BINARYMIME", "250-CHUNKING",
+	    "250 SMTPUTF8" } },
+	{ "OAuth mechanisms are whole words",
+	  "OAUTHBEARER",
+	  0,
+	  { "250-a.example", "250-AUTH XOAUTH XOAUTH2X OAUTHBEARERX", "250 AUTH=oauthbearer" } },
 	{ "SIZE alone",
 	  "STARTTLS PIPELINING SIZE",
 	  0,
@@ -344,9 +355,10 @@ static const struct srt_ehlo_case srt_ehlo_cases[] = {
 /* The capabilities set in e as SP-separated names. */
 static void srt_ehlo_flags(const struct smtp_ehlo *e, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s%s%s%s%s%s", e->starttls ? "STARTTLS " : "", e->pipelining ? "PIPELINING " : "",
-			 e->eightbitmime ? "8BITMIME " : "", e->auth_plain ? "PLAIN " : "",
-			 e->auth_login ? "LOGIN " : "", e->has_size ? "SIZE " : "");
+	int n = snprintf(
+	    buf, cap, "%s%s%s%s%s%s%s%s", e->starttls ? "STARTTLS " : "", e->pipelining ? "PIPELINING " : "",
+	    e->eightbitmime ? "8BITMIME " : "", e->auth_plain ? "PLAIN " : "", e->auth_login ? "LOGIN " : "",
+	    e->auth_xoauth2 ? "XOAUTH2 " : "", e->auth_oauthbearer ? "OAUTHBEARER " : "", e->has_size ? "SIZE " : "");
 
 	if (n > 0 && (size_t)n < cap) {
 		buf[n - 1] = '\0'; /* the last SP */
@@ -450,4 +462,39 @@ TEST(smtp_command_line_ends_in_crlf_or_does_not_fit)
 	CHECK(command(out, sizeof(out), "%s", "0123456789abcd") == -1); /* no room for the CRLF */
 	CHECK(command(out, 2, "%s", "") == -1);
 	CHECK(command(out, 3, "%s", "") == 2 && memcmp(out, "\r\n", 2) == 0);
+}
+
+/* Refusals of a password login: Microsoft's basic authentication switch-off, and what is not it. */
+static const struct {
+	const char *line;
+	long disabled;
+} srt_basic[] = {
+	{ "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [BN0PR04CA0.PROD]", 1 },
+	{ "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated "
+	  "successfully. Contact your administrator.",
+	  1 },
+	{ "535 5.7.3 Authentication unsuccessful, basic authentication is disabled", 1 },
+	{ "550 5.7.30 Basic authentication is not supported for Client Submission.", 1 },
+	{ "550 5.7.30", 1 },
+	{ "554 Basic Authentication Is Disabled", 1 },
+	{ "535 5.7.3 Authentication unsuccessful [BN0PR04CA0.PROD]", 0 },
+	{ "535 5.7.8 Username and Password not accepted", 0 },
+	{ "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", 0 },
+	{ "454 4.7.0 basic authentication is disabled", 0 },
+	{ "550 5.7.1 relay denied", 0 },
+	{ "235 2.7.0 basic authentication is disabled", 0 },
+};
+
+TEST(smtp_reply_basic_auth)
+{
+	for (size_t i = 0; i < NELEM(srt_basic); i++) {
+		struct smtp_reply r;
+
+		smtp_reply_init(&r);
+		CHECK(smtp_reply_line(&r, srt_basic[i].line, strlen(srt_basic[i].line)) == SMTP_REPLY_DONE);
+		if (smtp_reply_basic_auth_disabled(&r) != srt_basic[i].disabled) {
+			printf("  case %zu: %s\n", i, srt_basic[i].line);
+			CHECK(0);
+		}
+	}
 }
