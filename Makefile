@@ -57,9 +57,9 @@ srcs-y += gateway/conn.c gateway/session.c gateway/session_auth.c gateway/sessio
 srcs-y += gateway/auth_fail.c gateway/auth_proc.c
 srcs-y += gateway/bounce.c gateway/queue_bounce.c gateway/queue_ctl.c gateway/queue_ctl_cmd.c \
 	gateway/queue_ctl_list.c gateway/queue_msg.c gateway/queue_proc.c gateway/queue_sched.c
-srcs-y += gateway/relay_oauth.c gateway/relay_proc.c gateway/relay_smtp.c
+srcs-y += gateway/relay_proc.c gateway/relay_smtp.c
 srcs-y += gateway/reload_proc.c gateway/reload_resolv.c
-srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c gateway/smtp_sasl.c
+srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c
 srcs-y += gateway/tls_anchors.c gateway/tls_cert.c gateway/tls_client.c gateway/tls_engine.c \
 	gateway/tls_key.c gateway/tls_pem.c gateway/tls_pin.c gateway/tls_pump.c gateway/tls_server.c
 srcs-y += gateway/spool.c gateway/spool_env.c gateway/spool_state.c
@@ -71,7 +71,8 @@ srcs-y += gateway/addr.c gateway/envelope.c gateway/jail.c gateway/local_users.c
 srcs-y += gateway/lib/base64.c gateway/lib/clock.c gateway/lib/der.c gateway/lib/dirscan.c gateway/lib/fdmap.c \
 	gateway/lib/fs.c gateway/lib/ipc.c gateway/lib/json.c gateway/lib/log.c gateway/lib/secret.c \
 	gateway/lib/timefmt.c gateway/lib/wbuf.c
-srcs-$(CONFIG_RELAY_OAUTH) += gateway/http_req.c gateway/http_resp.c gateway/oauth_json.c gateway/oauth_token.c
+srcs-$(CONFIG_RELAY_OAUTH) += gateway/http_req.c gateway/http_resp.c gateway/oauth_json.c gateway/oauth_token.c \
+	gateway/relay_oauth.c gateway/smtp_sasl.c
 srcs-$(CONFIG_TOOL_USER) += gateway/cmd_user.c gateway/cli_password.c
 srcs-$(CONFIG_AUTH_CACHE) += gateway/auth_cache.c
 srcs-$(CONFIG_TOOL_QUEUE) += gateway/cmd_queue.c

@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "config.h"
 #include "harness.h"
+
+#if CONFIG_RELAY_OAUTH /* the OAuth2 login is built only then (Makefile) */
 #include "log.h"
 #include "relay_oauth.h"
 
@@ -386,3 +389,4 @@ TEST(relay_oauth_conversations)
 		}
 	}
 }
+#endif

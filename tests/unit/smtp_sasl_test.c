@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "base64.h"
+#include "config.h"
 #include "harness.h"
+
+#if CONFIG_RELAY_OAUTH /* the OAuth2 login is built only then (Makefile) */
 #include "smtp_sasl.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -213,3 +216,4 @@ TEST(sasl_challenge)
 	CHECK_STR(e.status, "401");
 	CHECK(smtp_sasl_challenge("W10=", 4, &e) == -1); /* [] */
 }
+#endif
