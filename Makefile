@@ -56,7 +56,8 @@ srcs-y += gateway/conn.c gateway/session.c gateway/session_auth.c gateway/sessio
 	gateway/session_verb.c
 srcs-y += gateway/auth_fail.c gateway/auth_proc.c
 srcs-y += gateway/bounce.c gateway/queue_bounce.c gateway/queue_ctl.c gateway/queue_ctl_cmd.c \
-	gateway/queue_ctl_list.c gateway/queue_msg.c gateway/queue_proc.c gateway/queue_sched.c
+	gateway/queue_ctl_list.c gateway/queue_ctl_status.c gateway/queue_msg.c gateway/queue_proc.c \
+	gateway/queue_sched.c gateway/queue_status.c
 srcs-y += gateway/relay_proc.c gateway/relay_smtp.c
 srcs-y += gateway/reload_proc.c gateway/reload_resolv.c
 srcs-y += gateway/smtp_data.c gateway/smtp_parse.c gateway/smtp_received.c gateway/smtp_reply.c

@@ -1,5 +1,5 @@
 /*
- * cmd_queue.c - `subgate queue list|show ID|flush|delete ID|hold ID|release ID
+ * cmd_queue.c - `subgate queue list|show ID|flush|delete ID|hold ID|release ID|status
  * [--json]`: a client of the queue control socket (SPOOL/private/control).
  * Checks the arguments, sends one request line and prints the answer; the
  * queue process does the work, so the tool never touches the spool itself.
@@ -13,8 +13,8 @@
 #include "cli_ctl.h"
 #include "spool.h"
 
-#define QUEUE_USAGE                                            \
-	"usage: subgate queue list|flush [--json] [-c FILE]\n" \
+#define QUEUE_USAGE                                                   \
+	"usage: subgate queue list|flush|status [--json] [-c FILE]\n" \
 	"       subgate queue show|delete|hold|release ID [--json] [-c FILE]"
 
 struct queue_verb {
@@ -23,7 +23,7 @@ struct queue_verb {
 };
 
 static const struct queue_verb queue_verbs[] = {
-	{ "list", 0 }, { "flush", 0 }, { "show", 1 }, { "delete", 1 }, { "hold", 1 }, { "release", 1 },
+	{ "list", 0 }, { "flush", 0 }, { "status", 0 }, { "show", 1 }, { "delete", 1 }, { "hold", 1 }, { "release", 1 },
 };
 
 static int queue_valid_id(const char *id)

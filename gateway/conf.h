@@ -75,6 +75,7 @@ struct conf {
 	uint64_t queue_lifetime; /* seconds */
 	uint64_t retry_min;      /* seconds */
 	uint64_t retry_max;      /* seconds */
+	uint64_t alert_after;    /* seconds: the oldest message this old is logged and SPOOL/status says late */
 	uint64_t command_timeout;
 	uint64_t relay_timeout;
 	uint64_t data_timeout;

@@ -143,6 +143,8 @@ const struct conf_key conf_table[] = {
 		     "first retry after a temporary failure"),
 	DURATION_KEY("retry_max", retry_max, 1, 1, 86400, STR(CONFIG_RETRY_MAX_SECONDS),
 		     "longest wait between retries"),
+	DURATION_KEY("alert_after", alert_after, 1, 1, (uint64_t)100 * 86400, "3600",
+		     "a message waiting this long is warned about (syslog, SPOOL/status)"),
 	DURATION_KEY("command_timeout", command_timeout, 1, 1, 3600, STR(CONFIG_COMMAND_TIMEOUT),
 		     "time a client may take to send a command"),
 	DURATION_KEY("data_timeout", data_timeout, 1, 1, 3600, STR(CONFIG_DATA_TIMEOUT),

@@ -210,6 +210,22 @@ static int jail_etc_dir(int spool_fd, const struct jail_account *owner, char *er
 	return rc;
 }
 
+/* SPOOL/state: the queue's account replaces the status file in it; everyone may read it. */
+static int jail_state_dir(int spool_fd, const struct jail_account *owner)
+{
+	int fd = openat(spool_fd, "state", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd >= 0 && jail_own(fd, owner->uid, owner->gid, 0755) == 0 ? 0 : -1;
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0 && fchownat(spool_fd, "state/status", owner->uid, owner->gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno != ENOENT) {
+		rc = -1;
+	}
+	return rc;
+}
+
 int jail_prepare(const struct jail *j, const struct conf *c, int spool_fd, char *err, size_t errcap)
 {
 	(void)c;
@@ -226,6 +242,10 @@ int jail_prepare(const struct jail *j, const struct conf *c, int spool_fd, char 
 				 strerror(errno));
 			return -1;
 		}
+	}
+	if (jail_state_dir(spool_fd, &j->main) < 0) {
+		snprintf(err, errcap, "cannot give %s/state to %s: %s", j->spool, j->main.name, strerror(errno));
+		return -1;
 	}
 	return jail_empty_dir(spool_fd, err, errcap) < 0 ? -1 : jail_etc_dir(spool_fd, &j->main, err, errcap);
 }

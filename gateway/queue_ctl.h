@@ -7,14 +7,16 @@
  * One request line per connection:
  *
  *   list [json] | show ID [json] | flush [json] | delete ID [json]
- *   hold ID [json] | release ID [json]
+ *   hold ID [json] | release ID [json] | status [json]
  *
  * at most QUEUE_CTL_REQUEST_MAX bytes including the "\n" (a trailing "\r" is
  * ignored), sent within the timeout. The answer is a status line, then a
  * body until the server closes:
  *
- *   ok\n<body>                text (postqueue -p style for list) or, after
- *                             " json", one JSON document
+ *   ok\n<body>                text (postqueue -p style for list, after a
+ *                             "Queue paused: WHY" line while the queue
+ *                             waits; "key: value" lines for status) or,
+ *                             after " json", one JSON document
  *   err CODE TEXT\n           CODE is a sysexits.h value: 64 bad request,
  *                             67 no such message (or not on hold, for
  *                             release), 75 busy or being delivered now,

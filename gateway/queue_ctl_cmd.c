@@ -2,7 +2,7 @@
  * queue_ctl_cmd.c - the requests of the queue control protocol (queue
  * process; protocol in queue_ctl.h): parses a request line against a table
  * of verbs and runs it: flush, delete, hold and release here, answered at
- * once into the connection's buffer; list and show start a job that
+ * once into the connection's buffer (status too, from queue_ctl_status.c); list and show start a job that
  * queue_ctl_list.c carries on as the client reads.
  */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include "log.h"
 #include "queue_ctl.h"
 #include "queue_ctl_int.h"
+#include "queue_ctl_status.h"
 #include "queue_sched.h"
 #include "spool_state.h"
 
@@ -171,6 +172,11 @@ static void ctl_run_list(struct ctl_out *o, const struct ctl_request *r)
 	queue_ctl_list_start(ctl_job_now, ctl_spool, o, r->json, ctl_only_uid);
 }
 
+static void ctl_run_status(struct ctl_out *o, const struct ctl_request *r)
+{
+	queue_ctl_status_answer(o, r->json);
+}
+
 static void ctl_run_show(struct ctl_out *o, const struct ctl_request *r)
 {
 	char text[128];
@@ -184,6 +190,7 @@ static void ctl_run_show(struct ctl_out *o, const struct ctl_request *r)
 static const struct ctl_verb ctl_verbs[] = {
 	{ "list", 0, ctl_run_list },     { "show", 1, ctl_run_show }, { "flush", 0, ctl_run_flush },
 	{ "delete", 1, ctl_run_delete }, { "hold", 1, ctl_run_hold }, { "release", 1, ctl_run_release },
+	{ "status", 0, ctl_run_status },
 };
 
 static const struct ctl_verb *ctl_parse(char *line, struct ctl_request *r, const char **err)
@@ -209,7 +216,8 @@ static const struct ctl_verb *ctl_parse(char *line, struct ctl_request *r, const
 		}
 	}
 	if (v == NULL) {
-		*err = "unknown request (list, show ID, flush, delete ID, hold ID, release ID; optionally json)";
+		*err =
+		    "unknown request (list, show ID, flush, delete ID, hold ID, release ID, status; optionally json)";
 		return NULL;
 	}
 	want = 1 + (unsigned)v->takes_id;

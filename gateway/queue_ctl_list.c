@@ -25,6 +25,7 @@
 #include "dirscan.h"
 #include "log.h"
 #include "queue_ctl_int.h"
+#include "queue_ctl_status.h"
 #include "queue_sched.h"
 #include "spool_env.h"
 #include "spool_state.h"
@@ -258,6 +259,7 @@ static void ctl_list_head(struct ctl_job *job, struct spool *sp, struct ctl_out 
 	(void)sp;
 	queue_ctl_put(o, "ok\n", 3);
 	if (!job->json) {
+		queue_ctl_status_paused_line(o);
 		if (job->count == 0) {
 			queue_ctl_put(o, "Mail queue is empty\n", 20);
 		} else {

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "proto.h"
 #include "queue_ctl.h"
+#include "queue_ctl_status.h"
 #include "queue_msg.h"
 #include "queue_sched.h"
 #include "service.h"
@@ -169,12 +170,13 @@ static const struct proto_row queue_master_rows[] = {
 /* The master's channel: sessions, reloads, relay channels, flushes, control connections, resolver files. */
 const struct proto_table queue_proc_master_frames = PROTO_TABLE("queue: from the master", "skipped", queue_master_rows);
 
-/* The earlier of the next retry and the next control request deadline. */
+/* The earliest of the next retry, the next control request deadline and the next status check. */
 static int queue_timeout_ms(void)
 {
-	int sched = queue_sched_timeout_ms(), ctl = queue_ctl_timeout_ms();
+	int sched = queue_sched_timeout_ms(), ctl = queue_ctl_timeout_ms(), st = queue_ctl_status_timeout_ms();
+	int t = sched < 0 || (ctl >= 0 && ctl < sched) ? ctl : sched;
 
-	return sched < 0 || (ctl >= 0 && ctl < sched) ? ctl : sched;
+	return t < 0 || st < t ? st : t;
 }
 
 /* The control connections' descriptors, and auth's channel last. */
@@ -199,6 +201,12 @@ static void queue_more_ready(const struct pollfd *pfd, unsigned n)
 	queue_ctl_ready(pfd, n);
 }
 
+static void queue_after_poll(void)
+{
+	queue_sched_poll();
+	queue_ctl_status_tick();
+}
+
 void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *j, int master_fd, int auth_fd)
 {
 	jail_enter(j, SANDBOX_QUEUE);
@@ -210,13 +218,14 @@ void queue_proc_main(const struct conf *c, struct spool *sp, const struct jail *
 	queue_service.shutdown = queue_shutdown;
 	queue_service.master_frames = &queue_proc_master_frames;
 	queue_service.timeout_ms = queue_timeout_ms;
-	queue_service.after_poll = queue_sched_poll;
+	queue_service.after_poll = queue_after_poll;
 	queue_service.more_fds = queue_more_fds;
 	queue_service.more_ready = queue_more_ready;
 	queue_conf = *c;
 	queue_msg_init(sp, &queue_conf, auth_fd);
 	queue_sched_init(&queue_conf, sp, &queue_service);
 	queue_ctl_init(sp, QUEUE_CTL_TIMEOUT_MS);
+	queue_ctl_status_init(&queue_conf, sp);
 	alloc_freeze("queue");
 	service_run(&queue_service);
 }

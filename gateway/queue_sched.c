@@ -37,6 +37,10 @@ static struct service *sched_svc;
 static struct queue_job job;
 static time_t sched_next_due;     /* earliest deferred message, 0 if none */
 static time_t sched_paused_until; /* our smarthost credentials were refused */
+static const char *sched_pause_reason = QUEUE_SCHED_REFUSED;
+static time_t sched_refused_since; /* credentials refused, and no login has passed since */
+static time_t sched_reply_at;      /* the smarthost's last reply (or the relay's failure) for status */
+static char sched_reply[sizeof(((struct proto_r_rcpt *)0)->reply)];
 static struct ipc_frame sched_frame;
 static int sched_dirty = 1;
 
@@ -196,6 +200,7 @@ static void sched_unopenable(const char *id, enum spool_where where, time_t now)
 	log_err("%s: cannot open the spool file (%s) nor move it to corrupt/ (%s); holding the queue for %llus", id,
 		strerror(err), strerror(errno), (unsigned long long)sched_conf->retry_min);
 	sched_paused_until = now + (time_t)sched_conf->retry_min;
+	sched_pause_reason = "a spool file can be neither opened nor set aside";
 }
 
 /* Opens the due message and hands it to the relay. Returns 1 if a job started. */
@@ -322,6 +327,18 @@ const char *queue_sched_active(void)
 	return job.active ? job.id : NULL;
 }
 
+void queue_sched_status(struct queue_status *s)
+{
+	s->delivering = job.active;
+	s->paused_until = sched_paused_until;
+	s->problem_since = sched_refused_since;
+	s->problem = sched_refused_since != 0      ? QUEUE_SCHED_REFUSED
+		     : sched_paused_until > s->now ? sched_pause_reason
+						   : NULL;
+	s->last_reply_at = sched_reply_at;
+	s->last_reply = sched_reply;
+}
+
 static void sched_rcpt_result(const struct proto_r_rcpt *r)
 {
 	struct spool_rcpt *rc;
@@ -332,6 +349,11 @@ static void sched_rcpt_result(const struct proto_r_rcpt *r)
 		return;
 	}
 	rc = &job.env.rcpt[r->index];
+	snprintf(sched_reply, sizeof(sched_reply), "%s", r->reply);
+	sched_reply_at = time(NULL);
+	if (r->outcome != PROTO_R_DEFERRED) {
+		sched_refused_since = 0; /* the smarthost took or refused a recipient: the login passed */
+	}
 	if (r->outcome == PROTO_R_DEFERRED && rc->state == SPOOL_RCPT_PENDING) {
 		snprintf(job.reason, sizeof(job.reason), "%s", r->reply);
 	}
@@ -389,8 +411,13 @@ static int sched_done_frame(void *ctx, struct ipc_frame *f, int fd)
 	(void)fd;
 	if (d->pause) {
 		sched_paused_until = time(NULL) + (time_t)sched_conf->retry_max;
-		log_err("queue: the smarthost refused our credentials: holding the queue for %llus",
-			(unsigned long long)sched_conf->retry_max);
+		sched_pause_reason = QUEUE_SCHED_REFUSED;
+		if (sched_refused_since == 0) {
+			sched_refused_since = time(NULL);
+		}
+		/* info: the one warning comes from queue_ctl_status.c, not one per retry */
+		log_info("queue: the smarthost refused our credentials: holding the queue for %llus",
+			 (unsigned long long)sched_conf->retry_max);
 	}
 	if (job.active) {
 		sched_finish();

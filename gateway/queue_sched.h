@@ -11,6 +11,7 @@
 #define SUBGATE_QUEUE_SCHED_H
 
 #include "conf.h"
+#include "queue_status.h"
 #include "service.h"
 #include "spool.h"
 
@@ -36,6 +37,15 @@ extern const struct proto_table queue_sched_relay_frames;
 
 /* The id of the message with the relay now, or NULL. */
 const char *queue_sched_active(void);
+
+#define QUEUE_SCHED_REFUSED "the smarthost refused our credentials"
+
+/*
+ * Fills the scheduler's part of s (s->now set): delivering, the pause and
+ * why, since when the smarthost refuses our credentials (until a login
+ * passes: a recipient taken or refused), its last reply and when.
+ */
+void queue_sched_status(struct queue_status *s);
 
 /* Milliseconds until the next deferred message is due (-1: nothing waits). */
 int queue_sched_timeout_ms(void);

@@ -175,6 +175,22 @@ static int spool_open_subdirs(struct spool *s)
 	return 0;
 }
 
+/*
+ * SPOOL/state (0755) holds the queue's one-line status file, and SPOOL/status
+ * points at it: under the jail the spool's own directory is root's (jail.c),
+ * so the queue could not replace a file there by rename. Advisory: a
+ * failure is logged, and the queue says so again when it writes.
+ */
+static void spool_state_dir(int root_fd)
+{
+	if (mkdirat(root_fd, "state", 0755) < 0 && errno != EEXIST) {
+		log_warn("cannot create the spool's state directory: %s", strerror(errno));
+	}
+	if (symlinkat("state/status", root_fd, "status") < 0 && errno != EEXIST) {
+		log_warn("cannot create the spool's status link: %s", strerror(errno));
+	}
+}
+
 int spool_open(struct spool *s, const char *path, const struct spool_limits *limits)
 {
 	int saved;
@@ -197,6 +213,7 @@ int spool_open(struct spool *s, const char *path, const struct spool_limits *lim
 		errno = saved;
 		return -1;
 	}
+	spool_state_dir(s->root_fd);
 	return 0;
 }
 
