@@ -11,7 +11,6 @@
  */
 #include "relay_oauth.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,30 +20,18 @@
 static char ro_message[SMTP_SASL_MESSAGE_MAX];
 static char ro_line[sizeof("AUTH OAUTHBEARER ") + SMTP_SASL_LINE_MAX]; /* "AUTH MECH " then the base64 */
 
-static int ro_fail(struct relay_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int ro_fail(struct relay_link *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(l->error, sizeof(l->error), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A refusal: 535 means the token was refused (the queue pauses). e: what the error challenge said, or NULL. */
 static int ro_refused(struct relay_link *l, const char *mech, const struct smtp_reply *r,
 		      const struct smtp_sasl_error *e)
 {
 	l->auth_refused = r->code == 535;
 	if (e == NULL) {
-		return ro_fail(l, "AUTH %s refused: %d %s%s%s", mech, r->code, r->enhanced, r->enhanced[0] ? " " : "",
-			       r->text);
+		return relay_smtp_fail(l, "AUTH %s refused: %d %s%s%s", mech, r->code, r->enhanced,
+				       r->enhanced[0] ? " " : "", r->text);
 	}
-	return ro_fail(l, "AUTH %s refused: %d %s%s%s (token error: status %s%s%s)", mech, r->code, r->enhanced,
-		       r->enhanced[0] ? " " : "", r->text, e->status[0] ? e->status : "unknown",
-		       e->scope[0] ? ", scope " : "", e->scope);
+	return relay_smtp_fail(l, "AUTH %s refused: %d %s%s%s (token error: status %s%s%s)", mech, r->code, r->enhanced,
+			       r->enhanced[0] ? " " : "", r->text, e->status[0] ? e->status : "unknown",
+			       e->scope[0] ? ", scope " : "", e->scope);
 }
 
 /* After a 334 error challenge: the dummy response, then the final reply. */
@@ -77,7 +64,7 @@ static int ro_exchange(struct relay_link *l, const struct conf *c, enum smtp_sas
 	struct smtp_reply r;
 
 	if (blen < 0 || (size_t)blen + 2 > SMTP_SASL_LINE_MAX) {
-		return ro_fail(l, "the OAuth response is too long for an AUTH line");
+		return relay_smtp_fail(l, "the OAuth response is too long for an AUTH line");
 	}
 	if ((size_t)plen + (size_t)blen + 2 <= SMTP_SASL_COMMAND_MAX) {
 		if (relay_smtp_line(l, ro_line, (size_t)plen + (size_t)blen) < 0 || relay_smtp_reply(l, c, &r) < 0) {
@@ -108,16 +95,18 @@ int relay_oauth_login(struct relay_link *l, const struct conf *c, enum smtp_sasl
 	int rc;
 
 	if (!(mech == SMTP_SASL_XOAUTH2 ? l->ehlo.auth_xoauth2 : l->ehlo.auth_oauthbearer)) {
-		return ro_fail(l, "%s does not offer AUTH %s", l->peer, name);
+		return relay_smtp_fail(l, "%s does not offer AUTH %s", l->peer, name);
 	}
 	n = mech == SMTP_SASL_XOAUTH2 ? smtp_sasl_xoauth2(ro_message, sizeof(ro_message), user, token)
 				      : smtp_sasl_oauthbearer(ro_message, sizeof(ro_message), user, c->smarthost_host,
 							      c->smarthost_port, token);
 	if (n == SMTP_SASL_TOO_LONG) {
-		rc = ro_fail(l, "AUTH %s: the access token (%zu bytes) is too long for a response line (%d octets)",
-			     name, strlen(token), SMTP_SASL_LINE_MAX);
+		rc = relay_smtp_fail(
+		    l, "AUTH %s: the access token (%zu bytes) is too long for a response line (%d octets)", name,
+		    strlen(token), SMTP_SASL_LINE_MAX);
 	} else if (n < 0) {
-		rc = ro_fail(l, "AUTH %s: the user name or the access token holds characters SASL cannot carry", name);
+		rc = relay_smtp_fail(l, "AUTH %s: the user name or the access token holds characters SASL cannot carry",
+				     name);
 	} else {
 		rc = ro_exchange(l, c, mech, (size_t)n);
 	}

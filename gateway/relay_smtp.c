@@ -59,9 +59,7 @@ int relay_smtp_load_credentials(const char *path, struct relay_credentials *cred
 	return 0;
 }
 
-static int relay_fail(struct relay_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int relay_fail(struct relay_link *l, const char *fmt, ...)
+int relay_smtp_fail(struct relay_link *l, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,9 +73,9 @@ static int relay_fail(struct relay_link *l, const char *fmt, ...)
 static int relay_write_failed(struct relay_link *l)
 {
 	if (errno == ETIMEDOUT) {
-		return relay_fail(l, "timeout writing to %s", l->peer);
+		return relay_smtp_fail(l, "timeout writing to %s", l->peer);
 	}
-	return relay_fail(l, "write to %s failed: %s", l->peer, strerror(errno));
+	return relay_smtp_fail(l, "write to %s failed: %s", l->peer, strerror(errno));
 }
 
 int relay_smtp_addr_loopback(const struct sockaddr *sa)
@@ -136,7 +134,7 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 	rc = getaddrinfo(c->smarthost_host, port, &hints, &res);
 	alloc_exempt_end();
 	if (rc != 0) {
-		return relay_fail(l, "cannot resolve %s: %s", c->smarthost_host, gai_strerror(rc));
+		return relay_smtp_fail(l, "cannot resolve %s: %s", c->smarthost_host, gai_strerror(rc));
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
 		const struct sockaddr_storage *ss = (const struct sockaddr_storage *)(const void *)ai->ai_addr;
@@ -157,12 +155,12 @@ static int relay_connect(struct relay_link *l, const struct conf *c)
 	freeaddrinfo(res);
 	alloc_exempt_end();
 	if (fd < 0 && tried == 0 && skipped[0] != '\0') {
-		return relay_fail(l,
-				  "smarthost_tls = none, but %s is %s, not a loopback address: no plaintext connection",
-				  c->smarthost_host, skipped);
+		return relay_smtp_fail(
+		    l, "smarthost_tls = none, but %s is %s, not a loopback address: no plaintext connection",
+		    c->smarthost_host, skipped);
 	}
 	if (fd < 0) {
-		return relay_fail(l, "connect to %s port %s: %s", c->smarthost_host, port, strerror(errno));
+		return relay_smtp_fail(l, "connect to %s port %s: %s", c->smarthost_host, port, strerror(errno));
 	}
 	snprintf(l->peer, sizeof(l->peer), "%s[%s]:%u", c->smarthost_host, addr, (unsigned)c->smarthost_port);
 	conn_init(&l->conn, fd);
@@ -176,7 +174,7 @@ static int relay_start_tls(struct relay_link *l, const struct conf *c, const str
 
 	if (tls_client_setup(&relay_tls, trust, c->smarthost_host, relay_tls_buf, CONFIG_TLS_INBUF_SIZE,
 			     BR_SSL_BUFSIZE_OUTPUT) < 0) {
-		return relay_fail(l, "TLS set-up failed");
+		return relay_smtp_fail(l, "TLS set-up failed");
 	}
 	if (relay_tls.clock_floored) {
 		log_warn("relay: the system clock is before this build's date: certificates are judged at the build "
@@ -185,8 +183,8 @@ static int relay_start_tls(struct relay_link *l, const struct conf *c, const str
 	if (conn_start_tls(&l->conn, eng, (int)c->relay_timeout) < 0) {
 		int err = br_ssl_engine_last_error(eng);
 
-		return relay_fail(l, "TLS handshake with %s failed: %s", l->peer,
-				  errno == ETIMEDOUT ? "timeout" : tls_client_error(&relay_tls, err));
+		return relay_smtp_fail(l, "TLS handshake with %s failed: %s", l->peer,
+				       errno == ETIMEDOUT ? "timeout" : tls_client_error(&relay_tls, err));
 	}
 	l->tls = 1;
 	snprintf(l->tls_info, sizeof(l->tls_info), "%s/%s", tls_version_name(br_ssl_engine_get_version(eng)),
@@ -223,14 +221,14 @@ int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_rep
 		enum conn_line cl = conn_read_line(&l->conn, line, sizeof(line), &len, (int)c->relay_timeout);
 
 		if (cl != CONN_LINE_OK && cl != CONN_LINE_TOO_LONG) {
-			return relay_fail(l, "%s from %s", relay_line_error(cl), l->peer);
+			return relay_smtp_fail(l, "%s from %s", relay_line_error(cl), l->peer);
 		}
 		if (l->ehlo_capture) {
 			smtp_ehlo_line(&l->ehlo, line, len);
 		}
 		st = smtp_reply_line(r, line, len);
 	}
-	return st == SMTP_REPLY_DONE ? 0 : relay_fail(l, "malformed reply from %s", l->peer);
+	return st == SMTP_REPLY_DONE ? 0 : relay_smtp_fail(l, "malformed reply from %s", l->peer);
 }
 
 int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
@@ -243,7 +241,7 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...)
 	n = smtp_command_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		return relay_fail(l, "command too long");
+		return relay_smtp_fail(l, "command too long");
 	}
 	if (conn_write(&l->conn, line, (size_t)n) < 0 || (!more && conn_flush(&l->conn, l->conn.write_timeout) < 0)) {
 		return relay_write_failed(l);
@@ -276,7 +274,7 @@ static int relay_expect_auth(struct relay_link *l, const struct conf *c, int wan
 	if (SMTP_REPLY_CLASS(r.code) != want) {
 		l->basic_auth_disabled = auth && smtp_reply_basic_auth_disabled(&r);
 		l->auth_refused = r.code == 535 || l->basic_auth_disabled;
-		return relay_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
+		return relay_smtp_fail(l, "%s: %d %s%s%s", what, r.code, r.enhanced, r.enhanced[0] ? " " : "", r.text);
 	}
 	return 0;
 }
@@ -322,7 +320,7 @@ static int relay_auth(struct relay_link *l, const struct conf *c, const struct r
 		base64_encode(cred->password, plen, cmd, sizeof(cmd));
 		rc = rc < 0 ? rc : relay_expect_auth(l, c, 2, "AUTH LOGIN refused", cmd, 1);
 	} else {
-		rc = relay_fail(l, "%s offers neither AUTH PLAIN nor AUTH LOGIN", l->peer);
+		rc = relay_smtp_fail(l, "%s offers neither AUTH PLAIN nor AUTH LOGIN", l->peer);
 	}
 	secret_wipe(plain, sizeof(plain));
 	secret_wipe(cmd, sizeof(cmd));
@@ -343,7 +341,7 @@ int relay_smtp_open(struct relay_link *l, const struct conf *c, const struct tls
 	}
 	if (c->smarthost_tls == CONF_SMARTHOST_STARTTLS) {
 		if (!l->ehlo.starttls) {
-			return relay_fail(l, "%s does not offer STARTTLS", l->peer);
+			return relay_smtp_fail(l, "%s does not offer STARTTLS", l->peer);
 		}
 		if (relay_expect(l, c, 2, "STARTTLS refused", "STARTTLS") < 0 || relay_start_tls(l, c, trust) < 0 ||
 		    relay_ehlo(l, c) < 0) {
@@ -458,7 +456,7 @@ int relay_smtp_body(struct relay_link *l, int fd, uint64_t offset, const char *m
 		offset += (uint64_t)n;
 	}
 	if (n < 0) {
-		return relay_fail(l, "cannot read the spool file: %s", strerror(errno));
+		return relay_smtp_fail(l, "cannot read the spool file: %s", strerror(errno));
 	}
 	return relay_smtp_command(l, 0, "%s.", last_lf ? "" : "\r\n");
 }

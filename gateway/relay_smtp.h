@@ -70,6 +70,9 @@ int relay_smtp_command(struct relay_link *l, int more, const char *fmt, ...) __a
 /* Writes text (len bytes, any length: a SASL response) and CRLF, and flushes. Returns 0 or -1. */
 int relay_smtp_line(struct relay_link *l, const char *text, size_t len);
 
+/* Sets the link's error text (for the log; never a secret in it). Returns -1. */
+int relay_smtp_fail(struct relay_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Reads one complete reply. Returns 0, or -1 with link->error set (timeout, EOF, malformed). */
 int relay_smtp_reply(struct relay_link *l, const struct conf *c, struct smtp_reply *r);
 
