@@ -38,7 +38,7 @@ sources() {
 		gateway/addr.c gateway/lib/base64.c gateway/lib/fdmap.c gateway/lib/fs.c gateway/lib/log.c ;;
 	pem) echo gateway/tls_pem.c gateway/lib/fdmap.c gateway/lib/secret.c -lbearssl ;;
 	tls_cert) echo gateway/tls_cert.c gateway/lib/der.c -lbearssl ;;
-	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_sched.c \
+	ctl_parse) echo gateway/queue_ctl_cmd.c gateway/queue_ctl.c gateway/queue_ctl_list.c gateway/queue_ctl_status.c gateway/queue_status.c gateway/queue_sched.c \
 		gateway/queue_bounce.c gateway/bounce.c gateway/spool.c gateway/spool_state.c gateway/spool_env.c \
 		gateway/proto.c gateway/lib/json.c gateway/lib/log.c gateway/lib/fs.c gateway/lib/timefmt.c \
 		gateway/lib/ipc.c gateway/lib/secret.c gateway/lib/clock.c gateway/lib/wbuf.c gateway/lib/dirscan.c -lbearssl ;;
